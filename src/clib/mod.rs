@@ -1,0 +1,74 @@
+//! The clib surface: one file per group of functions, each a thin adapter that parses JS
+//! arguments, calls `runtime`/`convert`, and returns a JS value. Names keep the seed's
+//! (`_call_python` in JS is `clib::objects::call_python` in Rust).
+
+pub mod code;
+pub mod lifecycle;
+
+use crate::boundary::{dispatch, Export};
+use crate::convert::type_word;
+use crate::error::{Error, Result};
+use crate::sys::napi::{Args, Env, Value, ValueType};
+
+/// Every exported function, by group.
+fn tables() -> [&'static [Export]; 2] {
+    [lifecycle::EXPORTS, code::EXPORTS]
+}
+
+pub fn register(env: Env, exports: Value) -> Result<()> {
+    for table in tables() {
+        for export in table {
+            let f = env.function(export.name, Some(dispatch), export as *const Export as *mut _)?;
+            env.set_named(exports, export.name, f)?;
+        }
+    }
+    lifecycle::register_exit_hook(env)?;
+    Ok(())
+}
+
+pub fn is_nullish(env: Env, v: Option<Value>) -> Result<bool> {
+    match v {
+        None => Ok(true),
+        Some(v) => Ok(matches!(env.type_of(v)?, ValueType::napi_undefined | ValueType::napi_null)),
+    }
+}
+
+/// A required string argument; a `TypeError` naming the function and parameter otherwise.
+pub fn string_arg(env: Env, args: &Args, i: usize, func: &str, param: &str) -> Result<String> {
+    let v = args.get(i);
+    match v {
+        Some(v) if env.type_of(v)? == ValueType::napi_string => env.get_string(v),
+        _ => Err(Error::Type(format!("python-ts: {func}: {param} must be a string, got {}", describe_arg(env, v)?))),
+    }
+}
+
+/// An optional string argument (undefined/null → None).
+pub fn opt_string_arg(env: Env, args: &Args, i: usize, func: &str, param: &str) -> Result<Option<String>> {
+    if is_nullish(env, args.get(i))? {
+        return Ok(None);
+    }
+    string_arg(env, args, i, func, param).map(Some)
+}
+
+pub fn describe_arg(env: Env, v: Option<Value>) -> Result<String> {
+    Ok(match v {
+        None => "nothing".into(),
+        Some(v) => type_word(env.type_of(v)?).into(),
+    })
+}
+
+/// The context argument: for now only the main context (`undefined`, `null`, `{}`).
+pub fn main_context_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<()> {
+    let v = args.get(i);
+    if is_nullish(env, v)? {
+        return Ok(());
+    }
+    let v = v.unwrap_or(std::ptr::null_mut());
+    if env.type_of(v)? == ValueType::napi_object {
+        let keys = env.own_keys(v)?;
+        if env.array_len(keys)? == 0 {
+            return Ok(());
+        }
+    }
+    Err(Error::Type(format!("python-ts: {func}: ctx must be a context made by _create_pycontext, or {{}}/null for the main context")))
+}

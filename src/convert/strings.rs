@@ -1,0 +1,48 @@
+//! str ↔ string. UTF-8 is the fast path both ways; lone surrogates (legal in JS strings and in
+//! Python `str`) go through UTF-16 with `surrogatepass`, so they survive in both directions.
+
+use crate::error::Result;
+use crate::runtime::errors;
+use crate::runtime::gil::Gil;
+use crate::runtime::objects;
+use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::napi::{Env, Value};
+use crate::sys::python::api;
+
+pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
+    let bytes = env.get_string_utf8_bytes(v)?;
+    // N-API replaces a lone surrogate with U+FFFD (EF BF BD); only then take the exact route.
+    if !bytes.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
+        // SAFETY: GIL held; valid UTF-8 of the given length.
+        return unsafe { Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, bytes.len() as isize)) };
+    }
+    let units = env.get_string_utf16(v)?;
+    from_utf16(gil, &units)
+}
+
+pub fn from_utf16<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
+    let mut order: i32 = -1; // little-endian, no BOM handling
+    // SAFETY: GIL held; `units` is a valid buffer of 2*len bytes.
+    unsafe {
+        Owned::from_result(
+            gil,
+            (api().PyUnicode_DecodeUTF16)(units.as_ptr() as *const _, (units.len() * 2) as isize, c"surrogatepass".as_ptr(), &mut order),
+        )
+    }
+}
+
+pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
+    let mut len = 0isize;
+    // SAFETY: GIL held; a buffer owned by the str (valid while obj lives) or NULL.
+    let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(obj.as_ptr(), &mut len) };
+    if !p.is_null() {
+        // SAFETY: `len` bytes of UTF-8 owned by obj.
+        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+        return env.string_utf8_bytes(bytes);
+    }
+    // Lone surrogates: not encodable as UTF-8.
+    errors::clear(gil);
+    let raw = objects::encoded(gil, obj, "utf-16-le", "surrogatepass")?;
+    let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    env.string_utf16(&units)
+}

@@ -1,0 +1,415 @@
+//! Which CPython to load: the `runtime_path` option / `_set_runtime_path`, then
+//! `PYTHON_TS_PYTHON`, then `python3` (then `python`) on `PATH`.
+//!
+//! A path may be a Python executable (a venv's `bin/python` and a pyenv shim included), the
+//! shared library itself, or a directory that holds it (an embedded distribution). An executable
+//! is asked once, in one subprocess, for its version, build flags, library and prefixes; the
+//! answer is cached on disk (keyed by the executable's path and mtime, plus pyenv's version
+//! selection for shims), because through a pyenv shim that subprocess alone costs ~80 ms. A
+//! library or directory is not run: the version comes from the library's name and the home
+//! from the layout around it.
+//!
+//! Everything is checked before any library is loaded: a refused library loaded with
+//! RTLD_GLOBAL would shadow the symbols of any later one. Nothing here touches Python.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What discovery found: enough to load and initialise one runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeInfo {
+    pub version: (u32, u32, u32),
+    pub library: PathBuf,
+    /// The real interpreter (`sys.executable`), used as the program name so that `sys.executable`
+    /// is a real Python (multiprocessing spawn/forkserver) and a venv's `pyvenv.cfg` is found.
+    pub executable: Option<PathBuf>,
+    /// Set only when there is no interpreter to derive it from (an embedded distribution).
+    pub home: Option<PathBuf>,
+    /// How this runtime was chosen, for messages.
+    pub source: String,
+}
+
+const MIN_VERSION: (u32, u32) = (3, 8);
+
+/// Resolve the runtime: `explicit` first, then the environment, then `PATH`.
+pub fn resolve(explicit: Option<&Path>) -> Result<RuntimeInfo> {
+    if let Some(p) = explicit {
+        return from_path(p, &format!("runtime_path {}", p.display()));
+    }
+    if let Some(p) = std::env::var_os("PYTHON_TS_PYTHON").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return from_path(&p, &format!("PYTHON_TS_PYTHON={}", p.display()));
+    }
+    let mut tried = Vec::new();
+    for name in ["python3", "python"] {
+        match find_on_path(name) {
+            Some(exe) => {
+                let source = format!("{} on PATH ({})", name, exe.display());
+                match from_executable(&exe, &source) {
+                    Ok(info) => return Ok(info),
+                    Err(e) => tried.push(e.to_string()),
+                }
+            }
+            None => tried.push(format!("{name}: not found on PATH")),
+        }
+    }
+    Err(Error::Runtime(format!(
+        "python-ts: no usable CPython >= 3.8 found. Set the runtime_path option or \
+         PYTHON_TS_PYTHON to a Python executable, its shared library or the folder that holds it. \
+         Tried: {}",
+        tried.join("; ")
+    )))
+}
+
+fn from_path(p: &Path, source: &str) -> Result<RuntimeInfo> {
+    let meta = std::fs::metadata(p)
+        .map_err(|e| Error::Runtime(format!("python-ts: {source}: cannot use {}: {e}", p.display())))?;
+    if meta.is_dir() {
+        let lib = find_library_in(p).ok_or_else(|| {
+            Error::Runtime(format!(
+                "python-ts: {source}: no libpython3.X shared library in {} or its lib/ folder",
+                p.display()
+            ))
+        })?;
+        return from_library(&lib, source);
+    }
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.starts_with("libpython") {
+        from_library(p, source)
+    } else {
+        from_executable(p, source)
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|c| is_executable(c))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// Version and ABI flags from a library file name: `libpython3.11.so.1.0` → (3, 11, "").
+pub fn parse_library_name(name: &str) -> Option<(u32, u32, String)> {
+    let rest = name.strip_prefix("libpython")?;
+    let (major, rest) = rest.split_once('.')?;
+    let major: u32 = major.parse().ok()?;
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() {
+        return None; // `libpython3.so`, the stable-ABI shim
+    }
+    let minor: u32 = digits.parse().ok()?;
+    let after = &rest[digits.len()..];
+    let flags: String = after.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let tail = &after[flags.len()..];
+    if !(tail.starts_with(".so") || tail.starts_with(".dylib")) {
+        return None;
+    }
+    Some((major, minor, flags))
+}
+
+fn find_library_in(dir: &Path) -> Option<PathBuf> {
+    let mut best: Option<(u32, u32, usize, PathBuf)> = None;
+    for d in [dir.to_path_buf(), dir.join("lib")] {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some((maj, min, _)) = parse_library_name(&name) {
+                // Prefer the highest version, then the versioned soname (`.so.1.0`).
+                let rank = (maj, min, usize::MAX - name.len());
+                let better = match &best {
+                    None => true,
+                    Some((a, b, c, _)) => rank > (*a, *b, usize::MAX - *c),
+                };
+                if better {
+                    best = Some((maj, min, name.len(), e.path()));
+                }
+            }
+        }
+        if best.is_some() {
+            break;
+        }
+    }
+    best.map(|b| b.3)
+}
+
+fn check_version(version: (u32, u32, u32), flags: &str, what: &str) -> Result<()> {
+    if (version.0, version.1) < MIN_VERSION {
+        return Err(Error::Runtime(format!(
+            "python-ts needs CPython 3.8 or newer; found {}.{}.{} ({what})",
+            version.0, version.1, version.2
+        )));
+    }
+    if flags.contains('t') {
+        return Err(Error::Runtime(format!(
+            "python-ts does not support free-threaded CPython builds; found {}.{}t ({what})",
+            version.0, version.1
+        )));
+    }
+    Ok(())
+}
+
+fn from_library(lib: &Path, source: &str) -> Result<RuntimeInfo> {
+    let name = lib.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (major, minor, flags) = parse_library_name(&name).ok_or_else(|| {
+        Error::Runtime(format!("python-ts: {source}: {} is not a libpython3.X shared library", lib.display()))
+    })?;
+    check_version((major, minor, 0), &flags, &format!("{source}: {}", lib.display()))?;
+    let lib = std::fs::canonicalize(lib).unwrap_or_else(|_| lib.to_path_buf());
+    let stdlib = format!("python{major}.{minor}");
+    // Where the stdlib sits relative to the library: `<home>/lib/libpython…` (pyenv, a relocated
+    // embedded distribution), or `/usr/lib/<multiarch>/libpython…` (Debian).
+    let lib_dir = lib.parent().map(Path::to_path_buf).unwrap_or_default();
+    let candidates = [lib_dir.parent().map(Path::to_path_buf), Some(lib_dir.clone()), lib_dir.parent().and_then(Path::parent).map(Path::to_path_buf)];
+    let home = candidates
+        .into_iter()
+        .flatten()
+        .find(|h| h.join("lib").join(&stdlib).join("os.py").is_file())
+        .ok_or_else(|| {
+            Error::Runtime(format!(
+                "python-ts: {source}: found {} but no standard library (lib/{stdlib}/os.py) around it",
+                lib.display()
+            ))
+        })?;
+    let exe = [format!("bin/python{major}.{minor}"), "bin/python3".into(), "bin/python".into()]
+        .iter()
+        .map(|e| home.join(e))
+        .find(|e| is_executable(e));
+    Ok(RuntimeInfo { version: (major, minor, 0), library: lib, executable: exe, home: Some(home), source: source.into() })
+}
+
+/// The one subprocess: Python 2 compatible, so an old `python` gets a clear refusal too.
+const QUERY: &str = r#"import sys, sysconfig
+g = sysconfig.get_config_var
+def s(x):
+    return '' if x is None else str(x)
+v = sys.version_info
+print('version=%d.%d.%d' % (v[0], v[1], v[2]))
+print('instsoname=' + s(g('INSTSONAME')))
+print('ldlibrary=' + s(g('LDLIBRARY')))
+print('libdir=' + s(g('LIBDIR')))
+print('shared=' + s(g('Py_ENABLE_SHARED')))
+print('gil_disabled=' + s(g('Py_GIL_DISABLED')))
+print('trace_refs=' + s(g('Py_TRACE_REFS')))
+print('base_prefix=' + getattr(sys, 'base_prefix', sys.prefix))
+print('executable=' + sys.executable)
+"#;
+
+fn from_executable(exe: &Path, source: &str) -> Result<RuntimeInfo> {
+    if !is_executable(exe) {
+        return Err(Error::Runtime(format!("python-ts: {source}: {} is not an executable file", exe.display())));
+    }
+    let key = cache_key(exe);
+    if let Some(info) = key.as_ref().and_then(|k| cache::load(k)) {
+        return Ok(RuntimeInfo { source: source.into(), ..info });
+    }
+    let out = Command::new(exe)
+        .arg("-c")
+        .arg(QUERY)
+        .env_remove("PYTHONSTARTUP")
+        .output()
+        .map_err(|e| Error::Runtime(format!("python-ts: {source}: cannot run {}: {e}", exe.display())))?;
+    if !out.status.success() {
+        return Err(Error::Runtime(format!(
+            "python-ts: {source}: {} failed to report its configuration: {}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let info = parse_query(&String::from_utf8_lossy(&out.stdout), exe, source)?;
+    if let Some(k) = key {
+        cache::store(&k, &info);
+    }
+    Ok(info)
+}
+
+fn parse_query(text: &str, exe: &Path, source: &str) -> Result<RuntimeInfo> {
+    let get = |k: &str| {
+        text.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('='))).unwrap_or("").trim().to_string()
+    };
+    let what = format!("{source}: {}", exe.display());
+    let mut parts = get("version").split('.').map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    parts.resize(3, 0);
+    let version = (parts[0], parts[1], parts[2]);
+    let flags = if get("gil_disabled") == "1" { "t" } else { "" };
+    check_version(version, flags, &what)?;
+    if get("trace_refs") == "1" {
+        return Err(Error::Runtime(format!("python-ts does not support Py_TRACE_REFS builds ({what})")));
+    }
+    if get("shared") != "1" {
+        return Err(Error::Runtime(format!(
+            "python-ts: {what} is a static-only build of Python {}.{}.{} (Py_ENABLE_SHARED=0): there is \
+             no libpython shared library to load. Use a Python built with --enable-shared \
+             (pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared)",
+            version.0, version.1, version.2
+        )));
+    }
+    let libdir = PathBuf::from(get("libdir"));
+    let base_prefix = PathBuf::from(get("base_prefix"));
+    let mut candidates = Vec::new();
+    for name in [get("instsoname"), get("ldlibrary")] {
+        if !name.is_empty() {
+            candidates.push(libdir.join(&name));
+            candidates.push(base_prefix.join("lib").join(&name));
+        }
+    }
+    let library = candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
+        Error::Runtime(format!(
+            "python-ts: {what}: its shared library was not found (looked for {})",
+            candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let executable = Some(PathBuf::from(get("executable"))).filter(|p| !p.as_os_str().is_empty());
+    Ok(RuntimeInfo { version, library, executable, home: None, source: source.into() })
+}
+
+/// The cache key of an executable: path, size and mtime; for a pyenv shim also what selects the
+/// version behind it (`PYENV_VERSION`, the nearest `.python-version`, the global version file).
+fn cache_key(exe: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(exe).ok()?;
+    let mut key = format!("{}|{}|{}", exe.display(), meta.len(), meta.mtime_nsec() as i128 + meta.mtime() as i128 * 1_000_000_000);
+    let text = exe.to_string_lossy();
+    if text.contains("/shims/") {
+        key.push_str(&format!("|PYENV_VERSION={}", std::env::var("PYENV_VERSION").unwrap_or_default()));
+        let mut dir = std::env::current_dir().ok();
+        while let Some(d) = dir {
+            if let Ok(v) = std::fs::read_to_string(d.join(".python-version")) {
+                key.push_str(&format!("|local={}", v.trim()));
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        let root = std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| exe.parent()?.parent().map(Path::to_path_buf));
+        if let Some(root) = root {
+            let global = std::fs::read_to_string(root.join("version")).unwrap_or_default();
+            key.push_str(&format!("|global={}", global.trim()));
+        }
+    }
+    Some(key)
+}
+
+mod cache {
+    //! A small text cache in `$XDG_CACHE_HOME/python-ts` (or `~/.cache/python-ts`): one entry per
+    //! key; an entry whose library or executable changed since is ignored. Failing to read or
+    //! write it only costs the subprocess.
+    use super::RuntimeInfo;
+    use std::path::PathBuf;
+
+    fn file() -> Option<PathBuf> {
+        if std::env::var_os("PYTHON_TS_NO_CACHE").is_some() {
+            return None;
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("python-ts").join("runtimes-v1.txt"))
+    }
+
+    fn fingerprint(p: &std::path::Path) -> String {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).map(|m| format!("{}:{}", m.len(), m.mtime())).unwrap_or_default()
+    }
+
+    fn encode(key: &str, i: &RuntimeInfo) -> String {
+        let exe = i.executable.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        format!(
+            "{}\t{}.{}.{}\t{}\t{}\t{}\t{}",
+            key.replace('\t', " "),
+            i.version.0,
+            i.version.1,
+            i.version.2,
+            i.library.display(),
+            fingerprint(&i.library),
+            exe,
+            i.executable.as_deref().map(fingerprint).unwrap_or_default()
+        )
+    }
+
+    pub fn load(key: &str) -> Option<RuntimeInfo> {
+        let text = std::fs::read_to_string(file()?).ok()?;
+        let key = key.replace('\t', " ");
+        let line = text.lines().find(|l| l.split('\t').next() == Some(key.as_str()))?;
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 6 {
+            return None;
+        }
+        let v: Vec<u32> = f[1].split('.').filter_map(|x| x.parse().ok()).collect();
+        if v.len() != 3 {
+            return None;
+        }
+        let library = PathBuf::from(f[2]);
+        if fingerprint(&library) != f[3] || fingerprint(&library).is_empty() {
+            return None;
+        }
+        let executable = if f[4].is_empty() { None } else { Some(PathBuf::from(f[4])) };
+        if let Some(e) = &executable {
+            if fingerprint(e) != f[5] {
+                return None;
+            }
+        }
+        Some(RuntimeInfo { version: (v[0], v[1], v[2]), library, executable, home: None, source: String::new() })
+    }
+
+    pub fn store(key: &str, info: &RuntimeInfo) {
+        let Some(path) = file() else { return };
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let k = key.replace('\t', " ");
+        let mut lines: Vec<String> = old
+            .lines()
+            .filter(|l| l.split('\t').next() != Some(k.as_str()))
+            .map(String::from)
+            .collect();
+        lines.push(encode(key, info));
+        let keep = lines.len().saturating_sub(64);
+        // Write to a private temporary file and rename it, so concurrent processes never read a
+        // half-written cache.
+        let tmp = dir.join(format!(".runtimes-{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, lines[keep..].join("\n") + "\n").is_ok() {
+            let _ = std::fs::rename(&tmp, &path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_names_give_version_and_flags() {
+        assert_eq!(parse_library_name("libpython3.11.so.1.0"), Some((3, 11, String::new())));
+        assert_eq!(parse_library_name("libpython3.13t.so"), Some((3, 13, "t".into())));
+        assert_eq!(parse_library_name("libpython3.6m.so.1.0"), Some((3, 6, "m".into())));
+        assert_eq!(parse_library_name("libpython3.9.dylib"), Some((3, 9, String::new())));
+        assert_eq!(parse_library_name("libpython3.so"), None);
+        assert_eq!(parse_library_name("libpython3.11.a"), None);
+        assert_eq!(parse_library_name("python3.11"), None);
+    }
+
+    #[test]
+    fn old_and_free_threaded_versions_are_refused() {
+        assert!(check_version((3, 7, 16), "", "x").unwrap_err().to_string().contains("3.7.16"));
+        assert!(check_version((3, 13, 0), "t", "x").unwrap_err().to_string().contains("free-threaded"));
+        assert!(check_version((3, 8, 0), "", "x").is_ok());
+    }
+
+    #[test]
+    fn a_static_only_build_is_refused_with_a_reason() {
+        let text = "version=3.11.2\nshared=0\nlibdir=/nowhere\nbase_prefix=/nowhere\nexecutable=/x/python\n";
+        let e = parse_query(text, Path::new("/x/python"), "test").unwrap_err().to_string();
+        assert!(e.contains("static-only"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_path_names_itself() {
+        let e = resolve(Some(Path::new("/no/such/python"))).unwrap_err().to_string();
+        assert!(e.contains("/no/such/python"), "{e}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Python exceptions → `Error::Python`, read while the GIL is held.
+//!
+//! 3.12+ hand the raised exception over with `PyErr_GetRaisedException`; older versions need
+//! `PyErr_Fetch` + `PyErr_NormalizeException` and the traceback attached by hand. The
+//! traceback text is Python's own `traceback.format_exception`, chained causes and contexts
+//! included. Nothing here prints the exception (`PyErr_Print` would turn `SystemExit` into a
+//! process exit), and no Python error is left set on return.
+
+use crate::error::{Error, PyErrInfo};
+use crate::runtime::gil::Gil;
+use crate::runtime::objects;
+use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::python::{api, PyPtr};
+use std::ptr;
+
+/// Clear any pending Python exception.
+pub fn clear(_gil: Gil<'_>) {
+    // SAFETY: GIL held.
+    unsafe { (api().PyErr_Clear)() };
+}
+
+/// Take the pending exception object (normalized), if any.
+pub fn take<'py>(gil: Gil<'py>) -> Option<Owned<'py>> {
+    let api = api();
+    if let Some(get) = api.PyErr_GetRaisedException {
+        // SAFETY: GIL held; returns a new reference or NULL.
+        return unsafe { Owned::from_raw(gil, get()) };
+    }
+    let (mut t, mut v, mut tb): (PyPtr, PyPtr, PyPtr) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    // SAFETY: GIL held; Fetch transfers ownership of the three references to us.
+    unsafe {
+        (api.PyErr_Fetch)(&mut t, &mut v, &mut tb);
+        if t.is_null() {
+            return None;
+        }
+        (api.PyErr_NormalizeException)(&mut t, &mut v, &mut tb);
+    }
+    // SAFETY: the three are owned references (or NULL).
+    let (t, v, tb) = unsafe { (Owned::from_raw(gil, t), Owned::from_raw(gil, v), Owned::from_raw(gil, tb)) };
+    let v = v?;
+    if let Some(tb) = &tb {
+        // SAFETY: GIL held; v is an exception instance after normalization.
+        unsafe { (api.PyException_SetTraceback)(v.as_ptr(), tb.as_ptr()) };
+    }
+    drop(t);
+    Some(v)
+}
+
+/// Put an exception object back as the pending one (consumes it).
+pub fn restore(gil: Gil<'_>, exc: Owned<'_>) {
+    let api = api();
+    if let Some(set) = api.PyErr_SetRaisedException {
+        // SAFETY: GIL held; steals the reference.
+        unsafe { set(exc.into_raw()) };
+        return;
+    }
+    // SAFETY: GIL held; `type(exc)` is alive while exc is; Restore steals all three references.
+    unsafe {
+        let t = Borrowed::from_raw(gil, exc.borrow().type_ptr()).unwrap_unchecked().to_owned();
+        let tb = objects::getattr(gil, exc.borrow(), "__traceback__").ok();
+        let tb = tb.filter(|tb| !objects::is_none(tb.borrow())).map(|tb| tb.into_raw()).unwrap_or(ptr::null_mut());
+        (api.PyErr_Restore)(t.into_raw(), exc.into_raw(), tb);
+    }
+}
+
+/// The pending exception as an `Error` (and cleared). Without one, a runtime error that says so.
+pub fn fetch(gil: Gil<'_>) -> Error {
+    match take(gil) {
+        Some(exc) => describe(gil, exc.borrow()),
+        None => Error::Runtime("python-ts: a Python call failed without setting an exception".into()),
+    }
+}
+
+/// Describe an exception object for JS.
+pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
+    // SAFETY: GIL held; types outlive instances.
+    let ty = unsafe { Borrowed::from_raw(gil, exc.type_ptr()).unwrap_unchecked() };
+    let name = attr_text(gil, ty, "__name__").unwrap_or_else(|| "Exception".into());
+    let qualname = attr_text(gil, ty, "__qualname__").unwrap_or_else(|| name.clone());
+    let module = attr_text(gil, ty, "__module__").unwrap_or_default();
+    let py_type = if module.is_empty() || module == "builtins" { qualname } else { format!("{module}.{qualname}") };
+    let text = objects::str_of(gil, exc).unwrap_or_else(|_| {
+        clear(gil);
+        "<str() of the exception failed>".into()
+    });
+    let message = if text.is_empty() { name.clone() } else { format!("{name}: {text}") };
+    let traceback = format_traceback(gil, exc).unwrap_or_else(|| {
+        clear(gil);
+        format!("{message}\n")
+    });
+    let js_error = crate::convert::callables::js_error_id(gil, exc);
+    Error::Python(Box::new(PyErrInfo { name, message, traceback, py_type, js_error }))
+}
+
+fn attr_text(gil: Gil<'_>, obj: Borrowed<'_, '_>, name: &str) -> Option<String> {
+    let v = objects::getattr(gil, obj, name).ok().or_else(|| {
+        clear(gil);
+        None
+    })?;
+    objects::str_of(gil, v.borrow()).ok()
+}
+
+fn format_traceback(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
+    let tb_mod = objects::import(gil, "traceback").ok()?;
+    let format = objects::getattr(gil, tb_mod.borrow(), "format_exception").ok()?;
+    // SAFETY: GIL held; types outlive instances.
+    let ty = unsafe { Borrowed::from_raw(gil, exc.type_ptr())? };
+    let tb = objects::getattr(gil, exc, "__traceback__").ok()?;
+    let lines = objects::call_with(gil, format.borrow(), &[ty, exc, tb.borrow()]).ok()?;
+    let empty = objects::py_str(gil, "").ok()?;
+    let join = objects::getattr(gil, empty.borrow(), "join").ok()?;
+    let text = objects::call_with(gil, join.borrow(), &[lines.borrow()]).ok()?;
+    objects::utf8_of(gil, text.borrow()).ok()
+}
+
+/// Set a Python exception of type `exc_type` with `msg` (for errors raised into Python).
+pub fn set(_gil: Gil<'_>, exc_type: PyPtr, msg: &str) {
+    let c = std::ffi::CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    // SAFETY: GIL held; exc_type is an exception class.
+    unsafe { (api().PyErr_SetString)(exc_type, c.as_ptr()) };
+}

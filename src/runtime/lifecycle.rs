@@ -1,0 +1,383 @@
+//! The embedded interpreter's life: Uninit → Running → Finalizing → Finalized (→ Running again
+//! where re-init is safe).
+//!
+//! Python is initialised and finalised on a thread the library owns for the life of the
+//! process (`python-ts-main`), never on the JS thread or a Worker's. Then Python's main thread
+//! is not Node's: `signal.signal()` in user code raises `ValueError` instead of replacing Node's
+//! SIGINT handler, and a Worker that happened to trigger init can end without finalization
+//! later hanging on a thread that is gone. `Py_InitializeEx(0)`: Python installs no signal
+//! handlers. That thread releases the GIL right after init, so Python threads started by user
+//! code run between calls.
+//!
+//! Every call into Python holds an `Active` guard: `_destroy_python` waits for the count to
+//! reach zero before finalizing, so no thread is inside the interpreter when it ends. Locks of
+//! this module are never held while calling into Python from a JS thread.
+
+use crate::error::{Error, Result};
+use crate::runtime::discover::{self, RuntimeInfo};
+use crate::runtime::gil::{self, Gil};
+use crate::runtime::objects;
+use crate::sys::python::{self, api};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const UNINIT: u8 = 0;
+const RUNNING: u8 = 1;
+const FINALIZING: u8 = 2;
+const FINALIZED: u8 = 3;
+
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+struct Control {
+    runtime_path: Option<PathBuf>,
+    plugins_path: Option<PathBuf>,
+    info: Option<RuntimeInfo>,
+    thread: Option<Sender<Command>>,
+}
+
+static CONTROL: Mutex<Control> = Mutex::new(Control { runtime_path: None, plugins_path: None, info: None, thread: None });
+
+enum Command {
+    Init(RuntimeInfo, Option<PathBuf>, Sender<Result<()>>),
+    Finalize(Sender<Result<()>>),
+}
+
+/// The current interpreter generation (bumped by every init); 0 before the first.
+#[inline]
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+pub fn is_running() -> bool {
+    STATE.load(Ordering::Acquire) == RUNNING
+}
+
+/// The runtime that is (or was) loaded.
+pub fn info() -> Option<RuntimeInfo> {
+    CONTROL.lock().ok()?.info.clone()
+}
+
+/// Proof that the interpreter stays up while it lives: taken for every call into Python.
+pub struct Active(());
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Enter the runtime for one call, initialising it first if needed (as every clib function
+/// does).
+#[inline]
+pub fn enter() -> Result<Active> {
+    loop {
+        ACTIVE.fetch_add(1, Ordering::AcqRel);
+        let state = STATE.load(Ordering::Acquire);
+        if state == RUNNING {
+            return Ok(Active(()));
+        }
+        ACTIVE.fetch_sub(1, Ordering::AcqRel);
+        match state {
+            FINALIZING => return Err(Error::Runtime("python-ts: the Python runtime is shutting down".into())),
+            _ => {
+                init_python()?;
+            }
+        }
+    }
+}
+
+/// Enter only if already running (for finalizers and views that must not start Python).
+pub fn enter_if_running() -> Option<Active> {
+    ACTIVE.fetch_add(1, Ordering::AcqRel);
+    if STATE.load(Ordering::Acquire) == RUNNING {
+        Some(Active(()))
+    } else {
+        ACTIVE.fetch_sub(1, Ordering::AcqRel);
+        None
+    }
+}
+
+/// Number of calls inside the runtime now (async jobs included).
+pub fn active_calls() -> usize {
+    ACTIVE.load(Ordering::Acquire)
+}
+
+/// Choose the runtime by path (before or after init). After init, only the same library is
+/// accepted: one libpython per process.
+pub fn set_runtime_path(path: Option<PathBuf>) -> Result<()> {
+    let loaded = {
+        let c = lock()?;
+        c.info.clone().filter(|_| python::is_loaded())
+    };
+    if let (Some(loaded), Some(p)) = (&loaded, &path) {
+        let wanted = discover::resolve(Some(p))?;
+        if wanted.library != loaded.library {
+            return Err(Error::Runtime(format!(
+                "python-ts: one libpython per process: {} is already loaded, cannot switch to {}",
+                loaded.library.display(),
+                wanted.library.display()
+            )));
+        }
+    }
+    lock()?.runtime_path = path;
+    Ok(())
+}
+
+/// Put `dir` first on `sys.path` now (if running) and after every init.
+pub fn set_plugins_path(dir: Option<PathBuf>) -> Result<()> {
+    lock()?.plugins_path = dir.clone();
+    if let (Some(dir), Some(_active)) = (dir, enter_if_running()) {
+        gil::with_gil(|gil| prepend_sys_path(gil, &dir.to_string_lossy()))?;
+    }
+    Ok(())
+}
+
+/// `sys.path`: move or insert `dir` at the front.
+pub fn prepend_sys_path(gil: Gil<'_>, dir: &str) -> Result<()> {
+    let globals = objects::scratch_globals(gil)?;
+    let d = objects::py_str(gil, dir)?;
+    // SAFETY: GIL held; globals is a dict.
+    unsafe { (api().PyDict_SetItemString)(globals.as_ptr(), c"_d".as_ptr(), d.as_ptr()) };
+    objects::run(
+        gil,
+        "import sys\nwhile _d in sys.path: sys.path.remove(_d)\nsys.path.insert(0, _d)\n",
+        python::PY_FILE_INPUT,
+        globals.borrow(),
+    )?;
+    Ok(())
+}
+
+fn lock() -> Result<std::sync::MutexGuard<'static, Control>> {
+    CONTROL.lock().map_err(|_| Error::Runtime("python-ts: runtime state poisoned by an earlier panic".into()))
+}
+
+/// Start Python if it isn't running. Idempotent; safe to race from several Workers.
+pub fn init_python() -> Result<bool> {
+    if is_running() {
+        return Ok(true);
+    }
+    let mut c = lock()?;
+    if is_running() {
+        return Ok(true);
+    }
+    let state = STATE.load(Ordering::Acquire);
+    let info = match (&c.info, python::is_loaded()) {
+        (Some(info), true) => info.clone(),
+        _ => discover::resolve(c.runtime_path.as_deref())?,
+    };
+    if state == FINALIZED {
+        reinit_allowed(info.version)?;
+    }
+    python::load(&info.library).map_err(|e| Error::Runtime(format!("python-ts: {} ({})", e, info.source)))?;
+    c.info = Some(info.clone());
+    let tx = match &c.thread {
+        Some(tx) => tx.clone(),
+        None => {
+            let tx = spawn_library_thread()?;
+            c.thread = Some(tx.clone());
+            tx
+        }
+    };
+    let (reply_tx, reply_rx) = channel();
+    tx.send(Command::Init(info, c.plugins_path.clone(), reply_tx))
+        .map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
+    reply_rx.recv().map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))??;
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    STATE.store(RUNNING, Ordering::Release);
+    Ok(true)
+}
+
+/// Versions where `Py_FinalizeEx` followed by `Py_InitializeEx` is known to crash once common
+/// C extension modules were imported (docs/runtime.md lists the measurements).
+fn reinit_allowed(version: (u32, u32, u32)) -> Result<()> {
+    if REINIT_REFUSED.iter().any(|&(a, b)| (version.0, version.1) == (a, b)) {
+        return Err(Error::Runtime(format!(
+            "python-ts: re-initialising CPython {}.{} after _destroy_python() is not safe (it crashes \
+             once modules such as ssl, decimal or asyncio were imported); restart the process instead",
+            version.0, version.1
+        )));
+    }
+    Ok(())
+}
+
+/// (major, minor) pairs whose finalize → init cycle is refused.
+pub const REINIT_REFUSED: &[(u32, u32)] = &[(3, 12)];
+
+/// End the interpreter. Refused inside a Python call, while calls are in flight elsewhere (after
+/// waiting a little), or while non-daemon Python threads run (finalize would wait for them).
+pub fn destroy_python() -> Result<bool> {
+    if gil::depth() > 0 {
+        return Err(Error::Generic("python-ts: _destroy_python() cannot run inside a call into Python".into()));
+    }
+    let c = lock()?;
+    if STATE.compare_exchange(RUNNING, FINALIZING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return Ok(false);
+    }
+    let undo = |e: Error| {
+        STATE.store(RUNNING, Ordering::Release);
+        Err(e)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ACTIVE.load(Ordering::Acquire) > 0 {
+        if Instant::now() > deadline {
+            return undo(Error::Generic(format!(
+                "python-ts: cannot destroy Python while {} call(s) are in flight",
+                ACTIVE.load(Ordering::Acquire)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // No one else is inside: check for threads that Py_FinalizeEx would wait for.
+    let threads = gil::with_gil(live_non_daemon_threads);
+    match threads {
+        Ok(names) if !names.is_empty() => {
+            return undo(Error::Generic(format!(
+                "python-ts: cannot destroy Python while non-daemon Python threads are running: {}",
+                names.join(", ")
+            )))
+        }
+        Err(e) => return undo(e),
+        Ok(_) => {}
+    }
+    crate::runtime::context::end_all()?;
+    let tx = c.thread.clone().ok_or_else(|| Error::Runtime("python-ts: no Python thread".into()))?;
+    let (reply_tx, reply_rx) = channel();
+    tx.send(Command::Finalize(reply_tx)).map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
+    let r = reply_rx.recv().map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
+    STATE.store(FINALIZED, Ordering::Release);
+    r.map(|_| true)
+}
+
+/// At process exit (main thread): finalize when nothing is in flight and no non-daemon Python
+/// thread runs, so atexit handlers run and output is flushed; otherwise let the process go
+/// without waiting for Python.
+pub fn at_exit() {
+    if !is_running() || ACTIVE.load(Ordering::Acquire) > 0 || gil::depth() > 0 {
+        return;
+    }
+    let _ = destroy_python();
+}
+
+fn live_non_daemon_threads(gil: Gil<'_>) -> Result<Vec<String>> {
+    let globals = objects::main_dict(gil)?;
+    let names = objects::run(
+        gil,
+        "[t.name for t in __import__('threading').enumerate() if t is not __import__('threading').main_thread() and not t.daemon and t.is_alive()]",
+        python::PY_EVAL_INPUT,
+        globals,
+    )?;
+    // SAFETY: GIL held; `names` is the list just built.
+    let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
+    let mut out = Vec::new();
+    for i in 0..n.max(0) {
+        // SAFETY: index in range; borrowed item of a live list.
+        if let Some(item) = unsafe { crate::runtime::refs::Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) } {
+            out.push(objects::str_of(gil, item)?);
+        }
+    }
+    Ok(out)
+}
+
+fn spawn_library_thread() -> Result<Sender<Command>> {
+    let (tx, rx) = channel::<Command>();
+    std::thread::Builder::new()
+        .name("python-ts-main".into())
+        .spawn(move || {
+            // The main thread state of the interpreter, kept here between init and finalize.
+            let mut main_tstate: usize = 0;
+            for cmd in rx {
+                match cmd {
+                    Command::Init(info, plugins, reply) => {
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| do_init(&info, plugins.as_deref(), &mut main_tstate)))
+                            .unwrap_or_else(|_| Err(Error::Panic("Python initialisation panicked".into())));
+                        let _ = reply.send(r);
+                    }
+                    Command::Finalize(reply) => {
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| do_finalize(&mut main_tstate)))
+                            .unwrap_or_else(|_| Err(Error::Panic("Python finalization panicked".into())));
+                        let _ = reply.send(r);
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::Runtime(format!("python-ts: cannot start the Python thread: {e}")))?;
+    Ok(tx)
+}
+
+/// A wide string for `Py_SetProgramName`/`Py_SetPythonHome`. CPython keeps the pointer, so it is
+/// leaked (a few bytes per init).
+fn wide(s: &std::path::Path) -> Result<*const python::WChar> {
+    let c = objects::cstr(&s.to_string_lossy())?;
+    // SAFETY: pre-init call allowed by CPython; returns a PyMem_RawMalloc'd string or NULL.
+    let w = unsafe { (api().Py_DecodeLocale)(c.as_ptr(), std::ptr::null_mut()) };
+    if w.is_null() {
+        return Err(Error::Runtime(format!("python-ts: cannot decode path {}", s.display())));
+    }
+    Ok(w)
+}
+
+const BOOTSTRAP: &str = "\
+import sys, os
+__import__('threading')
+for _s in (sys.stdout, sys.stderr):
+    try:
+        _s.reconfigure(line_buffering=True)
+    except Exception:
+        pass
+del _s
+";
+
+fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &mut usize) -> Result<()> {
+    let api = api();
+    // SAFETY: called before Py_InitializeEx on this (the library's) thread.
+    unsafe {
+        if (api.Py_IsInitialized)() != 0 {
+            return Err(Error::Runtime("python-ts: CPython is already initialised by someone else in this process".into()));
+        }
+        if let (Some(set), Some(exe)) = (api.Py_SetProgramName, &info.executable) {
+            set(wide(exe)?);
+        }
+        if let (Some(set), Some(home)) = (api.Py_SetPythonHome, &info.home) {
+            set(wide(home)?);
+        }
+        (api.Py_InitializeEx)(0);
+        if (api.Py_IsInitialized)() == 0 {
+            return Err(Error::Runtime(format!("python-ts: Py_InitializeEx failed for {}", info.library.display())));
+        }
+    }
+    // SAFETY: Py_InitializeEx returned with the GIL held by this thread.
+    let gil = unsafe { Gil::assume() };
+    let r = (|| {
+        let main = objects::main_dict(gil)?;
+        objects::run(gil, BOOTSTRAP, python::PY_FILE_INPUT, main)?;
+        if let Some(dir) = plugins {
+            prepend_sys_path(gil, &dir.to_string_lossy())?;
+        }
+        Ok(())
+    })();
+    // SAFETY: releases the GIL taken by init; the state stays ours until finalize.
+    *main_tstate = unsafe { (api.PyEval_SaveThread)() } as usize;
+    r
+}
+
+fn do_finalize(main_tstate: &mut usize) -> Result<()> {
+    let api = api();
+    if *main_tstate == 0 {
+        return Ok(());
+    }
+    // SAFETY: the state saved after init on this same thread; no other thread is inside Python
+    // (ACTIVE == 0 was checked by the caller).
+    unsafe { (api.PyEval_RestoreThread)(*main_tstate as *mut python::PyThreadState) };
+    // SAFETY: GIL held by the thread that initialised.
+    let rc = unsafe { (api.Py_FinalizeEx)() };
+    *main_tstate = 0;
+    if rc != 0 {
+        return Err(Error::Runtime("python-ts: Py_FinalizeEx reported an error while flushing".into()));
+    }
+    Ok(())
+}

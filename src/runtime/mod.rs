@@ -1,0 +1,11 @@
+//! The embedded interpreter's life: which CPython (`discover`), start-up and shutdown
+//! (`lifecycle`), the GIL (`gil`), contexts (`context`), references (`refs`) and the shared
+//! object operations and error reading built on them.
+
+pub mod context;
+pub mod discover;
+pub mod errors;
+pub mod gil;
+pub mod lifecycle;
+pub mod objects;
+pub mod refs;

@@ -1,0 +1,162 @@
+//! Small, named operations on Python objects that the other layers share: attribute access,
+//! calls, `str`/`repr`, imports, type names. Each takes a `Gil` token and returns owned
+//! references or errors, so callers never see a raw pointer or a pending Python exception.
+
+use crate::error::{Error, Result};
+use crate::runtime::gil::Gil;
+use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::python::api;
+use std::ffi::CString;
+
+pub fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::Type(format!("string contains a NUL byte: {s:?}")))
+}
+
+pub fn import<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
+    let c = cstr(name)?;
+    // SAFETY: GIL held; returns a new reference or NULL with an exception.
+    unsafe { Owned::from_result(gil, (api().PyImport_ImportModule)(c.as_ptr())) }
+}
+
+pub fn getattr<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &str) -> Result<Owned<'py>> {
+    let c = cstr(name)?;
+    // SAFETY: GIL held, obj alive; new reference or NULL with an exception.
+    unsafe { Owned::from_result(gil, (api().PyObject_GetAttrString)(obj.as_ptr(), c.as_ptr())) }
+}
+
+pub fn getattr_obj<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: Borrowed<'_, 'py>) -> Result<Owned<'py>> {
+    // SAFETY: GIL held, both alive; new reference or NULL with an exception.
+    unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name.as_ptr())) }
+}
+
+/// `callable(*args, **kwargs)`; `args` must be a tuple, `kwargs` a dict or absent.
+pub fn call<'py>(gil: Gil<'py>, callable: Borrowed<'_, 'py>, args: Borrowed<'_, 'py>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
+    let kw = kwargs.map(|k| k.as_ptr()).unwrap_or(std::ptr::null_mut());
+    // SAFETY: GIL held; args is a tuple, kw a dict or NULL.
+    unsafe { Owned::from_result(gil, (api().PyObject_Call)(callable.as_ptr(), args.as_ptr(), kw)) }
+}
+
+/// `callable(*items)` for a few positional arguments.
+pub fn call_with<'py>(gil: Gil<'py>, callable: Borrowed<'_, 'py>, items: &[Borrowed<'_, 'py>]) -> Result<Owned<'py>> {
+    let args = tuple(gil, items.iter().map(|b| (*b).to_owned()).collect())?;
+    call(gil, callable, args.borrow(), None)
+}
+
+pub fn tuple<'py>(gil: Gil<'py>, items: Vec<Owned<'py>>) -> Result<Owned<'py>> {
+    // SAFETY: GIL held.
+    let t = unsafe { Owned::from_result(gil, (api().PyTuple_New)(items.len() as isize))? };
+    for (i, item) in items.into_iter().enumerate() {
+        // SAFETY: a fresh tuple of the right size; SetItem steals the reference.
+        unsafe { (api().PyTuple_SetItem)(t.as_ptr(), i as isize, item.into_raw()) };
+    }
+    Ok(t)
+}
+
+pub fn str_of(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<String> {
+    // SAFETY: GIL held; new reference or NULL.
+    let s = unsafe { Owned::from_result(gil, (api().PyObject_Str)(obj.as_ptr()))? };
+    utf8_of(gil, s.borrow())
+}
+
+pub fn repr_of(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<String> {
+    // SAFETY: GIL held; new reference or NULL.
+    let s = unsafe { Owned::from_result(gil, (api().PyObject_Repr)(obj.as_ptr()))? };
+    utf8_of(gil, s.borrow())
+}
+
+/// A `str` as UTF-8; lone surrogates are replaced (for messages, never for data).
+pub fn utf8_of(gil: Gil<'_>, s: Borrowed<'_, '_>) -> Result<String> {
+    let mut len = 0isize;
+    // SAFETY: GIL held; returns a buffer owned by the str object, or NULL with an exception.
+    let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(s.as_ptr(), &mut len) };
+    if p.is_null() {
+        let e = crate::runtime::errors::fetch(gil);
+        let bytes = encoded(gil, s, "utf-8", "replace").map_err(|_| e)?;
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    // SAFETY: `len` bytes of valid UTF-8 owned by `s`, alive for this call.
+    let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// `s.encode(encoding, errors)` as bytes.
+pub fn encoded(gil: Gil<'_>, s: Borrowed<'_, '_>, encoding: &str, errors: &str) -> Result<Vec<u8>> {
+    let (e, r) = (cstr(encoding)?, cstr(errors)?);
+    // SAFETY: GIL held; new bytes object or NULL.
+    let b = unsafe { Owned::from_result(gil, (api().PyUnicode_AsEncodedString)(s.as_ptr(), e.as_ptr(), r.as_ptr()))? };
+    bytes_of(gil, b.borrow())
+}
+
+pub fn bytes_of(gil: Gil<'_>, b: Borrowed<'_, '_>) -> Result<Vec<u8>> {
+    let mut p = std::ptr::null_mut();
+    let mut len = 0isize;
+    // SAFETY: GIL held; fills a pointer into the bytes object's buffer.
+    if unsafe { (api().PyBytes_AsStringAndSize)(b.as_ptr(), &mut p, &mut len) } != 0 {
+        return Err(crate::runtime::errors::fetch(gil));
+    }
+    // SAFETY: `len` bytes owned by `b`, alive for this call.
+    Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }.to_vec())
+}
+
+/// `type(obj).__name__`.
+pub fn type_name(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> String {
+    // SAFETY: GIL held; types are alive while their instances are.
+    let t = unsafe { Borrowed::from_raw(gil, obj.type_ptr()) };
+    t.and_then(|t| getattr(gil, t, "__name__").ok())
+        .and_then(|n| utf8_of(gil, n.borrow()).ok())
+        .unwrap_or_else(|| {
+            crate::runtime::errors::clear(gil);
+            "object".into()
+        })
+}
+
+pub fn none<'py>(gil: Gil<'py>) -> Owned<'py> {
+    // SAFETY: None is immortal/static; we take a new reference to it.
+    unsafe { Borrowed::from_raw(gil, api()._Py_NoneStruct).unwrap_unchecked() }.to_owned()
+}
+
+pub fn is_none(obj: Borrowed<'_, '_>) -> bool {
+    obj.as_ptr() == api()._Py_NoneStruct
+}
+
+pub fn py_str<'py>(gil: Gil<'py>, s: &str) -> Result<Owned<'py>> {
+    // SAFETY: GIL held; valid UTF-8 of the given length.
+    unsafe { Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(s.as_ptr() as *const _, s.len() as isize)) }
+}
+
+/// The `__main__` module's dict (borrowed from the module, which lives as long as the
+/// interpreter).
+pub fn main_dict<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
+    // SAFETY: GIL held; AddModule returns a borrowed reference to sys.modules['__main__'].
+    let m = unsafe { (api().PyImport_AddModule)(c"__main__".as_ptr()) };
+    // SAFETY: as above.
+    let m = unsafe { Borrowed::from_raw(gil, m) }.ok_or_else(|| crate::runtime::errors::fetch(gil))?;
+    // SAFETY: module alive; GetDict returns a borrowed reference.
+    unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }
+        .ok_or_else(|| Error::Runtime("__main__ has no dict".into()))
+}
+
+/// Compile and run `code` in `globals` (`mode`: PY_FILE_INPUT or PY_EVAL_INPUT).
+pub fn run<'py>(gil: Gil<'py>, code: &str, mode: i32, globals: Borrowed<'_, 'py>) -> Result<Owned<'py>> {
+    let builtins = import(gil, "builtins")?;
+    let compile = getattr(gil, builtins.borrow(), "compile")?;
+    let src = py_str(gil, code)?;
+    let filename = py_str(gil, "<string>")?;
+    let mode_s = py_str(gil, if mode == crate::sys::python::PY_EVAL_INPUT { "eval" } else { "exec" })?;
+    let code_obj = call_with(gil, compile.borrow(), &[src.borrow(), filename.borrow(), mode_s.borrow()])?;
+    // SAFETY: GIL held; a code object and a dict used as globals and locals.
+    unsafe { Owned::from_result(gil, (api().PyEval_EvalCode)(code_obj.as_ptr(), globals.as_ptr(), globals.as_ptr())) }
+}
+
+/// A fresh globals dict with `__builtins__` set (3.8 would otherwise give code a minimal
+/// builtins dict).
+pub fn scratch_globals<'py>(gil: Gil<'py>) -> Result<Owned<'py>> {
+    // SAFETY: GIL held.
+    let d = unsafe { Owned::from_result(gil, (api().PyDict_New)())? };
+    let b = import(gil, "builtins")?;
+    // SAFETY: GIL held; d is a dict.
+    if unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) } != 0 {
+        return Err(crate::runtime::errors::fetch(gil));
+    }
+    Ok(d)
+}

@@ -1,0 +1,127 @@
+//! Types that the abi3 view of pyo3-ffi hides or that we need with a stable, version-checked
+//! layout. Each is declared as CPython 3.8–3.13 (GIL builds) lays it out; free-threaded and
+//! `Py_TRACE_REFS` builds are refused by discovery, so these layouts hold for every runtime that
+//! is ever loaded.
+
+use std::os::raw::{c_char, c_int, c_void};
+
+pub use pyo3_ffi::{PyMethodDef, PyMethodDefPointer, PyObject};
+
+/// The one raw object pointer type. Above `sys/`, it only appears inside the owned and borrowed
+/// reference types of `runtime::refs`.
+pub type PyPtr = *mut PyObject;
+
+/// `wchar_t` on the platforms we build for (32-bit on Linux and macOS).
+pub type WChar = i32;
+
+/// Opaque `PyThreadState`.
+#[repr(C)]
+pub struct PyThreadState {
+    _private: [u8; 0],
+}
+
+/// Opaque `PyInterpreterState`.
+#[repr(C)]
+pub struct PyInterpreterState {
+    _private: [u8; 0],
+}
+
+/// `PyObject`'s stable head: refcount then type (GIL builds, no `Py_TRACE_REFS`).
+#[repr(C)]
+pub struct ObjectHead {
+    pub ob_refcnt: isize,
+    pub ob_type: PyPtr,
+}
+
+/// `Py_buffer`, unchanged since 3.0.
+#[repr(C)]
+pub struct PyBuffer {
+    pub buf: *mut c_void,
+    pub obj: PyPtr,
+    pub len: isize,
+    pub itemsize: isize,
+    pub readonly: c_int,
+    pub ndim: c_int,
+    pub format: *mut c_char,
+    pub shape: *mut isize,
+    pub strides: *mut isize,
+    pub suboffsets: *mut isize,
+    pub internal: *mut c_void,
+}
+
+impl PyBuffer {
+    pub const fn zeroed() -> Self {
+        PyBuffer {
+            buf: std::ptr::null_mut(),
+            obj: std::ptr::null_mut(),
+            len: 0,
+            itemsize: 0,
+            readonly: 0,
+            ndim: 0,
+            format: std::ptr::null_mut(),
+            shape: std::ptr::null_mut(),
+            strides: std::ptr::null_mut(),
+            suboffsets: std::ptr::null_mut(),
+            internal: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// `PyStatus` (3.8+), returned by `Py_NewInterpreterFromConfig`.
+#[repr(C)]
+pub struct PyStatus {
+    pub _type: c_int,
+    pub func: *const c_char,
+    pub err_msg: *const c_char,
+    pub exitcode: c_int,
+}
+
+/// `PyInterpreterConfig` (3.12 and 3.13 share this layout).
+#[repr(C)]
+pub struct PyInterpreterConfig {
+    pub use_main_obmalloc: c_int,
+    pub allow_fork: c_int,
+    pub allow_exec: c_int,
+    pub allow_threads: c_int,
+    pub allow_daemon_threads: c_int,
+    pub check_multi_interp_extensions: c_int,
+    pub gil: c_int,
+}
+
+pub const PY_INTERPRETER_CONFIG_OWN_GIL: c_int = 2;
+
+pub const PY_FILE_INPUT: c_int = pyo3_ffi::Py_file_input;
+pub const PY_EVAL_INPUT: c_int = pyo3_ffi::Py_eval_input;
+pub const METH_VARARGS: c_int = pyo3_ffi::METH_VARARGS;
+pub const METH_KEYWORDS: c_int = pyo3_ffi::METH_KEYWORDS;
+
+pub const TPFLAGS_LONG_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_LONG_SUBCLASS as u64;
+pub const TPFLAGS_LIST_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_LIST_SUBCLASS as u64;
+pub const TPFLAGS_TUPLE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_TUPLE_SUBCLASS as u64;
+pub const TPFLAGS_BYTES_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_BYTES_SUBCLASS as u64;
+pub const TPFLAGS_UNICODE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_UNICODE_SUBCLASS as u64;
+pub const TPFLAGS_DICT_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_DICT_SUBCLASS as u64;
+pub const TPFLAGS_BASE_EXC_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_BASE_EXC_SUBCLASS as u64;
+pub const TPFLAGS_TYPE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_TYPE_SUBCLASS as u64;
+
+pub const PYBUF_FULL_RO: c_int = 0x0004 | 0x0010 | 0x0008 | 0x0100;
+
+/// The type of an object, read from its stable head.
+///
+/// # Safety
+/// `obj` must point at a live Python object.
+#[inline(always)]
+pub unsafe fn type_of(obj: PyPtr) -> PyPtr {
+    // SAFETY: the caller guarantees a live object; its head layout is fixed (see module doc).
+    unsafe { (*(obj as *const ObjectHead)).ob_type }
+}
+
+/// The current reference count (for tests and debugging output).
+///
+/// # Safety
+/// `obj` must point at a live Python object.
+pub unsafe fn refcount_of(obj: PyPtr) -> isize {
+    // SAFETY: as for `type_of`. 3.12+ keep the count in the low 32 bits of the same word for
+    // mortal objects, which is what a caller comparing counts wants.
+    unsafe { (*(obj as *const ObjectHead)).ob_refcnt & 0xffff_ffff }
+}

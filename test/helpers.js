@@ -1,0 +1,90 @@
+'use strict';
+// Shared helpers for the test suite: child Node processes and the Pythons on this machine.
+const { spawnSync, spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+const ADDON = path.join(ROOT, 'build', 'Release', 'python_ts.node');
+
+/** Run `source` in a child node process; returns { status, signal, stdout, stderr }. */
+function runNode(source, { env = {}, args = [], timeout = 60000, input } = {}) {
+  const r = spawnSync(process.execPath, [...args, '-e', source], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout,
+    input,
+  });
+  return { status: r.status, signal: r.signal, stdout: r.stdout || '', stderr: r.stderr || '', error: r.error };
+}
+
+/** The same, asynchronously (for tests that run several children at once). */
+function runNodeAsync(source, { env = {}, args = [], timeout = 60000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...args, '-e', source], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The last line of stdout parsed as JSON (children print their findings that way). */
+function lastJson(r) {
+  const lines = r.stdout.trim().split('\n');
+  try {
+    return JSON.parse(lines[lines.length - 1]);
+  } catch (e) {
+    throw new Error(`child did not print JSON (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+function pyenvRoot() {
+  if (process.env.PYENV_ROOT) return process.env.PYENV_ROOT;
+  const r = spawnSync('pyenv', ['root'], { encoding: 'utf8' });
+  if (r.status === 0) return r.stdout.trim();
+  return path.join(os.homedir(), '.pyenv');
+}
+
+/** CPython installs on this machine: [{ label, exe, version: [maj, min] }], oldest first. */
+function findPythons() {
+  const found = [];
+  const versions = path.join(pyenvRoot(), 'versions');
+  if (fs.existsSync(versions)) {
+    for (const name of fs.readdirSync(versions)) {
+      const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(name);
+      if (!m) continue;
+      const exe = path.join(versions, name, 'bin', `python${m[1]}.${m[2]}`);
+      if (fs.existsSync(exe)) found.push({ label: `pyenv ${name}`, exe, dir: path.join(versions, name), version: [+m[1], +m[2]] });
+    }
+  }
+  for (const minor of [8, 9, 10, 11, 12, 13, 14]) {
+    const exe = `/usr/bin/python3.${minor}`;
+    if (fs.existsSync(exe) && fs.realpathSync(exe).startsWith('/usr/')) {
+      found.push({ label: `system 3.${minor}`, exe, version: [3, minor] });
+    }
+  }
+  found.sort((a, b) => a.version[0] - b.version[0] || a.version[1] - b.version[1]);
+  return found;
+}
+
+/** The supported ones (>= 3.8). */
+function supportedPythons() {
+  return findPythons().filter((p) => p.version[0] === 3 && p.version[1] >= 8);
+}
+
+/** A temporary directory removed at exit. */
+function tmpdir(prefix = 'python-ts-') {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+module.exports = { ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };
