@@ -1,12 +1,45 @@
 //! Per-environment state (main thread and each Worker have their own), kept in N-API instance
-//! data, never in process globals: the `PythonError` class of this env, and what later layers
-//! hang on it. Process globals hold only the loaded library and the interpreter state.
+//! data, never in process globals: the `PythonError` class, the handle registry, the JS helpers
+//! the serializer calls (Map/Set iteration, the identity memo), and what later layers hang on it.
+//! Process globals hold only the loaded library and the interpreter state.
+//!
+//! Invariant: an `EnvData` is only touched on its own JS thread, so `RefCell`s suffice; borrows
+//! are never held across a call into JS or Python.
 
-use crate::error::{PyErrInfo, Result};
+use crate::error::{Error, PyErrInfo, Result};
 use crate::sys::napi::{Env, Ref, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// What the registry knows of one live handle: a weak reference to the JS object and the
+/// native data it wraps.
+pub struct HandleEntry {
+    pub weak: Ref,
+    pub data: *const crate::convert::handles::HandleData,
+}
 
 pub struct EnvData {
     python_error: Ref,
+    helpers: Helpers,
+    /// One live handle per (context, object address): identity is kept.
+    pub handles: RefCell<HashMap<(u64, usize), HandleEntry>>,
+    pub next_index: Cell<u64>,
+    /// JS errors that crossed into Python, by id, until Python lets go of them.
+    pub js_errors: RefCell<HashMap<u64, Ref>>,
+    pub next_js_error: Cell<u64>,
+}
+
+/// JS functions and constructors the native side calls.
+pub struct Helpers {
+    pub map: Ref,
+    pub set: Ref,
+    pub map_entries: Ref,
+    pub set_values: Ref,
+    pub memo_new: Ref,
+    pub memo_get: Ref,
+    pub memo_set: Ref,
+    pub json: Ref,
+    pub promise: Ref,
 }
 
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
@@ -23,29 +56,90 @@ const PYTHON_ERROR_CLASS: &str = r#"(function () {
   return PythonError;
 })()"#;
 
+const HELPERS: &str = r#"(function () {
+  return {
+    Map, Set, Promise, JSON,
+    mapEntries(m) { const a = []; for (const [k, v] of Map.prototype.entries.call(m)) a.push(k, v); return a; },
+    setValues(s) { return Array.from(Set.prototype.values.call(s)); },
+    memoNew() { return new Map(); },
+    memoGet(m, k) { return m.get(k); },
+    memoSet(m, k, v) { m.set(k, v); },
+  };
+})()"#;
+
 pub fn init(env: Env, exports: Value) -> Result<()> {
     let class = env.run_script(PYTHON_ERROR_CLASS)?;
     env.set_named(exports, "PythonError", class)?;
-    let data = Box::new(EnvData { python_error: env.create_ref(class, 1)? });
+    let h = env.run_script(HELPERS)?;
+    let r = |name: &str| -> Result<Ref> { env.create_ref(env.get_named(h, name)?, 1) };
+    let helpers = Helpers {
+        map: r("Map")?,
+        set: r("Set")?,
+        map_entries: r("mapEntries")?,
+        set_values: r("setValues")?,
+        memo_new: r("memoNew")?,
+        memo_get: r("memoGet")?,
+        memo_set: r("memoSet")?,
+        json: r("JSON")?,
+        promise: r("Promise")?,
+    };
+    let data = Box::new(EnvData {
+        python_error: env.create_ref(class, 1)?,
+        helpers,
+        handles: RefCell::new(HashMap::new()),
+        next_index: Cell::new(0),
+        js_errors: RefCell::new(HashMap::new()),
+        next_js_error: Cell::new(1),
+    });
     env.set_instance_data(Box::into_raw(data) as *mut _, Some(finalize))?;
     Ok(())
 }
 
 unsafe extern "C" fn finalize(_env: crate::sys::napi::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
-    // SAFETY: `data` is the Box leaked in `init`, finalized once by N-API when the env ends.
+    // SAFETY: `data` is the Box leaked in `init`, finalized once by N-API when the env ends
+    // (after the finalizers of wrapped objects, which may still read it).
     drop(unsafe { Box::from_raw(data as *mut EnvData) });
 }
 
 pub fn get(env: Env) -> Result<&'static EnvData> {
     let p = env.instance_data()? as *const EnvData;
-    // SAFETY: set in `init` before any export can run; lives until the env ends.
-    unsafe { p.as_ref() }.ok_or_else(|| crate::error::Error::Runtime("python-ts: module not initialised in this environment".into()))
+    // SAFETY: set in `init` before any export can run; lives until the env ends, and is only
+    // used on this env's thread.
+    unsafe { p.as_ref() }.ok_or_else(|| Error::Runtime("python-ts: module not initialised in this environment".into()))
 }
 
-/// A `PythonError` instance for a Python exception.
+impl EnvData {
+    pub fn helper(&self, env: Env, r: impl Fn(&Helpers) -> Ref) -> Result<Value> {
+        env.ref_value(r(&self.helpers))?.ok_or_else(|| Error::Runtime("python-ts: helper collected".into()))
+    }
+
+    /// Call a helper function with arguments.
+    pub fn call_helper(&self, env: Env, r: impl Fn(&Helpers) -> Ref, args: &[Value]) -> Result<Value> {
+        let f = self.helper(env, r)?;
+        let undefined = env.undefined()?;
+        env.call(undefined, f, args)
+    }
+
+    pub fn next_index(&self) -> u64 {
+        let i = self.next_index.get() + 1;
+        self.next_index.set(i);
+        i
+    }
+}
+
+/// A `PythonError` instance for a Python exception — or, when the exception carries a JS error
+/// that crossed into Python, that original JS error.
 pub fn python_error(env: Env, info: &PyErrInfo) -> Result<Value> {
     let data = get(env)?;
-    let class = env.ref_value(data.python_error)?.ok_or(crate::error::Error::JsPending)?;
+    if let Some(id) = info.js_error {
+        let r = data.js_errors.borrow().get(&id).copied();
+        if let Some(r) = r {
+            if let Some(v) = env.ref_value(r)? {
+                return Ok(v);
+            }
+        }
+    }
+    let class = env.ref_value(data.python_error)?.ok_or(Error::JsPending)?;
     let args = [env.string(&info.message)?, env.string(&info.name)?, env.string(&info.py_type)?, env.string(&info.traceback)?];
     env.new_instance(class, &args)
 }

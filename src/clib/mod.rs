@@ -3,7 +3,10 @@
 //! (`_call_python` in JS is `clib::objects::call_python` in Rust).
 
 pub mod code;
+pub mod internals;
 pub mod lifecycle;
+pub mod objects;
+pub mod views;
 
 use crate::boundary::{dispatch, Export};
 use crate::convert::type_word;
@@ -11,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::sys::napi::{Args, Env, Value, ValueType};
 
 /// Every exported function, by group.
-fn tables() -> [&'static [Export]; 2] {
-    [lifecycle::EXPORTS, code::EXPORTS]
+fn tables() -> [&'static [Export]; 3] {
+    [lifecycle::EXPORTS, code::EXPORTS, objects::EXPORTS]
 }
 
 pub fn register(env: Env, exports: Value) -> Result<()> {
@@ -22,6 +25,8 @@ pub fn register(env: Env, exports: Value) -> Result<()> {
             env.set_named(exports, export.name, f)?;
         }
     }
+    views::register(env, exports)?;
+    internals::register(env, exports)?;
     lifecycle::register_exit_hook(env)?;
     Ok(())
 }
@@ -57,18 +62,42 @@ pub fn describe_arg(env: Env, v: Option<Value>) -> Result<String> {
     })
 }
 
-/// The context argument: for now only the main context (`undefined`, `null`, `{}`).
-pub fn main_context_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<()> {
+/// Which context a call runs in: its id (0 = main) and the JS object handles carry as `state`.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub id: u64,
+    pub state: Option<Value>,
+}
+
+/// The context argument: `undefined`, `null` or `{}` for the main context, or a context object
+/// made by `_create_pycontext`.
+pub fn context_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Ctx> {
     let v = args.get(i);
     if is_nullish(env, v)? {
-        return Ok(());
+        return Ok(Ctx { id: 0, state: None });
     }
     let v = v.unwrap_or(std::ptr::null_mut());
     if env.type_of(v)? == ValueType::napi_object {
+        if let Some(id) = crate::runtime::context::id_of_object(env, v)? {
+            return Ok(Ctx { id, state: Some(v) });
+        }
         let keys = env.own_keys(v)?;
         if env.array_len(keys)? == 0 {
-            return Ok(());
+            return Ok(Ctx { id: 0, state: None });
         }
     }
     Err(Error::Type(format!("python-ts: {func}: ctx must be a context made by _create_pycontext, or {{}}/null for the main context")))
+}
+
+/// An optional callback argument: `Some(function)`, `None` when absent; a `TypeError` otherwise.
+pub fn callback_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Option<Value>> {
+    let v = args.get(i);
+    if is_nullish(env, v)? {
+        return Ok(None);
+    }
+    let v = v.unwrap_or(std::ptr::null_mut());
+    if env.type_of(v)? == ValueType::napi_function {
+        return Ok(Some(v));
+    }
+    Err(Error::Type(format!("python-ts: {func}: callback must be a function, got {}", describe_arg(env, Some(v))?)))
 }

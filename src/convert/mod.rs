@@ -1,58 +1,251 @@
 //! The serializer: JS values ↔ Python objects at C-API level, with no JSON in between.
 //!
-//! One file per type family, both directions side by side. `to_py` and `to_js` dispatch on the
-//! value's type; containers recurse with a depth limit (`MAX_DEPTH`, a `RangeError` beyond) so
-//! no input can overflow the stack.
+//! One file per type family, both directions side by side. `ToPy` and `ToJs` carry what one
+//! conversion needs: the env, the GIL, the context, and an identity memo so that cycles and
+//! shared substructure survive both ways (`d['self'] = d` comes back with `r.self === r`).
+//! Containers recurse with a depth limit (`MAX_DEPTH`, a `RangeError` beyond), so no input can
+//! overflow the stack. A JS exception raised while reading a value (a throwing getter, a Proxy
+//! trap) stops the conversion with `Error::JsPending`; whatever was half-built in Python is
+//! released on the way out.
 
+pub mod bytes;
 pub mod callables;
+pub mod containers;
+pub mod datetime;
+pub mod handles;
 pub mod numbers;
 pub mod strings;
 
 use crate::error::{Error, Result};
+use crate::instance::{self, EnvData};
 use crate::runtime::gil::Gil;
+use crate::runtime::objects;
 use crate::runtime::refs::{Borrowed, Owned};
-use crate::sys::napi::{Env, Value, ValueType};
-use crate::sys::python::api;
+use crate::sys::napi::{Env, TypeTag, Value, ValueType};
+use crate::sys::python::{self as py, api};
+use std::collections::HashMap;
 
 /// Nesting depth at which a conversion stops with a `RangeError`.
 pub const MAX_DEPTH: usize = 1000;
 
-/// JS → Python.
-pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
-    match env.type_of(v)? {
-        ValueType::napi_undefined | ValueType::napi_null => Ok(crate::runtime::objects::none(gil)),
-        ValueType::napi_boolean => numbers::bool_to_py(gil, env.get_bool(v)?),
-        ValueType::napi_number => numbers::number_to_py(gil, env.get_double(v)?),
-        ValueType::napi_bigint => numbers::bigint_to_py(env, gil, v),
-        ValueType::napi_string => strings::to_py(env, gil, v),
-        other => Err(Error::Type(format!("python-ts: cannot convert a JavaScript {} to Python", type_word(other)))),
+/// The tag of objects made by `kwargs({...})`.
+pub static KWARGS_TAG: TypeTag = TypeTag { lower: 0x51d2_77c0_aa13_4e9b, upper: 0x0c6f_e4a2_9b35_d817 };
+
+fn too_deep() -> Error {
+    Error::Range(format!("python-ts: value nested deeper than {MAX_DEPTH} levels cannot be converted"))
+}
+
+/// One JS → Python conversion.
+pub struct ToPy<'py> {
+    pub env: Env,
+    pub gil: Gil<'py>,
+    pub data: &'static EnvData,
+    pub context: u64,
+    /// JS Map from objects already converted to their index in `memo_objs`.
+    memo: Option<Value>,
+    memo_objs: Vec<Owned<'py>>,
+}
+
+impl<'py> ToPy<'py> {
+    pub fn new(env: Env, gil: Gil<'py>, context: u64) -> Result<Self> {
+        Ok(ToPy { env, gil, data: instance::get(env)?, context, memo: None, memo_objs: Vec::new() })
+    }
+
+    /// Convert one value.
+    pub fn convert(&mut self, v: Value) -> Result<Owned<'py>> {
+        self.value(v, 0)
+    }
+
+    pub fn value(&mut self, v: Value, depth: usize) -> Result<Owned<'py>> {
+        let env = self.env;
+        let gil = self.gil;
+        match env.type_of(v)? {
+            ValueType::napi_undefined | ValueType::napi_null => Ok(objects::none(gil)),
+            ValueType::napi_boolean => numbers::bool_to_py(gil, env.get_bool(v)?),
+            ValueType::napi_number => numbers::number_to_py(gil, env.get_double(v)?),
+            ValueType::napi_bigint => numbers::bigint_to_py(env, gil, v),
+            ValueType::napi_string => strings::to_py(env, gil, v),
+            ValueType::napi_object => self.object(v, depth),
+            ValueType::napi_function => callables::to_py(self, v),
+            other => Err(Error::Type(format!("python-ts: cannot convert a JavaScript {} to Python", type_word(other)))),
+        }
+    }
+
+    fn object(&mut self, v: Value, depth: usize) -> Result<Owned<'py>> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        let env = self.env;
+        if env.has_type_tag(v, &handles::HANDLE_TAG)? {
+            return handles::resolve(env, self.gil, v, self.context);
+        }
+        if env.has_type_tag(v, &KWARGS_TAG)? {
+            return Err(Error::Type("python-ts: kwargs({...}) is only accepted as the last argument of a call".into()));
+        }
+        if env.is_array(v)? {
+            if let Some(hit) = self.memo_get(v)? {
+                return Ok(hit);
+            }
+            return containers::array_to_py(self, v, depth);
+        }
+        if env.is_typedarray(v)? {
+            return bytes::typedarray_to_py(env, self.gil, v);
+        }
+        if env.is_arraybuffer(v)? {
+            return bytes::arraybuffer_to_py(env, self.gil, v);
+        }
+        if env.is_dataview(v)? {
+            return bytes::dataview_to_py(env, self.gil, v);
+        }
+        if env.is_date(v)? {
+            return datetime::date_to_py(env, self.gil, v);
+        }
+        if let Some(hit) = self.memo_get(v)? {
+            return Ok(hit);
+        }
+        let map = self.data.helper(env, |h| h.map)?;
+        if env.instance_of(v, map)? {
+            return containers::map_to_py(self, v, depth);
+        }
+        let set = self.data.helper(env, |h| h.set)?;
+        if env.instance_of(v, set)? {
+            return containers::set_to_py(self, v, depth);
+        }
+        if env.is_promise(v)? {
+            return Err(Error::Type("python-ts: cannot convert a Promise to Python (await it first)".into()));
+        }
+        if crate::runtime::context::is_context_object(env, v)? {
+            return Err(Error::Type("python-ts: a context object cannot be converted to Python".into()));
+        }
+        containers::object_to_py(self, v, depth)
+    }
+
+    /// Remember that JS object `v` became `obj` (before converting its children).
+    pub fn memo_put(&mut self, v: Value, obj: &Owned<'py>) -> Result<()> {
+        let env = self.env;
+        let memo = match self.memo {
+            Some(m) => m,
+            None => {
+                let m = self.data.call_helper(env, |h| h.memo_new, &[])?;
+                self.memo = Some(m);
+                m
+            }
+        };
+        let idx = env.double(self.memo_objs.len() as f64)?;
+        self.memo_objs.push(obj.clone());
+        self.data.call_helper(env, |h| h.memo_set, &[memo, v, idx])?;
+        Ok(())
+    }
+
+    fn memo_get(&mut self, v: Value) -> Result<Option<Owned<'py>>> {
+        let Some(memo) = self.memo else { return Ok(None) };
+        let env = self.env;
+        let r = self.data.call_helper(env, |h| h.memo_get, &[memo, v])?;
+        if env.type_of(r)? != ValueType::napi_number {
+            return Ok(None);
+        }
+        let i = env.get_double(r)? as usize;
+        Ok(self.memo_objs.get(i).cloned())
     }
 }
 
-/// Python → JS.
-pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
-    let a = api();
-    let t = obj.type_ptr();
-    if obj.as_ptr() == a._Py_NoneStruct {
-        return env.null();
+/// One Python → JS conversion.
+pub struct ToJs<'py> {
+    pub env: Env,
+    pub gil: Gil<'py>,
+    pub context: u64,
+    /// The context's JS object, set on handles (`state`); None for the main context.
+    pub state: Option<Value>,
+    memo: HashMap<usize, Value>,
+}
+
+impl<'py> ToJs<'py> {
+    pub fn new(env: Env, gil: Gil<'py>, context: u64, state: Option<Value>) -> Self {
+        ToJs { env, gil, context, state, memo: HashMap::new() }
     }
-    if t == a.PyBool_Type {
-        return env.boolean(obj.as_ptr() == a._Py_TrueStruct);
+
+    pub fn convert(&mut self, obj: Borrowed<'_, 'py>) -> Result<Value> {
+        self.value(obj, 0)
     }
-    if t == a.PyLong_Type || obj.type_flags() & crate::sys::python::TPFLAGS_LONG_SUBCLASS != 0 {
-        return numbers::int_to_js(env, gil, obj);
+
+    pub fn value(&mut self, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
+        let a = api();
+        let env = self.env;
+        let gil = self.gil;
+        let t = obj.type_ptr();
+        // Exact types first: one pointer comparison each.
+        if obj.as_ptr() == a._Py_NoneStruct {
+            return env.null();
+        }
+        if t == a.PyBool_Type {
+            return env.boolean(obj.as_ptr() == a._Py_TrueStruct);
+        }
+        if t == a.PyLong_Type {
+            return numbers::int_to_js(env, gil, obj);
+        }
+        if t == a.PyFloat_Type {
+            // SAFETY: GIL held; obj is a float.
+            return env.double(unsafe { (a.PyFloat_AsDouble)(obj.as_ptr()) });
+        }
+        if t == a.PyUnicode_Type {
+            return strings::to_js(env, gil, obj);
+        }
+        if t == a.PyList_Type || t == a.PyTuple_Type || t == a.PyDict_Type || t == a.PySet_Type || t == a.PyFrozenSet_Type {
+            return self.container(obj, depth);
+        }
+        if t == a.PyBytes_Type || t == a.PyByteArray_Type {
+            return bytes::to_js(env, gil, obj);
+        }
+        // Subclasses (IntEnum, StrEnum, OrderedDict, namedtuple, …).
+        let flags = obj.type_flags();
+        if flags & py::TPFLAGS_LONG_SUBCLASS != 0 {
+            return numbers::int_to_js(env, gil, obj);
+        }
+        if flags & py::TPFLAGS_UNICODE_SUBCLASS != 0 {
+            return strings::to_js(env, gil, obj);
+        }
+        if flags & (py::TPFLAGS_LIST_SUBCLASS | py::TPFLAGS_TUPLE_SUBCLASS | py::TPFLAGS_DICT_SUBCLASS) != 0 {
+            return self.container(obj, depth);
+        }
+        if flags & py::TPFLAGS_BYTES_SUBCLASS != 0 {
+            return bytes::to_js(env, gil, obj);
+        }
+        // SAFETY: GIL held; type objects are alive.
+        if unsafe { (a.PyType_IsSubtype)(t, a.PyFloat_Type) } != 0 {
+            // SAFETY: a float subclass.
+            return env.double(unsafe { (a.PyFloat_AsDouble)(obj.as_ptr()) });
+        }
+        // SAFETY: as above.
+        if unsafe { (a.PyType_IsSubtype)(t, a.PySet_Type) != 0 || (a.PyType_IsSubtype)(t, a.PyFrozenSet_Type) != 0 || (a.PyType_IsSubtype)(t, a.PyByteArray_Type) != 0 } {
+            if unsafe { (a.PyType_IsSubtype)(t, a.PyByteArray_Type) } != 0 {
+                return bytes::to_js(env, gil, obj);
+            }
+            return self.container(obj, depth);
+        }
+        if let Some(ms) = datetime::datetime_ms(gil, obj)? {
+            return env.date(ms);
+        }
+        self.handle(obj)
     }
-    if t == a.PyFloat_Type {
-        // SAFETY: GIL held; obj is a float.
-        return env.double(unsafe { (a.PyFloat_AsDouble)(obj.as_ptr()) });
+
+    fn container(&mut self, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
+        if let Some(v) = self.memo.get(&obj.addr()) {
+            return Ok(*v);
+        }
+        if depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        containers::to_js(self, obj, depth)
     }
-    if t == a.PyUnicode_Type || obj.type_flags() & crate::sys::python::TPFLAGS_UNICODE_SUBCLASS != 0 {
-        return strings::to_js(env, gil, obj);
+
+    pub fn memo_put(&mut self, obj: Borrowed<'_, 'py>, v: Value) {
+        self.memo.insert(obj.addr(), v);
     }
-    Err(Error::Conversion(format!(
-        "python-ts: a Python {} has no JavaScript form yet",
-        crate::runtime::objects::type_name(gil, obj)
-    )))
+
+    /// A handle, whatever the object's type.
+    pub fn handle(&mut self, obj: Borrowed<'_, 'py>) -> Result<Value> {
+        handles::to_handle(self.env, self.gil, obj, self.context, self.state)
+    }
 }
 
 pub fn type_word(t: i32) -> &'static str {

@@ -355,6 +355,7 @@ fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &
     let r = (|| {
         let main = objects::main_dict(gil)?;
         objects::run(gil, BOOTSTRAP, python::PY_FILE_INPUT, main)?;
+        crate::runtime::support::install(gil)?;
         if let Some(dir) = plugins {
             prepend_sys_path(gil, &dir.to_string_lossy())?;
         }

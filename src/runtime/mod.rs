@@ -9,3 +9,4 @@ pub mod gil;
 pub mod lifecycle;
 pub mod objects;
 pub mod refs;
+pub mod support;

@@ -144,6 +144,20 @@ impl Detached {
         self.0
     }
 
+    /// Re-owns an address that holds one reference (kept as a number inside a JS handle).
+    pub fn from_addr(addr: usize) -> Self {
+        Detached(addr)
+    }
+
+    /// Borrow the object at an address that some owner keeps alive.
+    ///
+    /// # Safety
+    /// `addr` is a live object of the running generation, kept alive for `'a`.
+    pub unsafe fn borrow_addr<'a, 'py>(gil: Gil<'py>, addr: usize) -> Borrowed<'a, 'py> {
+        // SAFETY: forwarded from the caller; addr is non-null.
+        unsafe { Borrowed::from_raw(gil, addr as PyPtr).unwrap_unchecked() }
+    }
+
     /// # Safety
     /// The runtime generation that made this reference must still be running.
     pub unsafe fn into_owned<'py>(self, gil: Gil<'py>) -> Owned<'py> {

@@ -464,6 +464,43 @@ impl Env {
         check_status!(self, napi_define_properties(self.0, obj, 1, &desc))
     }
 
+    /// Define several properties at once: `(name, value)` pairs as plain enumerable data
+    /// properties, plus an optional lazily computed getter.
+    pub fn define_values(&self, obj: Value, values: &[(&'static std::ffi::CStr, Value)], getter: Option<(&'static std::ffi::CStr, sys::napi_callback)>) -> Result<()> {
+        let mut descs: Vec<sys::napi_property_descriptor> = values
+            .iter()
+            .map(|(name, v)| sys::napi_property_descriptor {
+                utf8name: name.as_ptr(),
+                name: ptr::null_mut(),
+                method: None,
+                getter: None,
+                setter: None,
+                value: *v,
+                attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+                data: ptr::null_mut(),
+            })
+            .collect();
+        if let Some((name, g)) = getter {
+            descs.push(sys::napi_property_descriptor {
+                utf8name: name.as_ptr(),
+                name: ptr::null_mut(),
+                method: None,
+                getter: g,
+                setter: None,
+                value: ptr::null_mut(),
+                attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable,
+                data: ptr::null_mut(),
+            });
+        }
+        check_status!(self, napi_define_properties(self.0, obj, descs.len(), descs.as_ptr()))
+    }
+
+    pub fn coerce_to_string(&self, v: Value) -> Result<Value> {
+        let mut r = ptr::null_mut();
+        check_status!(self, napi_coerce_to_string(self.0, v, &mut r))?;
+        Ok(r)
+    }
+
     pub fn throw(&self, v: Value) -> Result<()> {
         check_status!(self, napi_throw(self.0, v))
     }

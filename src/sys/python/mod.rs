@@ -180,6 +180,7 @@ py_api! {
         fn PyDict_DelItemString(PyPtr, *const c_char) -> c_int;
         fn PyDict_Next(PyPtr, *mut isize, *mut PyPtr, *mut PyPtr) -> c_int;
         fn PyDict_Copy(PyPtr) -> PyPtr;
+        fn PyDict_Update(PyPtr, PyPtr) -> c_int;
         fn PySet_New(PyPtr) -> PyPtr;
         fn PySet_Add(PyPtr, PyPtr) -> c_int;
         fn PySet_Size(PyPtr) -> isize;
@@ -202,6 +203,8 @@ py_api! {
         fn PyImport_AddModule(*const c_char) -> PyPtr;
         fn PyImport_ReloadModule(PyPtr) -> PyPtr;
         fn PyModule_GetDict(PyPtr) -> PyPtr;
+        fn PyModule_New(*const c_char) -> PyPtr;
+        fn PySys_GetObject(*const c_char) -> PyPtr;
         fn PyCFunction_NewEx(*mut PyMethodDef, PyPtr, PyPtr) -> PyPtr;
         fn PyCapsule_New(*mut c_void, *const c_char, Option<unsafe extern "C" fn(PyPtr)>) -> PyPtr;
         fn PyCapsule_GetPointer(PyPtr, *const c_char) -> *mut c_void;

@@ -1,0 +1,284 @@
+//! Functions on Python objects: `_import_module`, `_reload_module`, `_call_python`, `_dir`,
+//! `_getattr`, `_delete_pyobject`, and `kwargs`.
+
+use super::{context_arg, describe_arg, is_nullish, string_arg, Ctx};
+use crate::boundary::Export;
+use crate::convert::{handles, ToJs, ToPy, KWARGS_TAG};
+use crate::error::{Error, Result};
+use crate::runtime::gil::Gil;
+use crate::runtime::refs::{Borrowed, Owned};
+use crate::runtime::{context, errors, lifecycle, objects, support};
+use crate::sys::napi::{Args, Env, Value, ValueType};
+use crate::sys::python::api;
+
+pub static EXPORTS: &[Export] = &[
+    Export { name: "_import_module", f: import_module },
+    Export { name: "_reload_module", f: reload_module },
+    Export { name: "_call_python", f: call_python },
+    Export { name: "_dir", f: dir },
+    Export { name: "_getattr", f: getattr },
+    Export { name: "_delete_pyobject", f: delete_pyobject },
+    Export { name: "kwargs", f: kwargs },
+];
+
+fn import_module(env: Env, args: &Args) -> Result<Value> {
+    let name = string_arg(env, args, 0, "_import_module(name)", "name")?;
+    let ctx = context_arg(env, args, 1, "_import_module")?;
+    let _active = lifecycle::enter()?;
+    context::with_context_gil(ctx.id, |gil| {
+        let m = objects::import(gil, &name)?;
+        ToJs::new(env, gil, ctx.id, ctx.state).handle(m.borrow())
+    })?
+}
+
+fn reload_module(env: Env, args: &Args) -> Result<Value> {
+    let target = args.get(0).ok_or_else(|| Error::Type("python-ts: _reload_module(module): module is required".into()))?;
+    let ctx = context_arg(env, args, 1, "_reload_module")?;
+    let is_name = env.type_of(target)? == ValueType::napi_string;
+    if !is_name && !handles::is_handle(env, target)? {
+        return Err(Error::Type(format!(
+            "python-ts: _reload_module(module): module must be a module name or a module handle, got {}",
+            describe_arg(env, Some(target))?
+        )));
+    }
+    let name = if is_name { Some(env.get_string(target)?) } else { None };
+    let _active = lifecycle::enter()?;
+    context::with_context_gil(ctx.id, |gil| {
+        let module = match &name {
+            Some(n) => {
+                let c = objects::cstr(n)?;
+                let modules = support::sys_modules(gil)?;
+                // SAFETY: GIL held; borrowed or NULL.
+                match unsafe { Borrowed::from_raw(gil, (api().PyDict_GetItemString)(modules.as_ptr(), c.as_ptr())) } {
+                    Some(m) => m.to_owned(),
+                    None => objects::import(gil, n)?,
+                }
+            }
+            None => handles::resolve(env, gil, target, ctx.id)?,
+        };
+        // SAFETY: GIL held; new reference or NULL with an exception.
+        unsafe { Owned::from_result(gil, (api().PyImport_ReloadModule)(module.as_ptr()))? };
+        Ok(())
+    })??;
+    env.boolean(true)
+}
+
+/// The converted pieces of a call, made on the JS thread.
+pub struct PreparedCall<'py> {
+    pub callable: Owned<'py>,
+    pub args: Owned<'py>,
+    pub kwargs: Option<Owned<'py>>,
+}
+
+/// Resolve `getattr(obj, method)` and convert the arguments (`args` Array, optional trailing
+/// `kwargs({...})`, optional `kwargs` object).
+pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, ctx: Ctx, obj: Value, method: Option<&str>, args: Option<Value>, kwargs: Option<Value>) -> Result<PreparedCall<'py>> {
+    let target = handles::resolve(env, gil, obj, ctx.id)?;
+    let callable = match method {
+        Some(m) if !m.is_empty() => objects::getattr(gil, target.borrow(), m)?,
+        _ => target,
+    };
+    let mut cx = ToPy::new(env, gil, ctx.id)?;
+    let mut items = Vec::new();
+    let mut kw: Option<Owned<'py>> = None;
+    if let Some(a) = args {
+        let n = env.array_len(a)?;
+        for i in 0..n {
+            let v = env.get_element(a, i)?;
+            if i + 1 == n && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
+                kw = Some(kwargs_dict(&mut cx, v)?);
+                break;
+            }
+            items.push(cx.convert(v)?);
+        }
+    }
+    if let Some(k) = kwargs {
+        let d = kwargs_dict(&mut cx, k)?;
+        match &kw {
+            Some(existing) => {
+                // SAFETY: GIL held; both dicts.
+                if unsafe { (api().PyDict_Update)(existing.as_ptr(), d.as_ptr()) } != 0 {
+                    return Err(errors::fetch(gil));
+                }
+            }
+            None => kw = Some(d),
+        }
+    }
+    let args = objects::tuple(gil, items)?;
+    Ok(PreparedCall { callable, args, kwargs: kw })
+}
+
+fn kwargs_dict<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
+    let env = cx.env;
+    // SAFETY: GIL held.
+    let d = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
+    let keys = env.own_keys(v)?;
+    for i in 0..env.array_len(keys)? {
+        let k = env.get_element(keys, i)?;
+        let value = cx.convert(env.get_property(v, k)?)?;
+        let key = crate::convert::strings::to_py(env, cx.gil, k)?;
+        // SAFETY: GIL held.
+        if unsafe { (api().PyDict_SetItem)(d.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
+            return Err(errors::fetch(cx.gil));
+        }
+    }
+    Ok(d)
+}
+
+/// The arguments of `_call_python` after validation.
+pub struct CallArgs {
+    pub obj: Value,
+    pub method: Option<String>,
+    pub args: Option<Value>,
+    pub kwargs: Option<Value>,
+    pub ctx: Ctx,
+    pub callback: Option<Value>,
+}
+
+pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
+    const F: &str = "_call_python(obj, method, args?, kwargs?, ctx?, callback?)";
+    let obj = args.get(0).ok_or_else(|| Error::Type(format!("python-ts: {F}: obj is required")))?;
+    if env.type_of(obj)? != ValueType::napi_object {
+        return Err(Error::Type(format!("python-ts: {F}: obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
+    }
+    let method = match args.get(1) {
+        v if is_nullish(env, v)? => None,
+        Some(v) if env.type_of(v)? == ValueType::napi_string => Some(env.get_string(v)?),
+        v => return Err(Error::Type(format!("python-ts: {F}: method must be a string (or empty/null to call obj), got {}", describe_arg(env, v)?))),
+    };
+    let call_args = match args.get(2) {
+        v if is_nullish(env, v)? => None,
+        Some(v) if env.is_array(v)? => Some(v),
+        v => return Err(Error::Type(format!("python-ts: {F}: args must be an Array, got {}", describe_arg(env, v)?))),
+    };
+    let kwargs = match args.get(3) {
+        v if is_nullish(env, v)? => None,
+        Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
+        v => return Err(Error::Type(format!("python-ts: {F}: kwargs must be an Object, got {}", describe_arg(env, v)?))),
+    };
+    let ctx = context_arg(env, args, 4, "_call_python")?;
+    let callback = super::callback_arg(env, args, 5, "_call_python")?;
+    handles::data_of(env, obj)?;
+    Ok(CallArgs { obj, method, args: call_args, kwargs, ctx, callback })
+}
+
+fn call_python(env: Env, args: &Args) -> Result<Value> {
+    let c = parse_call_args(env, args)?;
+    if let Some(cb) = c.callback {
+        return crate::clib::code::schedule_call(env, c, cb);
+    }
+    let _active = lifecycle::enter()?;
+    context::with_context_gil(c.ctx.id, |gil| {
+        let p = prepare_call(env, gil, c.ctx, c.obj, c.method.as_deref(), c.args, c.kwargs)?;
+        let r = objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?;
+        ToJs::new(env, gil, c.ctx.id, c.ctx.state).convert(r.borrow())
+    })?
+}
+
+fn dir(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _dir(obj): obj is required".into()))?;
+    let ctx = context_arg(env, args, 1, "_dir")?;
+    let _active = lifecycle::enter()?;
+    context::with_context_gil(ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        // SAFETY: GIL held; a new list or NULL.
+        let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
+        // SAFETY: GIL held; dir() returns a list.
+        let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
+        let out = env.array(0)?;
+        let mut j = 0u32;
+        let mut cx = ToJs::new(env, gil, ctx.id, ctx.state);
+        for i in 0..n {
+            // SAFETY: index in range; borrowed from the list.
+            let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else { continue };
+            let text = objects::utf8_of(gil, name)?;
+            if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
+                continue;
+            }
+            let (is_method, value) = match objects::getattr_obj(gil, target.borrow(), name) {
+                Ok(attr) => {
+                    // SAFETY: GIL held.
+                    let callable = unsafe { (api().PyCallable_Check)(attr.as_ptr()) } != 0;
+                    let value = if callable { env.null()? } else { cx.convert(attr.borrow())? };
+                    (callable, value)
+                }
+                Err(_) => (false, env.undefined()?),
+            };
+            let row = env.array(3)?;
+            env.set_element(row, 0, crate::convert::strings::to_js(env, gil, name)?)?;
+            env.set_element(row, 1, env.boolean(is_method)?)?;
+            env.set_element(row, 2, value)?;
+            env.set_element(out, j, row)?;
+            j += 1;
+        }
+        Ok(out)
+    })?
+}
+
+/// `_getattr(obj, name, ctx?)` → `[kind, value]`: kind 0 when Python has no such attribute,
+/// 1 for a callable (value is its handle), 2 for anything else (value converted).
+fn getattr(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _getattr(obj, name): obj is required".into()))?;
+    let name = string_arg(env, args, 1, "_getattr(obj, name)", "name")?;
+    let ctx = context_arg(env, args, 2, "_getattr")?;
+    let _active = lifecycle::enter()?;
+    context::with_context_gil(ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        let out = env.array(2)?;
+        match objects::getattr(gil, target.borrow(), &name) {
+            Ok(attr) => {
+                let mut cx = ToJs::new(env, gil, ctx.id, ctx.state);
+                // SAFETY: GIL held.
+                let callable = unsafe { (api().PyCallable_Check)(attr.as_ptr()) } != 0;
+                // A class is callable but also a value users read (`mod.SomeClass`): both give a handle.
+                let value = if callable { cx.handle(attr.borrow())? } else { cx.convert(attr.borrow())? };
+                env.set_element(out, 0, env.double(if callable { 1.0 } else { 2.0 })?)?;
+                env.set_element(out, 1, value)?;
+            }
+            Err(Error::Python(info)) if info.name == "AttributeError" => {
+                env.set_element(out, 0, env.double(0.0)?)?;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(out)
+    })?
+}
+
+fn delete_pyobject(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _delete_pyobject(obj): obj is required".into()))?;
+    if env.type_of(obj)? != ValueType::napi_object {
+        return Err(Error::Type(format!("python-ts: _delete_pyobject(obj): obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
+    }
+    let _ctx = context_arg(env, args, 1, "_delete_pyobject")?;
+    let Some(_active) = lifecycle::enter_if_running() else {
+        return env.boolean(false);
+    };
+    let hd = handles::data_of(env, obj);
+    let context = match hd {
+        Ok(hd) => hd.context,
+        Err(_) if handles::is_handle(env, obj)? => return env.boolean(false),
+        Err(e) => return Err(e),
+    };
+    let r = context::with_context_gil(context, |gil| handles::release(env, gil, obj))??;
+    env.boolean(r)
+}
+
+/// `kwargs({...})`: marks keyword arguments for the last position of a call.
+fn kwargs(env: Env, args: &Args) -> Result<Value> {
+    let src = args.get(0);
+    let src = match src {
+        v if is_nullish(env, v)? => None,
+        Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
+        v => return Err(Error::Type(format!("python-ts: kwargs(obj): obj must be an Object, got {}", describe_arg(env, v)?))),
+    };
+    let out = env.object()?;
+    if let Some(src) = src {
+        let keys = env.own_keys(src)?;
+        for i in 0..env.array_len(keys)? {
+            let k = env.get_element(keys, i)?;
+            env.set_property(out, k, env.get_property(src, k)?)?;
+        }
+    }
+    env.type_tag(out, &KWARGS_TAG)?;
+    Ok(out)
+}

@@ -1,0 +1,277 @@
+//! Handles: JS objects that stand for Python objects with no plain JS form.
+//!
+//! A handle is a plain JS object `{ type: 'python-ts/PyObject*', value, pytype, time, index,
+//! state?, repr }` made by us, carrying an N-API type tag and (through `napi_wrap`) a
+//! `HandleData` that owns one Python reference. The native side recognises only objects with our
+//! tag: a forged object with a copied `value` is an `Error`, never a dereference. The env's
+//! registry maps each (context, object) to its one live handle, so identity is kept.
+//!
+//! A handle that JS collects releases its reference through the deferred-decref queue (the
+//! finalizer never takes the GIL); `release` does it at once. A handle of an ended runtime
+//! generation or context is dead: using it throws, and its reference is leaked, never touched.
+
+use crate::error::{Error, Result};
+use crate::instance::{self, EnvData, HandleEntry};
+use crate::runtime::gil::Gil;
+use crate::runtime::refs::{self, Borrowed, Detached, Owned};
+use crate::runtime::{lifecycle, objects};
+use crate::sys::napi::{napi_env, Env, TypeTag, Value, ValueType};
+use std::cell::Cell;
+use std::ffi::c_void;
+
+pub const HANDLE_TYPE: &str = "python-ts/PyObject*";
+
+/// The tag that marks our handles (random constants).
+pub static HANDLE_TAG: TypeTag = TypeTag { lower: 0x8f1c_3a5e_d2b4_4c71, upper: 0x9e0a_6b3d_17f2_5a08 };
+
+/// Native side of a handle.
+pub struct HandleData {
+    /// The object's address holding one reference; 0 once released.
+    ptr: Cell<usize>,
+    pub generation: u64,
+    pub context: u64,
+}
+
+impl HandleData {
+    pub fn addr(&self) -> usize {
+        self.ptr.get()
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.ptr.get() == 0
+    }
+}
+
+/// The handle of `obj` in `context`: the live one if there is one, else a new one.
+pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, state: Option<Value>) -> Result<Value> {
+    let data = instance::get(env)?;
+    let generation = lifecycle::generation();
+    let key = (context, obj.addr());
+    let existing = data.handles.borrow().get(&key).map(|e| (e.weak, e.data));
+    if let Some((weak, hd)) = existing {
+        // SAFETY: `hd` stays valid while its entry is in the registry (removed by its finalizer).
+        let hd = unsafe { &*hd };
+        if hd.generation == generation && !hd.is_released() {
+            if let Some(v) = env.ref_value(weak)? {
+                return Ok(v);
+            }
+        }
+    }
+    let js = env.object()?;
+    let index = data.next_index();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
+    let mut values = vec![
+        (c"type", env.string(HANDLE_TYPE)?),
+        (c"value", env.string(&obj.addr().to_string())?),
+        (c"pytype", env.string(&objects::type_name(gil, obj))?),
+        (c"time", env.double(now)?),
+        (c"index", env.double(index as f64)?),
+    ];
+    if let Some(s) = state {
+        values.push((c"state", s));
+    }
+    env.define_values(js, &values, Some((c"repr", Some(repr_getter))))?;
+    let hd = Box::into_raw(Box::new(HandleData { ptr: Cell::new(obj.to_owned().detach().addr()), generation, context }));
+    if let Err(e) = env.wrap(js, hd as *mut c_void, Some(finalize_handle)) {
+        // SAFETY: the wrap failed, so we still own the box; give the reference back now.
+        let hd = unsafe { Box::from_raw(hd) };
+        // SAFETY: GIL held; the reference was taken above in this generation.
+        drop(unsafe { Detached::from_addr(hd.ptr.get()).into_owned(gil) });
+        return Err(e);
+    }
+    env.type_tag(js, &HANDLE_TAG)?;
+    let weak = env.create_ref(js, 0)?;
+    let old = data.handles.borrow_mut().insert(key, HandleEntry { weak, data: hd });
+    if let Some(old) = old {
+        let _ = env.delete_ref(old.weak);
+    }
+    Ok(js)
+}
+
+/// Whether `v` is a handle we made (whatever its state).
+pub fn is_handle(env: Env, v: Value) -> Result<bool> {
+    if env.type_of(v)? != ValueType::napi_object {
+        return Ok(false);
+    }
+    env.has_type_tag(v, &HANDLE_TAG)
+}
+
+/// The native data of a handle, checked: ours, not released, of the running generation.
+pub fn data_of(env: Env, v: Value) -> Result<&'static HandleData> {
+    if !is_handle(env, v)? {
+        return Err(Error::Generic(format!(
+            "python-ts: not a Python object handle made by python-ts (got {}); handles cannot be forged or copied",
+            describe(env, v)?
+        )));
+    }
+    let p = env.unwrap(v)? as *const HandleData;
+    // SAFETY: only our tagged objects are wrapped with a HandleData, which lives until the JS
+    // object is collected (it is alive: `v` is on the stack).
+    let hd = unsafe { &*p };
+    if hd.is_released() {
+        return Err(Error::Generic("python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into()));
+    }
+    if hd.generation != lifecycle::generation() || !lifecycle::is_running() {
+        return Err(Error::Generic("python-ts: this Python object belongs to a Python runtime that was destroyed".into()));
+    }
+    Ok(hd)
+}
+
+fn describe(env: Env, v: Value) -> Result<String> {
+    let t = env.type_of(v)?;
+    Ok(super::type_word(t).into())
+}
+
+/// A new reference to the object behind a handle, checked against `context`.
+pub fn resolve<'py>(env: Env, gil: Gil<'py>, v: Value, context: u64) -> Result<Owned<'py>> {
+    let hd = data_of(env, v)?;
+    if hd.context != context {
+        return Err(Error::Generic(format!(
+            "python-ts: this Python object belongs to another context ({}), not the one of this call ({})",
+            context_name(hd.context),
+            context_name(context)
+        )));
+    }
+    // SAFETY: the handle holds a reference of the running generation, so the object is alive.
+    Ok(unsafe { Detached::borrow_addr(gil, hd.ptr.get()) }.to_owned())
+}
+
+fn context_name(id: u64) -> String {
+    if id == 0 {
+        "the main context".into()
+    } else {
+        format!("context {id}")
+    }
+}
+
+/// Release a handle's reference now. Returns false if it was already released or is dead.
+pub fn release(env: Env, gil: Gil<'_>, v: Value) -> Result<bool> {
+    if !is_handle(env, v)? {
+        return Err(Error::Generic("python-ts: _delete_pyobject: not a Python object handle made by python-ts".into()));
+    }
+    let p = env.unwrap(v)? as *const HandleData;
+    // SAFETY: as in `data_of`.
+    let hd = unsafe { &*p };
+    if hd.is_released() || hd.generation != lifecycle::generation() {
+        return Ok(false);
+    }
+    let addr = hd.ptr.replace(0);
+    unregister(env, instance::get(env)?, hd, addr);
+    // SAFETY: GIL held; the reference belongs to the running generation.
+    drop(unsafe { Detached::from_addr(addr).into_owned(gil) });
+    Ok(true)
+}
+
+fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
+    // SAFETY: hd is valid for the duration of this call (caller holds it).
+    let key = (unsafe { (*hd).context }, addr);
+    let mut handles = data.handles.borrow_mut();
+    if handles.get(&key).map(|e| std::ptr::eq(e.data, hd)).unwrap_or(false) {
+        if let Some(e) = handles.remove(&key) {
+            let _ = env.delete_ref(e.weak);
+        }
+    }
+}
+
+/// Release every live handle of `context` in this env (`Python.clear()`); returns how many.
+pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
+    let data = instance::get(env)?;
+    let entries: Vec<(usize, *const HandleData)> = data
+        .handles
+        .borrow()
+        .iter()
+        .filter(|(k, _)| k.0 == context)
+        .map(|(k, e)| (k.1, e.data))
+        .collect();
+    let mut n = 0;
+    for (_, hd) in entries {
+        // SAFETY: entries in the registry point at live HandleData.
+        let hd = unsafe { &*hd };
+        if hd.is_released() || hd.generation != lifecycle::generation() {
+            continue;
+        }
+        let addr = hd.ptr.replace(0);
+        unregister(env, data, hd, addr);
+        // SAFETY: GIL held; reference of the running generation.
+        drop(unsafe { Detached::from_addr(addr).into_owned(gil) });
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Forget (without touching Python) every handle of `context`: its interpreter ended.
+pub fn kill_context(env: Env, context: u64) -> Result<()> {
+    let data = instance::get(env)?;
+    let mut handles = data.handles.borrow_mut();
+    let keys: Vec<(u64, usize)> = handles.keys().filter(|k| k.0 == context).copied().collect();
+    for k in keys {
+        if let Some(e) = handles.remove(&k) {
+            // SAFETY: registry entries point at live HandleData.
+            unsafe { (*e.data).ptr.set(0) };
+            let _ = env.delete_ref(e.weak);
+        }
+    }
+    Ok(())
+}
+
+/// The live handles of this env (for `clib.references` / `clib.objects`).
+pub fn live(env: Env) -> Result<Vec<Value>> {
+    let data = instance::get(env)?;
+    let generation = lifecycle::generation();
+    let refs: Vec<(crate::sys::napi::Ref, *const HandleData)> = data.handles.borrow().values().map(|e| (e.weak, e.data)).collect();
+    let mut out = Vec::with_capacity(refs.len());
+    for (weak, hd) in refs {
+        // SAFETY: registry entries point at live HandleData.
+        let hd = unsafe { &*hd };
+        if hd.is_released() || hd.generation != generation {
+            continue;
+        }
+        if let Some(v) = env.ref_value(weak)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *mut c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `data` is the HandleData boxed in `to_handle`; N-API finalizes it once.
+        let hd = unsafe { Box::from_raw(data as *mut HandleData) };
+        let env = Env(env);
+        let addr = hd.ptr.get();
+        if let Ok(envdata) = instance::get(env) {
+            let key = (hd.context, addr);
+            let mut handles = envdata.handles.borrow_mut();
+            if handles.get(&key).map(|e| std::ptr::eq(e.data, &*hd)).unwrap_or(false) {
+                if let Some(e) = handles.remove(&key) {
+                    let _ = env.delete_ref(e.weak);
+                }
+            }
+        }
+        if addr != 0 && hd.generation == lifecycle::generation() {
+            // Never the GIL here: queue the reference for the next thread that holds it.
+            refs::decref_later(hd.generation, hd.context, Detached::from_addr(addr));
+        }
+    });
+}
+
+unsafe extern "C" fn repr_getter(env: napi_env, info: crate::sys::napi::CallbackInfo) -> Value {
+    let env = Env(env);
+    crate::boundary::trampoline(env, "repr", || {
+        let args = env.cb_info(info)?;
+        let hd = match data_of(env, args.this) {
+            Ok(hd) => hd,
+            Err(e) => return env.string(&format!("<{e}>")),
+        };
+        let _active = lifecycle::enter()?;
+        let text = crate::runtime::context::with_context_gil(hd.context, |gil| {
+            // SAFETY: the handle holds a reference of the running generation.
+            let obj = unsafe { Detached::borrow_addr(gil, hd.ptr.get()) };
+            objects::repr_of(gil, obj).unwrap_or_else(|e| {
+                crate::runtime::errors::clear(gil);
+                format!("<repr() failed: {e}>")
+            })
+        })?;
+        env.string(&text)
+    })
+}

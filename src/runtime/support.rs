@@ -1,0 +1,76 @@
+//! The `python_ts` module installed in every interpreter at start-up: `JSError` (a JS error
+//! seen from Python) and the date helpers the serializer calls.
+
+use crate::error::{Error, Result};
+use crate::runtime::gil::Gil;
+use crate::runtime::objects;
+use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::python::{api, PY_FILE_INPUT};
+
+const SOURCE: &str = r#"
+import sys
+
+class JSError(Exception):
+    """A JavaScript error thrown by a JS function called from Python.
+
+    `js_message` and `js_stack` carry the JS side. If it propagates back to JS, JS receives the
+    original error object."""
+
+    def __init__(self, message, stack=None, js_id=None):
+        super().__init__(message)
+        self.js_message = message
+        self.js_stack = stack
+        self._python_ts_js_id = js_id
+
+    def __str__(self):
+        return str(self.js_message)
+
+
+def date_from_ms(ms):
+    import datetime as d
+    return d.datetime(1970, 1, 1, tzinfo=d.timezone.utc) + d.timedelta(milliseconds=ms)
+
+
+def ms_from_date(v):
+    import datetime as d
+    if v.tzinfo is not None and v.utcoffset() is not None:
+        return (v - d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)) / d.timedelta(milliseconds=1)
+    return (v - d.datetime(1970, 1, 1)) / d.timedelta(milliseconds=1)
+"#;
+
+/// Create `python_ts` and register it in `sys.modules` (GIL of the new interpreter held).
+pub fn install(gil: Gil<'_>) -> Result<()> {
+    // SAFETY: GIL held; new module or NULL.
+    let m = unsafe { Owned::from_result(gil, (api().PyModule_New)(c"python_ts".as_ptr()))? };
+    // SAFETY: module alive; borrowed dict.
+    let d = unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }.ok_or_else(|| Error::Runtime("module without dict".into()))?;
+    let b = objects::import(gil, "builtins")?;
+    // SAFETY: GIL held; d is a dict.
+    unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) };
+    objects::run(gil, SOURCE, PY_FILE_INPUT, d)?;
+    let modules = sys_modules(gil)?;
+    // SAFETY: GIL held; modules is a dict.
+    if unsafe { (api().PyDict_SetItemString)(modules.as_ptr(), c"python_ts".as_ptr(), m.as_ptr()) } != 0 {
+        return Err(crate::runtime::errors::fetch(gil));
+    }
+    Ok(())
+}
+
+/// `sys.modules` (borrowed).
+pub fn sys_modules<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
+    // SAFETY: GIL held; PySys_GetObject returns a borrowed reference.
+    unsafe { Borrowed::from_raw(gil, (api().PySys_GetObject)(c"modules".as_ptr())) }.ok_or_else(|| Error::Runtime("sys.modules is missing".into()))
+}
+
+/// `sys.modules[name]` if loaded (borrowed), without importing it.
+pub fn loaded_module<'py>(gil: Gil<'py>, name: &std::ffi::CStr) -> Option<Borrowed<'static, 'py>> {
+    let modules = sys_modules(gil).ok()?;
+    // SAFETY: GIL held; borrowed reference or NULL (no exception set by GetItemString).
+    unsafe { Borrowed::from_raw(gil, (api().PyDict_GetItemString)(modules.as_ptr(), name.as_ptr())) }
+}
+
+/// An attribute of the `python_ts` module.
+pub fn attr<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
+    let m = loaded_module(gil, c"python_ts").ok_or_else(|| Error::Runtime("python_ts support module missing".into()))?;
+    objects::getattr(gil, m, name)
+}

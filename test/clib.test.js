@@ -1,0 +1,124 @@
+'use strict';
+// src/clib: the object functions and clib._internals.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { clib, PythonError } = require('..');
+const { tmpdir } = require('./helpers');
+
+clib._exec('def f(a, b=2, *args, c=3, **kw):\n    return [a, b, list(args), c, kw]');
+const main = clib._import_module('__main__');
+
+test('_call_python: positional, keyword, trailing kwargs(), and method null calls the object itself', () => {
+  assert.deepStrictEqual(clib._call_python(main, 'f', [1]), [1, 2, [], 3, {}]);
+  assert.deepStrictEqual(clib._call_python(main, 'f', [1, 5, 6, 7], { c: 0, z: 9 }), [1, 5, [6, 7], 0, { z: 9 }]);
+  assert.deepStrictEqual(clib._call_python(main, 'f', [1, clib.kwargs({ b: 4, y: 1 })]), [1, 4, [], 3, { y: 1 }]);
+  const f = clib._getattr(main, 'f')[1];
+  assert.deepStrictEqual(clib._call_python(f, null, [0]), [0, 2, [], 3, {}]);
+  assert.deepStrictEqual(clib._call_python(f, '', [0], { c: 1 }), [0, 2, [], 1, {}]);
+  assert.deepStrictEqual(clib._call_python(f, undefined, [0]), [0, 2, [], 3, {}]);
+});
+
+test('_call_python: errors are PythonErrors; bad arguments are TypeErrors', () => {
+  assert.throws(() => clib._call_python(main, 'f', []), (e) => e instanceof PythonError && e.name === 'TypeError');
+  assert.throws(() => clib._call_python(main, 'nope', []), (e) => e instanceof PythonError && e.name === 'AttributeError');
+  assert.throws(() => clib._call_python(main, 5, []), TypeError);
+  assert.throws(() => clib._call_python(main, 'f', 'notarray'), TypeError);
+  assert.throws(() => clib._call_python(main, 'f', [1], [2]), TypeError);
+  assert.throws(() => clib._call_python(main, 'f', [clib.kwargs({}), 1]), TypeError);
+  assert.throws(() => clib._call_python(main, 'f', [1], null, null, 'notfn'), TypeError);
+  assert.throws(() => clib.kwargs(5), TypeError);
+});
+
+test('_import_module returns a module handle; an unknown module is a ModuleNotFoundError', () => {
+  const json = clib._import_module('json');
+  assert.strictEqual(json.pytype, 'module');
+  assert.strictEqual(clib._call_python(json, 'dumps', [{ a: [1, 2] }]), '{"a": [1, 2]}');
+  assert.throws(() => clib._import_module('no_such_module_xyz'), (e) => e.name === 'ModuleNotFoundError');
+  assert.throws(() => clib._import_module(1), TypeError);
+});
+
+test('_reload_module runs the edited file (by name and by handle)', () => {
+  const dir = tmpdir();
+  const file = path.join(dir, 'reload_me.py');
+  fs.writeFileSync(file, 'def v():\n    return 1\n');
+  clib._set_plugins_path(dir);
+  const m = clib._import_module('reload_me');
+  assert.strictEqual(clib._call_python(m, 'v', []), 1);
+  fs.writeFileSync(file, 'def v():\n    return 2\n');
+  clib._exec('import importlib; importlib.invalidate_caches()');
+  assert.strictEqual(clib._reload_module('reload_me'), true);
+  assert.strictEqual(clib._call_python(m, 'v', []), 2);
+  fs.writeFileSync(file, 'def v():\n    return 33\n');
+  assert.strictEqual(clib._reload_module(m), true);
+  assert.strictEqual(clib._call_python(m, 'v', []), 33);
+  assert.throws(() => clib._reload_module(5), TypeError);
+});
+
+test('_dir lists [name, isMethod, value] and leaves out __builtins__, __loader__, __spec__', () => {
+  clib._exec('import types\n_ns = types.ModuleType("ns")\n_ns.x = 5\n_ns.g = lambda: 1');
+  const rows = clib._dir(clib._eval('_ns'));
+  const byName = Object.fromEntries(rows.map(([n, m, v]) => [n, [m, v]]));
+  assert.deepStrictEqual(byName.x, [false, 5]);
+  assert.deepStrictEqual(byName.g, [true, null]);
+  assert.strictEqual(byName.__name__[1], 'ns');
+  for (const hidden of ['__builtins__', '__loader__', '__spec__']) assert.ok(!(hidden in byName));
+  assert.ok(!clib._dir(main).some(([n]) => n === '__builtins__'));
+});
+
+test('_getattr reads live values, callables as handles, and missing names as kind 0', () => {
+  clib._exec('_val = 1');
+  assert.deepStrictEqual(clib._getattr(main, '_val'), [2, 1]);
+  clib._exec('_val = 2');
+  assert.deepStrictEqual(clib._getattr(main, '_val'), [2, 2]);
+  assert.strictEqual(clib._getattr(main, 'f')[0], 1);
+  assert.strictEqual(clib._getattr(main, 'missing_name')[0], 0);
+});
+
+test('_eval and _exec convert results fully; _exec returns null', () => {
+  assert.strictEqual(clib._exec('x = {"a": [1, 2.5, None]}'), null);
+  assert.deepStrictEqual(clib._eval('x'), { a: [1, 2.5, null] });
+});
+
+test('_internals: pointer strings, predicates, JSON helpers', () => {
+  const I = clib._internals;
+  assert.strictEqual(I.str_to_uint64('18446744073709551615'), 2n ** 64n - 1n);
+  assert.throws(() => I.str_to_uint64('-1'), RangeError);
+  assert.throws(() => I.str_to_uint64('0x10'), RangeError);
+  assert.strictEqual(I.uint64_to_str(2n ** 64n - 1n), '18446744073709551615');
+  assert.strictEqual(I.uint64_to_str(42), '42');
+  assert.throws(() => I.uint64_to_str(-1n), RangeError);
+  assert.strictEqual(I.napi_number_is_int(3), true);
+  assert.strictEqual(I.napi_number_is_int(-0), false);
+  assert.strictEqual(I.napi_number_is_int(1.5), false);
+  assert.strictEqual(I.napi_object_is_empty({}), true);
+  assert.strictEqual(I.napi_object_is_empty({ a: 1 }), false);
+  assert.deepStrictEqual(I.napi_parse_json('{"a":[1]}'), { a: [1] });
+  assert.strictEqual(I.napi_dump_json({ a: [1] }), '{"a":[1]}');
+  assert.strictEqual(I.is_pycontext({}), false);
+  assert.deepStrictEqual(I.deserialize_pycontext({}), {});
+  assert.deepStrictEqual(I.serialize_pycontext(null), {});
+});
+
+test('_internals: a round trip through both converters, and serialize/deserialize of handles', () => {
+  const I = clib._internals;
+  const h = I.napi_value_to_pyobject({ k: [1, 'two'] });
+  assert.strictEqual(h.pytype, 'dict');
+  assert.deepStrictEqual(I.pyobject_to_napi_value(h), { k: [1, 'two'] });
+  const s = I.serialize_pyobject(h);
+  assert.strictEqual(I.is_pyobject(s), false);
+  assert.strictEqual(s.value, h.value);
+  assert.strictEqual(s.repr, "{'k': [1, 'two']}");
+  assert.throws(() => I.deserialize_pyobject(s), /cannot be forged/);
+  assert.strictEqual(I.deserialize_pyobject(h), h);
+  assert.match(I.napi_dump_json(h), /"type":"python-ts\/PyObject\*"/);
+});
+
+test('_internals.throw_pyexception_in_javascript throws a PythonError', () => {
+  const I = clib._internals;
+  assert.throws(() => I.throw_pyexception_in_javascript('ValueError', 'bad'), (e) => e instanceof PythonError && e.message === 'ValueError: bad');
+  const exc = clib._eval('KeyError("k")');
+  assert.throws(() => I.throw_pyexception_in_javascript(exc), (e) => e.name === 'KeyError');
+  assert.throws(() => I.throw_pyexception_in_javascript(clib._eval('object()')), TypeError);
+});
