@@ -20,6 +20,8 @@ pub struct HandleEntry {
 
 pub struct EnvData {
     python_error: Ref,
+    /// What other threads may know of this env (its threadsafe function, its JS thread).
+    pub shared: std::sync::Arc<crate::runtime::executor::EnvShared>,
     helpers: Helpers,
     /// One live handle per (context, object address): identity is kept.
     pub handles: RefCell<HashMap<(u64, usize), HandleEntry>>,
@@ -85,6 +87,7 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
     };
     let data = Box::new(EnvData {
         python_error: env.create_ref(class, 1)?,
+        shared: crate::runtime::executor::EnvShared::new(env)?,
         helpers,
         handles: RefCell::new(HashMap::new()),
         next_index: Cell::new(0),
@@ -135,6 +138,11 @@ pub fn python_error(env: Env, info: &PyErrInfo) -> Result<Value> {
         let r = data.js_errors.borrow().get(&id).copied();
         if let Some(r) = r {
             if let Some(v) = env.ref_value(r)? {
+                // The JS error went through Python on its way back: attach the Python frames it
+                // crossed, so both stacks are visible.
+                if env.type_of(v)? == crate::sys::napi::ValueType::napi_object {
+                    let _ = env.set_named(v, "pythonTraceback", env.string(&info.traceback)?);
+                }
                 return Ok(v);
             }
         }

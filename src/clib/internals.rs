@@ -8,7 +8,7 @@ use super::{context_arg, describe_arg, is_nullish};
 use crate::boundary::{dispatch, Export};
 use crate::convert::{handles, numbers, ToJs, ToPy};
 use crate::error::{Error, Result};
-use crate::runtime::{context, errors, lifecycle, objects};
+use crate::runtime::{context, errors, objects};
 use crate::sys::napi::{Args, Env, Value, ValueType};
 use crate::sys::python::api;
 
@@ -164,21 +164,19 @@ fn napi_object_is_empty(env: Env, args: &Args) -> Result<Value> {
 fn napi_value_to_pyobject(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "napi_value_to_pyobject(value)")?;
     let ctx = context_arg(env, args, 1, "napi_value_to_pyobject")?;
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(ctx.id, |gil| {
+        super::sync(env, ctx.id, |gil| {
         let obj = ToPy::new(env, gil, ctx.id)?.convert(v)?;
         ToJs::new(env, gil, ctx.id, ctx.state).handle(obj.borrow())
-    })?
+    })
 }
 
 fn pyobject_to_napi_value(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "pyobject_to_napi_value(handle)")?;
     let ctx = context_arg(env, args, 1, "pyobject_to_napi_value")?;
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(ctx.id, |gil| {
+        super::sync(env, ctx.id, |gil| {
         let obj = handles::resolve(env, gil, v, ctx.id)?;
         ToJs::new(env, gil, ctx.id, ctx.state).convert(obj.borrow())
-    })?
+    })
 }
 
 /// Throw a `PythonError`: for the exception behind a handle, or for a new exception of a
@@ -188,8 +186,7 @@ fn throw_pyexception_in_javascript(env: Env, args: &Args) -> Result<Value> {
     let ctx = context_arg(env, args, 2, "throw_pyexception_in_javascript")?;
     let is_name = env.type_of(v)? == ValueType::napi_string;
     let message = if is_nullish(env, args.get(1))? { String::new() } else { env.get_string(env.coerce_to_string(arg(args, 1, "")?)?)? };
-    let _active = lifecycle::enter()?;
-    let err = context::with_context_gil(ctx.id, |gil| -> Result<Error> {
+        let err = super::sync(env, ctx.id, |gil| -> Result<Error> {
         let exc = if is_name {
             let name = env.get_string(v)?;
             let builtins = objects::import(gil, "builtins")?;
@@ -207,7 +204,7 @@ fn throw_pyexception_in_javascript(env: Env, args: &Args) -> Result<Value> {
             return Err(Error::Type("python-ts: throw_pyexception_in_javascript: not an exception".into()));
         }
         Ok(errors::describe(gil, exc.borrow()))
-    })??;
+    })?;
     match err {
         Error::Python(info) => Err(Error::Python(info)),
         other => Err(other),

@@ -31,6 +31,16 @@ pub fn register(env: Env, exports: Value) -> Result<()> {
     Ok(())
 }
 
+/// A synchronous call into Python from the JS thread: marks the env as inside a sync call (so
+/// JS callbacks from other Python threads fail fast instead of deadlocking), keeps the runtime
+/// up, and holds the context's GIL for `f`.
+pub fn sync<R>(env: Env, ctx: u64, f: impl for<'py> FnOnce(crate::runtime::gil::Gil<'py>) -> Result<R>) -> Result<R> {
+    let data = crate::instance::get(env)?;
+    let _sync = data.shared.sync_guard();
+    let _active = crate::runtime::lifecycle::enter()?;
+    crate::runtime::context::with_context_gil(ctx, f)?
+}
+
 pub fn is_nullish(env: Env, v: Option<Value>) -> Result<bool> {
     match v {
         None => Ok(true),

@@ -24,11 +24,10 @@ pub static EXPORTS: &[Export] = &[
 fn import_module(env: Env, args: &Args) -> Result<Value> {
     let name = string_arg(env, args, 0, "_import_module(name)", "name")?;
     let ctx = context_arg(env, args, 1, "_import_module")?;
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(ctx.id, |gil| {
+        super::sync(env, ctx.id, |gil| {
         let m = objects::import(gil, &name)?;
         ToJs::new(env, gil, ctx.id, ctx.state).handle(m.borrow())
-    })?
+    })
 }
 
 fn reload_module(env: Env, args: &Args) -> Result<Value> {
@@ -42,8 +41,7 @@ fn reload_module(env: Env, args: &Args) -> Result<Value> {
         )));
     }
     let name = if is_name { Some(env.get_string(target)?) } else { None };
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(ctx.id, |gil| {
+        super::sync(env, ctx.id, |gil| {
         let module = match &name {
             Some(n) => {
                 let c = objects::cstr(n)?;
@@ -59,7 +57,7 @@ fn reload_module(env: Env, args: &Args) -> Result<Value> {
         // SAFETY: GIL held; new reference or NULL with an exception.
         unsafe { Owned::from_result(gil, (api().PyImport_ReloadModule)(module.as_ptr()))? };
         Ok(())
-    })??;
+    })?;
     env.boolean(true)
 }
 
@@ -167,19 +165,17 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
     if let Some(cb) = c.callback {
         return crate::clib::code::schedule_call(env, c, cb);
     }
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(c.ctx.id, |gil| {
+        super::sync(env, c.ctx.id, |gil| {
         let p = prepare_call(env, gil, c.ctx, c.obj, c.method.as_deref(), c.args, c.kwargs)?;
         let r = objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?;
         ToJs::new(env, gil, c.ctx.id, c.ctx.state).convert(r.borrow())
-    })?
+    })
 }
 
 fn dir(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _dir(obj): obj is required".into()))?;
     let ctx = context_arg(env, args, 1, "_dir")?;
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(ctx.id, |gil| {
+        super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
         // SAFETY: GIL held; a new list or NULL.
         let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
@@ -212,7 +208,7 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
             j += 1;
         }
         Ok(out)
-    })?
+    })
 }
 
 /// `_getattr(obj, name, ctx?)` → `[kind, value]`: kind 0 when Python has no such attribute,
@@ -221,8 +217,7 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _getattr(obj, name): obj is required".into()))?;
     let name = string_arg(env, args, 1, "_getattr(obj, name)", "name")?;
     let ctx = context_arg(env, args, 2, "_getattr")?;
-    let _active = lifecycle::enter()?;
-    context::with_context_gil(ctx.id, |gil| {
+        super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
         let out = env.array(2)?;
         match objects::getattr(gil, target.borrow(), &name) {
@@ -241,7 +236,7 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
             Err(e) => return Err(e),
         }
         Ok(out)
-    })?
+    })
 }
 
 fn delete_pyobject(env: Env, args: &Args) -> Result<Value> {

@@ -1,17 +1,308 @@
 //! JS functions as Python callables, and JS errors that cross into Python.
+//!
+//! A JS function passed to Python becomes a builtin function whose `self` is a capsule holding
+//! a strong reference to the JS function and the env it lives in. Called on that env's JS
+//! thread (inside a synchronous call) it runs at once. Called from any other thread (a worker
+//! running an async call, a `threading.Thread`) the call is queued to the JS thread through the
+//! env's threadsafe function and the Python caller waits with the GIL released — unless the JS
+//! thread is inside a synchronous call, which may be waiting on this very thread (`t.join()`):
+//! then the caller gets a `RuntimeError` at once. Never a deadlock.
+//!
+//! A JS exception becomes `python_ts.JSError` (message and stack attached); if Python lets it
+//! propagate back to JS, JS receives the original error object.
 
-use super::ToPy;
-use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{Borrowed, Owned};
-use crate::sys::napi::Value;
+use super::{ToJs, ToPy};
+use crate::error::{Error, PyErrInfo, Result};
+use crate::instance;
+use crate::runtime::executor::EnvShared;
+use crate::runtime::gil::{self, Gil};
+use crate::runtime::refs::{self, Borrowed, Detached, Owned};
+use crate::runtime::{context, errors, lifecycle, objects, support};
+use crate::sys::napi::{Env, Value, ValueType};
+use crate::sys::python::{api, PyMethodDef, PyMethodDefPointer, PyPtr, METH_KEYWORDS, METH_VARARGS};
+use once_cell::sync::OnceCell;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CAPSULE_NAME: &std::ffi::CStr = c"python_ts.JsFunction";
+/// How many JS errors an env keeps for Python exceptions that may still propagate back.
+const MAX_JS_ERRORS: usize = 1024;
+
+struct JsFunction {
+    shared: Arc<EnvShared>,
+    /// Strong napi_ref to the function.
+    func: usize,
+    context: u64,
+}
+
+fn method_def() -> *mut PyMethodDef {
+    static DEF: OnceCell<usize> = OnceCell::new();
+    *DEF.get_or_init(|| {
+        let def = Box::new(PyMethodDef {
+            ml_name: c"js_function".as_ptr(),
+            ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: call_trampoline },
+            ml_flags: METH_VARARGS | METH_KEYWORDS,
+            ml_doc: c"A JavaScript function called through python-ts.".as_ptr(),
+        });
+        Box::leak(def) as *mut PyMethodDef as usize
+    }) as *mut PyMethodDef
+}
 
 /// A JS function → a Python callable.
-pub fn to_py<'py>(_cx: &mut ToPy<'py>, _v: Value) -> Result<Owned<'py>> {
-    Err(Error::Type("python-ts: cannot convert a JavaScript function to Python here".into()))
+pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
+    let env = cx.env;
+    let func = env.create_ref(v, 1)? as usize;
+    let f = Box::into_raw(Box::new(JsFunction { shared: cx.data.shared.clone(), func, context: cx.context }));
+    // SAFETY: GIL held; the capsule owns the box from here (freed by its destructor).
+    let cap = unsafe { Owned::from_raw(cx.gil, (api().PyCapsule_New)(f as *mut _, CAPSULE_NAME.as_ptr(), Some(capsule_destructor))) };
+    let Some(cap) = cap else {
+        // SAFETY: the capsule was not made; we still own the box.
+        drop(unsafe { Box::from_raw(f) });
+        let _ = env.delete_ref(func as _);
+        return Err(errors::fetch(cx.gil));
+    };
+    // SAFETY: GIL held; the method def is static; `cap` becomes the function's self.
+    unsafe { Owned::from_result(cx.gil, (api().PyCFunction_NewEx)(method_def(), cap.as_ptr(), std::ptr::null_mut())) }
+}
+
+unsafe extern "C" fn capsule_destructor(cap: PyPtr) {
+    // SAFETY: CPython calls this with the GIL held for a capsule we made with this name.
+    let p = unsafe { (api().PyCapsule_GetPointer)(cap, CAPSULE_NAME.as_ptr()) };
+    if p.is_null() {
+        // SAFETY: GIL held.
+        unsafe { (api().PyErr_Clear)() };
+        return;
+    }
+    // SAFETY: the pointer is the box made in `to_py`, freed only here.
+    let f = unsafe { Box::from_raw(p as *mut JsFunction) };
+    let func = f.func;
+    if f.shared.is_js_thread() {
+        // On its own JS thread the env is alive (Python runs here only inside its calls).
+        let _ = Env(f.shared.env as _).delete_ref(func as _);
+    } else {
+        f.shared.post(Box::new(move |env| {
+            if let Some(env) = env {
+                let _ = env.delete_ref(func as _);
+            }
+        }));
+    }
+}
+
+unsafe extern "C" fn call_trampoline(slf: PyPtr, args: PyPtr, kwargs: PyPtr) -> PyPtr {
+    // SAFETY: CPython calls a builtin function with the GIL held.
+    let gil = unsafe { Gil::assume() };
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `slf` is our capsule (set at creation); the pointer lives as long as it.
+        let p = unsafe { (api().PyCapsule_GetPointer)(slf, CAPSULE_NAME.as_ptr()) } as *const JsFunction;
+        // SAFETY: as above.
+        let f = unsafe { p.as_ref() }.ok_or_else(|| Error::Runtime("python-ts: bad JS function capsule".into()))?;
+        // SAFETY: args is a tuple and kwargs a dict or NULL, borrowed for the call.
+        let (args, kwargs) = unsafe { (Borrowed::from_raw(gil, args), Borrowed::from_raw(gil, kwargs)) };
+        call(gil, f, args, kwargs)
+    }));
+    match r {
+        Ok(Ok(obj)) => obj.into_raw(),
+        Ok(Err(e)) => {
+            raise(gil, e);
+            std::ptr::null_mut()
+        }
+        Err(payload) => {
+            errors::set(gil, api().PyExc_RuntimeError, &format!("python-ts internal error (panic): {}", crate::boundary::panic_message(&payload)));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
+    if f.shared.is_js_thread() {
+        return call_here(gil, Env(f.shared.env as _), f.func, f.context, args, kwargs);
+    }
+    if f.shared.in_sync_call() {
+        return Err(in_sync_error());
+    }
+    // Queue the call to the JS thread and wait for it with the GIL released.
+    let args_d = args.map(|a| a.to_owned().detach());
+    let kwargs_d = kwargs.map(|k| k.to_owned().detach());
+    let generation = lifecycle::generation();
+    let (func, context) = (f.func, f.context);
+    let state = Arc::new(AtomicU8::new(QUEUED));
+    let (tx, rx) = channel::<Result<Detached>>();
+    let st = state.clone();
+    let posted = f.shared.post(Box::new(move |env| {
+        let release = |d: Option<Detached>| {
+            if let Some(d) = d {
+                refs::decref_later(generation, context, d);
+            }
+        };
+        let Some(env) = env else {
+            release(args_d);
+            release(kwargs_d);
+            let _ = tx.send(Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())));
+            return;
+        };
+        if st.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            release(args_d);
+            release(kwargs_d);
+            return; // the caller gave up (it got a RuntimeError)
+        }
+        let Some(_active) = lifecycle::enter_if_running() else {
+            let _ = tx.send(Err(Error::Runtime("python-ts: the Python runtime ended".into())));
+            return;
+        };
+        let Ok(scope) = env.open_scope() else { return };
+        let r = context::with_context_gil(context, |gil| {
+            // SAFETY: references taken in this generation, kept alive by the caller's wait.
+            let a = args_d.map(|d| unsafe { d.into_owned(gil) });
+            // SAFETY: as above.
+            let k = kwargs_d.map(|d| unsafe { d.into_owned(gil) });
+            call_here(gil, env, func, context, a.as_ref().map(|a| a.borrow()), k.as_ref().map(|k| k.borrow())).map(Owned::detach)
+        })
+        .and_then(|r| r);
+        let _ = env.close_scope(scope);
+        let _ = tx.send(r);
+    }));
+    if !posted {
+        return Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into()));
+    }
+    let shared = f.shared.clone();
+    let r = gil::without_gil(gil, || loop {
+        match rx.recv_timeout(Duration::from_millis(5)) {
+            Ok(r) => break r,
+            Err(RecvTimeoutError::Disconnected) => break Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())),
+            Err(RecvTimeoutError::Timeout) => {
+                if shared.in_sync_call() && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    break Err(in_sync_error());
+                }
+            }
+        }
+    });
+    // SAFETY: the JS thread detached a new reference of this generation for us.
+    r.map(|d| unsafe { d.into_owned(gil) })
+}
+
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const CANCELLED: u8 = 2;
+
+fn in_sync_error() -> Error {
+    Error::Generic(
+        "python-ts: a JavaScript function was called from a Python thread while the JavaScript thread is inside a \
+         synchronous call into Python, which may be waiting for that thread (a deadlock). Use the async form \
+         (call_async / exec_async / a callback) for Python code that calls JavaScript from other threads"
+            .into(),
+    )
+}
+
+/// Call the JS function on its own JS thread (the GIL is held).
+fn call_here<'py>(gil: Gil<'py>, env: Env, func: usize, context: u64, args: Option<Borrowed<'_, 'py>>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
+    let scope = env.open_scope()?;
+    let r = (|| {
+        let mut to_js = ToJs::new(env, gil, context, None);
+        let mut argv = Vec::new();
+        if let Some(a) = args {
+            // SAFETY: GIL held; a tuple.
+            let n = unsafe { (api().PyTuple_Size)(a.as_ptr()) };
+            for i in 0..n {
+                // SAFETY: index in range; the tuple keeps the item alive.
+                let item = unsafe { Borrowed::from_raw(gil, (api().PyTuple_GetItem)(a.as_ptr(), i)) }.ok_or_else(|| errors::fetch(gil))?;
+                argv.push(to_js.convert(item)?);
+            }
+        }
+        if let Some(k) = kwargs {
+            // SAFETY: GIL held; a dict.
+            if unsafe { (api().PyDict_Size)(k.as_ptr()) } > 0 {
+                argv.push(to_js.convert(k)?);
+            }
+        }
+        let f = env.ref_value(func as _)?.ok_or_else(|| Error::Runtime("python-ts: the JavaScript function was collected".into()))?;
+        let this = env.undefined()?;
+        let result = env.call(this, f, &argv);
+        let result = match result {
+            Ok(v) => v,
+            Err(Error::JsPending) => return Err(js_exception(env)),
+            Err(e) => return Err(e),
+        };
+        ToPy::new(env, gil, context)?.convert(result)
+    })();
+    let r = match r {
+        Err(Error::JsPending) => Err(js_exception(env)),
+        other => other,
+    };
+    let _ = env.close_scope(scope);
+    r
+}
+
+/// Take the pending JS exception and describe it as a JSError (kept by id for the way back).
+fn js_exception(env: Env) -> Error {
+    let Some(exc) = env.take_exception() else {
+        return Error::Runtime("python-ts: a JavaScript call failed".into());
+    };
+    let text = |v: Value| -> String {
+        env.coerce_to_string(v).and_then(|s| env.get_string(s)).unwrap_or_else(|_| "<unprintable JavaScript value>".into())
+    };
+    let is_error = env.is_error(exc).unwrap_or(false);
+    let (message, stack) = if is_error {
+        let m = env.get_named(exc, "message").map(text).unwrap_or_default();
+        let s = env.get_named(exc, "stack").ok().filter(|s| env.type_of(*s).ok() == Some(ValueType::napi_string)).map(text).unwrap_or_default();
+        (m, s)
+    } else {
+        (text(exc), String::new())
+    };
+    let id = instance::get(env).ok().and_then(|data| {
+        let r = env.create_ref(exc, 1).ok()?;
+        let id = data.next_js_error.get();
+        data.next_js_error.set(id + 1);
+        let mut map = data.js_errors.borrow_mut();
+        map.insert(id, r);
+        if map.len() > MAX_JS_ERRORS {
+            if let Some(oldest) = map.keys().min().copied() {
+                if let Some(old) = map.remove(&oldest) {
+                    let _ = env.delete_ref(old);
+                }
+            }
+        }
+        Some(id)
+    });
+    Error::Python(Box::new(PyErrInfo { name: "JSError".into(), message: message.clone(), traceback: stack, py_type: "python_ts.JSError".into(), js_error: id }))
+}
+
+/// Raise `e` as the pending Python exception.
+pub fn raise(gil: Gil<'_>, e: Error) {
+    let a = api();
+    match e {
+        Error::Python(info) if info.js_error.is_some() || info.name == "JSError" => {
+            let made = (|| {
+                let class = support::attr(gil, "JSError")?;
+                let m = objects::py_str(gil, &info.message)?;
+                let s = objects::py_str(gil, &info.traceback)?;
+                // SAFETY: GIL held.
+                let id = unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(info.js_error.unwrap_or(0) as i64))? };
+                objects::call_with(gil, class.borrow(), &[m.borrow(), s.borrow(), id.borrow()])
+            })();
+            match made {
+                Ok(exc) => errors::restore(gil, exc),
+                Err(_) => errors::set(gil, a.PyExc_RuntimeError, &info.message),
+            }
+        }
+        Error::Python(info) => errors::set(gil, a.PyExc_RuntimeError, &info.message),
+        Error::Type(m) | Error::Conversion(m) => errors::set(gil, a.PyExc_TypeError, &m),
+        Error::Range(m) => errors::set(gil, a.PyExc_ValueError, &m),
+        other => errors::set(gil, a.PyExc_RuntimeError, &other.to_string()),
+    }
 }
 
 /// If `exc` carries a JS error that crossed into Python, its id.
-pub fn js_error_id(_gil: Gil<'_>, _exc: Borrowed<'_, '_>) -> Option<u64> {
-    None
+pub fn js_error_id(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<u64> {
+    let v = objects::getattr_opt(gil, exc, c"_python_ts_js_id")?;
+    let mut overflow = 0;
+    // SAFETY: GIL held; any object (a non-int gives -1 with an error, cleared below).
+    let n = unsafe { (api().PyLong_AsLongLongAndOverflow)(v.as_ptr(), &mut overflow) };
+    errors::clear(gil);
+    if n > 0 {
+        Some(n as u64)
+    } else {
+        None
+    }
 }

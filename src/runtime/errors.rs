@@ -57,7 +57,7 @@ pub fn restore(gil: Gil<'_>, exc: Owned<'_>) {
     // SAFETY: GIL held; `type(exc)` is alive while exc is; Restore steals all three references.
     unsafe {
         let t = Borrowed::from_raw(gil, exc.borrow().type_ptr()).unwrap_unchecked().to_owned();
-        let tb = objects::getattr(gil, exc.borrow(), "__traceback__").ok();
+        let tb = objects::getattr_opt(gil, exc.borrow(), c"__traceback__");
         let tb = tb.filter(|tb| !objects::is_none(tb.borrow())).map(|tb| tb.into_raw()).unwrap_or(ptr::null_mut());
         (api.PyErr_Restore)(t.into_raw(), exc.into_raw(), tb);
     }
@@ -75,14 +75,11 @@ pub fn fetch(gil: Gil<'_>) -> Error {
 pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
     // SAFETY: GIL held; types outlive instances.
     let ty = unsafe { Borrowed::from_raw(gil, exc.type_ptr()).unwrap_unchecked() };
-    let name = attr_text(gil, ty, "__name__").unwrap_or_else(|| "Exception".into());
-    let qualname = attr_text(gil, ty, "__qualname__").unwrap_or_else(|| name.clone());
-    let module = attr_text(gil, ty, "__module__").unwrap_or_default();
+    let name = attr_text(gil, ty, c"__name__").unwrap_or_else(|| "Exception".into());
+    let qualname = attr_text(gil, ty, c"__qualname__").unwrap_or_else(|| name.clone());
+    let module = attr_text(gil, ty, c"__module__").unwrap_or_default();
     let py_type = if module.is_empty() || module == "builtins" { qualname } else { format!("{module}.{qualname}") };
-    let text = objects::str_of(gil, exc).unwrap_or_else(|_| {
-        clear(gil);
-        "<str() of the exception failed>".into()
-    });
+    let text = quiet_str(gil, exc).unwrap_or_else(|| "<str() of the exception failed>".into());
     let message = if text.is_empty() { name.clone() } else { format!("{name}: {text}") };
     let traceback = format_traceback(gil, exc).unwrap_or_else(|| {
         clear(gil);
@@ -92,25 +89,65 @@ pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
     Error::Python(Box::new(PyErrInfo { name, message, traceback, py_type, js_error }))
 }
 
-fn attr_text(gil: Gil<'_>, obj: Borrowed<'_, '_>, name: &str) -> Option<String> {
-    let v = objects::getattr(gil, obj, name).ok().or_else(|| {
-        clear(gil);
-        None
-    })?;
-    objects::str_of(gil, v.borrow()).ok()
+fn attr_text(gil: Gil<'_>, obj: Borrowed<'_, '_>, name: &std::ffi::CStr) -> Option<String> {
+    let v = objects::getattr_opt(gil, obj, name)?;
+    quiet_str(gil, v.borrow())
 }
 
+/// `str(obj)` for error reporting: failures are cleared, never described.
+fn quiet_str(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Option<String> {
+    // SAFETY: GIL held; new reference or NULL.
+    let s = unsafe { Owned::from_raw(gil, (api().PyObject_Str)(obj.as_ptr())) };
+    let Some(s) = s else {
+        clear(gil);
+        return None;
+    };
+    let mut len = 0isize;
+    // SAFETY: GIL held; a str's UTF-8 buffer or NULL.
+    let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(s.as_ptr(), &mut len) };
+    if p.is_null() {
+        clear(gil);
+        return Some("<unprintable>".into());
+    }
+    // SAFETY: `len` bytes owned by `s`.
+    Some(String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }).into_owned())
+}
+
+/// `''.join(traceback.format_exception(type(e), e, e.__traceback__))`, or None (error cleared,
+/// never described: describing must not recurse).
 fn format_traceback(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
-    let tb_mod = objects::import(gil, "traceback").ok()?;
-    let format = objects::getattr(gil, tb_mod.borrow(), "format_exception").ok()?;
+    let a = api();
+    // SAFETY: GIL held; new reference or NULL.
+    let tb_mod = unsafe { Owned::from_raw(gil, (a.PyImport_ImportModule)(c"traceback".as_ptr())) };
+    let Some(tb_mod) = tb_mod else {
+        clear(gil);
+        return None;
+    };
+    let format = objects::getattr_opt(gil, tb_mod.borrow(), c"format_exception")?;
     // SAFETY: GIL held; types outlive instances.
     let ty = unsafe { Borrowed::from_raw(gil, exc.type_ptr())? };
-    let tb = objects::getattr(gil, exc, "__traceback__").ok()?;
-    let lines = objects::call_with(gil, format.borrow(), &[ty, exc, tb.borrow()]).ok()?;
-    let empty = objects::py_str(gil, "").ok()?;
-    let join = objects::getattr(gil, empty.borrow(), "join").ok()?;
-    let text = objects::call_with(gil, join.borrow(), &[lines.borrow()]).ok()?;
-    objects::utf8_of(gil, text.borrow()).ok()
+    let tb = objects::getattr_opt(gil, exc, c"__traceback__")?;
+    // SAFETY: GIL held.
+    let args = unsafe { Owned::from_raw(gil, (a.PyTuple_New)(3))? };
+    for (i, item) in [ty, exc, tb.borrow()].into_iter().enumerate() {
+        // SAFETY: fresh tuple; SetItem steals the new reference.
+        unsafe { (a.PyTuple_SetItem)(args.as_ptr(), i as isize, item.to_owned().into_raw()) };
+    }
+    // SAFETY: GIL held.
+    let lines = unsafe { Owned::from_raw(gil, (a.PyObject_Call)(format.as_ptr(), args.as_ptr(), std::ptr::null_mut())) };
+    let Some(lines) = lines else {
+        clear(gil);
+        return None;
+    };
+    // SAFETY: GIL held; a list of str.
+    let n = unsafe { (a.PyList_Size)(lines.as_ptr()) };
+    let mut out = String::new();
+    for i in 0..n.max(0) {
+        // SAFETY: index in range; borrowed from the list.
+        let line = unsafe { Borrowed::from_raw(gil, (a.PyList_GetItem)(lines.as_ptr(), i))? };
+        out.push_str(&quiet_str(gil, line)?);
+    }
+    Some(out)
 }
 
 /// Set a Python exception of type `exc_type` with `msg` (for errors raised into Python).

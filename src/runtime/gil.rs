@@ -144,3 +144,24 @@ pub fn without_gil<R>(_gil: Gil<'_>, f: impl FnOnce() -> R) -> R {
     let _r = Reacquire(ts, d);
     f()
 }
+
+/// Give this thread's main-interpreter state back before the thread ends (worker threads), so
+/// threads that come and go don't leak thread states. Call with an `Active` guard held.
+pub fn forget_thread_state() {
+    if depth() > 0 {
+        return;
+    }
+    let (gen, ts) = MAIN_TSTATE.with(|c| c.get());
+    if gen != lifecycle::generation() || ts.is_null() {
+        return;
+    }
+    let api = api();
+    // SAFETY: `ts` is this thread's live state (same generation); Release with UNLOCKED (1)
+    // matches the first `PyGILState_Ensure`, so CPython clears and deletes the state and drops
+    // the GIL.
+    unsafe {
+        (api.PyEval_RestoreThread)(ts);
+        (api.PyGILState_Release)(1);
+    }
+    MAIN_TSTATE.with(|c| c.set((0, ptr::null_mut())));
+}

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod discover;
 pub mod errors;
+pub mod executor;
 pub mod gil;
 pub mod lifecycle;
 pub mod objects;

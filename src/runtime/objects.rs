@@ -24,6 +24,17 @@ pub fn getattr<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &str) -> Result
     unsafe { Owned::from_result(gil, (api().PyObject_GetAttrString)(obj.as_ptr(), c.as_ptr())) }
 }
 
+/// `getattr(obj, name)` or None, with any error cleared and not described (for error paths:
+/// describing an error must never raise another that gets described in turn).
+pub fn getattr_opt<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &std::ffi::CStr) -> Option<Owned<'py>> {
+    // SAFETY: GIL held, obj alive; new reference or NULL with an exception.
+    let r = unsafe { Owned::from_raw(gil, (api().PyObject_GetAttrString)(obj.as_ptr(), name.as_ptr())) };
+    if r.is_none() {
+        crate::runtime::errors::clear(gil);
+    }
+    r
+}
+
 pub fn getattr_obj<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: Borrowed<'_, 'py>) -> Result<Owned<'py>> {
     // SAFETY: GIL held, both alive; new reference or NULL with an exception.
     unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name.as_ptr())) }
@@ -159,4 +170,9 @@ pub fn scratch_globals<'py>(gil: Gil<'py>) -> Result<Owned<'py>> {
         return Err(crate::runtime::errors::fetch(gil));
     }
     Ok(d)
+}
+
+/// Whether `obj` is a class (a type object).
+pub fn is_type(obj: Borrowed<'_, '_>) -> bool {
+    obj.type_flags() & crate::sys::python::TPFLAGS_TYPE_SUBCLASS != 0
 }

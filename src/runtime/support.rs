@@ -9,6 +9,7 @@ use crate::sys::python::{api, PY_FILE_INPUT};
 
 const SOURCE: &str = r#"
 import sys
+import threading
 
 class JSError(Exception):
     """A JavaScript error thrown by a JS function called from Python.
@@ -24,6 +25,33 @@ class JSError(Exception):
 
     def __str__(self):
         return str(self.js_message)
+
+
+_loop = None
+_loop_lock = threading.Lock()
+
+
+def _get_loop():
+    """The asyncio loop of this interpreter, running on a thread of its own."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            import asyncio
+            loop = asyncio.new_event_loop()
+            t = threading.Thread(target=loop.run_forever, name='python-ts-asyncio', daemon=True)
+            t.start()
+            _loop = loop
+        return _loop
+
+
+def run_awaitable(aw):
+    """Run an awaitable to completion on this interpreter's loop; called from a worker thread."""
+    import asyncio
+
+    async def _await():
+        return await aw
+
+    return asyncio.run_coroutine_threadsafe(_await(), _get_loop()).result()
 
 
 def date_from_ms(ms):

@@ -1,0 +1,202 @@
+//! The library's own worker threads, and the threadsafe function that brings results (and JS
+//! callback requests) back to each JS thread.
+//!
+//! Async calls never use libuv's thread pool (other Node work needs its four threads). A job
+//! runs on one of our workers; the pool grows while every worker is busy (blocked Python —
+//! `time.sleep`, I/O — releases the GIL, so blocked jobs overlap) up to a settable limit, and a
+//! worker idle for `IDLE_SECS` ends, giving its Python thread state back first.
+//!
+//! Each env has one threadsafe function (`EnvShared::tsfn`). It is unref'd while the env has no
+//! work pending, so it never keeps the event loop alive by itself, and ref'd while jobs are in
+//! flight, so a pending callback does. We never release our hold on it: after the env ends,
+//! posting to it fails with `napi_closing` instead of touching freed memory.
+
+use crate::runtime::gil;
+use crate::runtime::lifecycle;
+use crate::sys::napi::{self, Tsfn};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// A unit of work for a worker thread.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
+const IDLE_SECS: u64 = 10;
+pub const DEFAULT_MAX_THREADS: usize = 64;
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+}
+
+struct Pool {
+    state: Mutex<PoolState>,
+    cv: Condvar,
+}
+
+static POOL: Pool = Pool { state: Mutex::new(PoolState { queue: VecDeque::new(), threads: 0, idle: 0 }), cv: Condvar::new() };
+static MAX_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The worker limit: `_set_max_threads(n)`, else `PYTHON_TS_MAX_THREADS`, else 64.
+pub fn max_threads() -> usize {
+    let n = MAX_THREADS.load(Ordering::Relaxed);
+    if n > 0 {
+        return n;
+    }
+    std::env::var("PYTHON_TS_MAX_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or(DEFAULT_MAX_THREADS)
+}
+
+pub fn set_max_threads(n: usize) {
+    MAX_THREADS.store(n, Ordering::Relaxed);
+}
+
+/// (threads alive, threads idle, jobs queued).
+pub fn stats() -> (usize, usize, usize) {
+    match POOL.state.lock() {
+        Ok(s) => (s.threads, s.idle, s.queue.len()),
+        Err(_) => (0, 0, 0),
+    }
+}
+
+/// Queue a job; start a worker if none is idle and the limit allows.
+pub fn submit(job: Job) {
+    let Ok(mut s) = POOL.state.lock() else { return };
+    s.queue.push_back(job);
+    if s.idle == 0 && s.threads < max_threads() {
+        s.threads += 1;
+        let spawned = std::thread::Builder::new().name("python-ts-worker".into()).spawn(worker_loop);
+        if spawned.is_err() {
+            s.threads -= 1;
+        }
+    }
+    drop(s);
+    POOL.cv.notify_one();
+}
+
+fn worker_loop() {
+    loop {
+        let job = {
+            let Ok(mut s) = POOL.state.lock() else { return };
+            loop {
+                if let Some(job) = s.queue.pop_front() {
+                    break Some(job);
+                }
+                s.idle += 1;
+                let (guard, timeout) = match POOL.cv.wait_timeout(s, Duration::from_secs(IDLE_SECS)) {
+                    Ok(r) => r,
+                    Err(_) => return,
+                };
+                s = guard;
+                s.idle -= 1;
+                if timeout.timed_out() && s.queue.is_empty() {
+                    s.threads -= 1;
+                    break None;
+                }
+            }
+        };
+        match job {
+            // A panicking job must not take the worker (and its count) with it.
+            Some(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+            None => {
+                if let Some(_active) = lifecycle::enter_if_running() {
+                    gil::forget_thread_state();
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// What every thread may know of one env: its threadsafe function, its JS thread, and whether
+/// that thread is inside a synchronous call into Python right now.
+pub struct EnvShared {
+    tsfn: usize,
+    pub js_thread: std::thread::ThreadId,
+    /// The env itself, used only on `js_thread`.
+    pub env: usize,
+    in_sync: AtomicU32,
+    pending: AtomicUsize,
+}
+
+/// A message to an env's JS thread.
+pub type Message = Box<dyn FnOnce(Option<napi::Env>) + Send + 'static>;
+
+impl EnvShared {
+    /// Make the threadsafe function of `env` (on its JS thread).
+    pub fn new(env: napi::Env) -> crate::error::Result<Arc<EnvShared>> {
+        // SAFETY: `deliver` treats `data` as a boxed `Message`, which is all we ever post.
+        let tsfn = unsafe { env.threadsafe_function("python-ts", std::ptr::null_mut(), Some(deliver), None)? };
+        env.unref_threadsafe(tsfn)?;
+        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: AtomicU32::new(0), pending: AtomicUsize::new(0) }))
+    }
+
+    /// Post a message to the JS thread. If the env has ended, the message runs at once with
+    /// `None` (so it can release what it holds without touching JS) and false is returned.
+    pub fn post(&self, msg: Message) -> bool {
+        let data = Box::into_raw(Box::new(msg));
+        if napi::call_threadsafe(self.tsfn as Tsfn, data as *mut _) {
+            return true;
+        }
+        // SAFETY: the call failed, so N-API did not take the box.
+        let msg = unsafe { Box::from_raw(data) };
+        msg(None);
+        false
+    }
+
+    pub fn is_js_thread(&self) -> bool {
+        std::thread::current().id() == self.js_thread
+    }
+
+    /// Whether the JS thread is inside a synchronous call into Python.
+    pub fn in_sync_call(&self) -> bool {
+        self.in_sync.load(Ordering::Acquire) > 0
+    }
+
+    /// Marks a synchronous call on the JS thread for its duration.
+    pub fn sync_guard(&self) -> SyncGuard<'_> {
+        self.in_sync.fetch_add(1, Ordering::AcqRel);
+        SyncGuard(self)
+    }
+
+    /// One more job in flight for this env: keep the event loop alive (JS thread only).
+    pub fn job_started(&self, env: napi::Env) {
+        if self.pending.fetch_add(1, Ordering::AcqRel) == 0 {
+            let _ = env.ref_threadsafe(self.tsfn as Tsfn);
+        }
+    }
+
+    /// A job delivered its result (JS thread only).
+    pub fn job_finished(&self, env: napi::Env) {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = env.unref_threadsafe(self.tsfn as Tsfn);
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+}
+
+pub struct SyncGuard<'a>(&'a EnvShared);
+
+impl Drop for SyncGuard<'_> {
+    fn drop(&mut self) {
+        self.0.in_sync.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+unsafe extern "C" fn deliver(env: napi::napi_env, _js_cb: napi::Value, _context: *mut std::ffi::c_void, data: *mut std::ffi::c_void) {
+    if data.is_null() {
+        return;
+    }
+    // SAFETY: every item posted is a `Box<Message>` made in `post`.
+    let msg = unsafe { Box::from_raw(data as *mut Message) };
+    let env = if env.is_null() { None } else { Some(napi::Env(env)) };
+    // A panic must not cross into N-API; a JS exception left pending by a user callback is
+    // Node's to report (as for any callback), so it stays pending.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || msg(env)));
+}

@@ -1,0 +1,134 @@
+'use strict';
+// src/runtime/executor.rs and the callback forms of clib: the library's own threads.
+const test = require('node:test');
+const assert = require('node:assert');
+const { promisify } = require('util');
+const { clib, PythonError } = require('..');
+const { runNode, runNodeAsync, lastJson } = require('./helpers');
+
+clib._exec(`
+import time, asyncio
+def nap(t):
+    s = time.monotonic()
+    time.sleep(t)
+    return [s, time.monotonic()]
+def spin(seconds):
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n
+async def co(x):
+    await asyncio.sleep(0.02)
+    return x * 2
+async def co_fail():
+    await asyncio.sleep(0.01)
+    raise KeyError('inside the coroutine')
+def fail():
+    raise ValueError('async failure')
+`);
+const main = clib._import_module('__main__');
+const call = promisify((obj, m, args, cb) => clib._call_python(obj, m, args, null, null, cb));
+
+test('eight blocking calls overlap while JS timers keep ticking', async () => {
+  let ticks = 0;
+  const iv = setInterval(() => ticks++, 10);
+  const t0 = Date.now();
+  const spans = await Promise.all(Array.from({ length: 8 }, () => call(main, 'nap', [0.2])));
+  const elapsed = Date.now() - t0;
+  clearInterval(iv);
+  const latestStart = Math.max(...spans.map((s) => s[0]));
+  const earliestEnd = Math.min(...spans.map((s) => s[1]));
+  assert.ok(latestStart < earliestEnd, 'all eight intervals intersect');
+  assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+  assert.ok(ticks >= 5, `setInterval ticked ${ticks} times`);
+});
+
+test('libuv\'s thread pool is not used: with UV_THREADPOOL_SIZE=1 a file read finishes before eight sleeping calls', async () => {
+  const r = await runNodeAsync(`const { clib } = require('.');
+    const fs = require('fs');
+    clib._exec('import time');
+    const order = [];
+    let done = 0;
+    for (let i = 0; i < 8; i++) clib._eval('time.sleep(0.5)', null, () => { order.push('py'); if (++done === 8) console.log(JSON.stringify(order)); });
+    fs.promises.readFile(${JSON.stringify(__filename)}).then(() => order.push('fs'));`, { env: { UV_THREADPOOL_SIZE: '1' } });
+  const order = lastJson(r);
+  assert.strictEqual(order[0], 'fs');
+  assert.strictEqual(order.length, 9);
+});
+
+test('a 1-second CPU-bound async call does not block JS timers', async () => {
+  let ticks = 0;
+  const iv = setInterval(() => ticks++, 20);
+  const n = await call(main, 'spin', [1]);
+  clearInterval(iv);
+  assert.ok(n > 0);
+  assert.ok(ticks >= 20, `timers fired ${ticks} times during the call`);
+});
+
+test('an async def result is awaited on the context loop; its exception rejects', async () => {
+  assert.strictEqual(await call(main, 'co', [21]), 42);
+  await assert.rejects(call(main, 'co_fail', []), (e) => e instanceof PythonError && e.name === 'KeyError' && /co_fail/.test(e.traceback));
+  const coro = clib._call_python(main, 'co', [1]);
+  assert.strictEqual(coro.pytype, 'coroutine', 'the sync form returns the coroutine itself');
+  clib._call_python(coro, 'close', []);
+});
+
+test('_exec and _eval take callbacks too; _exec reports null', async () => {
+  assert.strictEqual(await promisify(clib._exec)('_async_x = 7', null), null);
+  assert.strictEqual(await promisify(clib._eval)('_async_x * 6', null), 42);
+  await assert.rejects(promisify(clib._eval)('1/0', null), (e) => e.name === 'ZeroDivisionError');
+});
+
+test('success and error callbacks are each called exactly once, with Node\'s (err, result) convention', async () => {
+  const calls = [];
+  await new Promise((resolve) => {
+    let pending = 2;
+    clib._call_python(main, 'nap', [0], null, null, (...a) => { calls.push(['ok', a.length, a[0]]); if (--pending === 0) setTimeout(resolve, 50); });
+    clib._call_python(main, 'fail', [], null, null, (...a) => { calls.push(['err', a.length, a[0] && a[0].name]); if (--pending === 0) setTimeout(resolve, 50); });
+  });
+  assert.deepStrictEqual(calls.sort(), [['err', 1, 'ValueError'], ['ok', 2, null]]);
+});
+
+test('argument errors throw at once, before anything is scheduled', () => {
+  let called = false;
+  assert.throws(() => clib._call_python(main, 'nap', [Symbol('x')], null, null, () => { called = true; }), TypeError);
+  assert.throws(() => clib._call_python({ type: 'python-ts/PyObject*', value: '1' }, 'nap', [], null, null, () => { called = true; }), /cannot be forged/);
+  assert.throws(() => clib._eval(5, null, () => { called = true; }), TypeError);
+  assert.strictEqual(called, false);
+});
+
+test('pending async work keeps the process alive until its callback runs; finished work does not', () => {
+  const t0 = Date.now();
+  const r = runNode(`const { clib } = require('.');
+    clib._exec('import time');
+    clib._eval('time.sleep(0.3) or 5', null, (e, v) => console.log(JSON.stringify({ v })));`);
+  assert.deepStrictEqual(lastJson(r), { v: 5 });
+  assert.strictEqual(r.status, 0);
+  assert.ok(Date.now() - t0 < 5000);
+});
+
+test('an async Python exception reaches only its callback: no uncaughtException or unhandledRejection', () => {
+  const r = runNode(`const { clib } = require('.');
+    const util = require('util');
+    let stray = 0;
+    process.on('uncaughtException', () => stray++);
+    process.on('unhandledRejection', () => stray++);
+    const p = util.promisify(clib._eval)('1/0', null).catch((e) => e.name);
+    clib._eval('undefined_name', null, (e) => { p.then((n) => setTimeout(() => console.log(JSON.stringify({ n, e: e.name, stray })), 50)); });`);
+  assert.deepStrictEqual(lastJson(r), { n: 'ZeroDivisionError', e: 'NameError', stray: 0 });
+});
+
+test('_set_max_threads limits the workers (two threads: four 0.2 s sleeps take two rounds)', () => {
+  const r = runNode(`const { clib } = require('.');
+    const prev = clib._set_max_threads(2);
+    clib._exec('import time');
+    const t0 = Date.now();
+    let n = 0;
+    for (let i = 0; i < 4; i++) clib._eval('time.sleep(0.2)', null, () => { if (++n === 4) console.log(JSON.stringify({ prev, ms: Date.now() - t0 })); });`);
+  const { prev, ms } = lastJson(r);
+  assert.strictEqual(prev, 64);
+  assert.ok(ms >= 390, `took ${ms} ms`);
+  assert.throws(() => clib._set_max_threads(0), RangeError);
+  assert.throws(() => clib._set_max_threads('x'), TypeError);
+});
