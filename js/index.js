@@ -1,8 +1,453 @@
 'use strict';
 /**
  * python-ts: CPython embedded in Node.js.
+ *
+ * `Python` is the friendly layer over `clib`: wrapped modules and objects whose attributes are
+ * read from Python lazily and whose methods call Python, sync or async.
  * @module python-ts
  */
 const clib = require('./native');
 
-module.exports = { clib, PythonError: clib.PythonError };
+const { PythonError, kwargs } = clib;
+const HANDLE_TYPE = 'python-ts/PyObject*';
+const WRAPPED = Symbol('python-ts.wrapped');
+const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+/** Names JS itself probes on objects; answered on the JS side, never as a Python getattr. */
+const JS_PROBES = new Set(['then', 'toJSON', 'constructor', 'inspect', 'asymmetricMatch', '$$typeof', 'nodeType', 'toString', 'valueOf']);
+
+/** @returns {boolean} whether `x` is a handle made by the native side. */
+function isHandle(x) {
+  return x !== null && typeof x === 'object' && clib._internals.is_pyobject(x);
+}
+
+/** The handle behind a handle, wrapped object or wrapped callable; otherwise undefined. */
+function handleOf(x) {
+  if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return undefined;
+  const w = x[WRAPPED];
+  if (w) return w.handle();
+  if (typeof x === 'object' && clib._internals.is_pyobject(x)) return x;
+  return undefined;
+}
+
+/**
+ * Replace wrapped objects (and wrapped callables) inside call arguments by their handles.
+ * Descends into Arrays and plain Objects; anything else is passed as it is.
+ */
+function toArg(x, seen) {
+  if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return x;
+  if (x[WRAPPED]) return x[WRAPPED].handle();
+  if (typeof x === 'function') return x;
+  if (Array.isArray(x)) {
+    let out = x;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
+        seen = seen || new Map();
+        if (seen.has(v)) continue;
+        seen.set(v, true);
+        const u = toArg(v, seen);
+        if (u !== v) {
+          if (out === x) out = x.slice();
+          out[i] = u;
+        }
+      }
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(x);
+  if ((proto === Object.prototype || proto === null) && !clib._internals.is_pyobject(x)) {
+    let out = x;
+    for (const k of Object.keys(x)) {
+      const v = x[k];
+      if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
+        seen = seen || new Map();
+        if (seen.has(v)) continue;
+        seen.set(v, true);
+        const u = toArg(v, seen);
+        if (u !== v) {
+          if (out === x) out = Object.assign(proto === null ? Object.create(null) : {}, x);
+          out[k] = u;
+        }
+      }
+    }
+    return out;
+  }
+  return x;
+}
+
+function argsOf(args) {
+  if (args === undefined || args === null) return [];
+  if (!Array.isArray(args)) throw new TypeError('python-ts: args must be an Array');
+  return toArg(args);
+}
+
+function kwargsOf(kw) {
+  if (kw === undefined || kw === null) return null;
+  if (typeof kw !== 'object' || Array.isArray(kw)) throw new TypeError('python-ts: kwargs must be an Object');
+  return toArg(kw);
+}
+
+/**
+ * A Python interpreter context seen from JS. Several instances share one interpreter unless
+ * `context` asks for a sub-interpreter of their own.
+ */
+class Python {
+  /**
+   * @param {object} [options]
+   * @param {string} [options.runtime_path] Python executable, shared library, or the folder holding it.
+   * @param {string} [options.plugins_path] a folder put first on `sys.path`.
+   * @param {boolean|'isolated'} [options.context] `true`: a sub-interpreter of its own; `'isolated'`: one with its own GIL.
+   * @param {boolean} [options.debug] log each clib call on stderr.
+   */
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('python-ts: new Python(options): options must be an Object');
+    const { runtime_path: runtimePath, plugins_path: pluginsPath, context, debug } = options;
+    if (debug !== undefined) clib._set_debug(Boolean(debug));
+    if (runtimePath !== undefined && runtimePath !== null) clib._set_runtime_path(String(runtimePath));
+    clib._init_python();
+    /** The clib context object (`{}` for the main interpreter). */
+    this.context = {};
+    this.ownContext = false;
+    if (context === true || context === 'isolated') {
+      if (typeof clib._create_pycontext !== 'function') throw new Error('python-ts: contexts are not available in this build');
+      this.context = clib._create_pycontext(context === 'isolated' ? { ownGil: true } : {});
+      this.ownContext = true;
+    } else if (context !== undefined && context !== false && context !== null) {
+      throw new TypeError("python-ts: new Python({ context }): context must be true, 'isolated' or false");
+    }
+    this._wrappers = new WeakMap();
+    this._support = null;
+    this._deleted = false;
+    if (pluginsPath !== undefined && pluginsPath !== null) this.add_syspath(String(pluginsPath));
+  }
+
+  _check() {
+    if (this._deleted) throw new Error('python-ts: this Python instance was deleted (delete()); create a new one');
+  }
+
+  /**
+   * Give every handle inside `v` an `.unwrap()` bound to this instance.
+   * @private
+   */
+  _decorate(v, seen) {
+    if (v === null || typeof v !== 'object') return v;
+    if (v.type === HANDLE_TYPE && clib._internals.is_pyobject(v)) {
+      if (!Object.prototype.hasOwnProperty.call(v, 'unwrap')) {
+        Object.defineProperty(v, 'unwrap', { value: () => this.unwrap(v), enumerable: false, configurable: true });
+      }
+      return v;
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (x !== null && typeof x === 'object') {
+          seen = seen || new Set();
+          if (!seen.has(x)) {
+            seen.add(x);
+            this._decorate(x, seen);
+          }
+        }
+      }
+    } else if (v instanceof Map) {
+      seen = seen || new Set();
+      for (const [k, x] of v) {
+        for (const y of [k, x]) {
+          if (y !== null && typeof y === 'object' && !seen.has(y)) {
+            seen.add(y);
+            this._decorate(y, seen);
+          }
+        }
+      }
+    } else if (!Buffer.isBuffer(v) && !(v instanceof Date)) {
+      for (const k of Object.keys(v)) {
+        const x = v[k];
+        if (x !== null && typeof x === 'object') {
+          seen = seen || new Set();
+          if (!seen.has(x)) {
+            seen.add(x);
+            this._decorate(x, seen);
+          }
+        }
+      }
+    }
+    return v;
+  }
+
+  /** @private the handle of a handle or wrapped object, checked. */
+  _handle(obj, what = 'obj') {
+    const h = handleOf(obj);
+    if (!h) {
+      throw new TypeError(`python-ts: ${what} must be a Python object (a handle or a wrapped object from import/unwrap), got ${obj === null ? 'null' : typeof obj}`);
+    }
+    return h;
+  }
+
+  /**
+   * Import a module and return it wrapped.
+   * @param {string} name
+   */
+  import(name) {
+    this._check();
+    if (typeof name !== 'string') throw new TypeError('python-ts: import(name): name must be a string');
+    return this.unwrap(clib._import_module(name, this.context));
+  }
+
+  /**
+   * Wrap a handle: attributes read Python values, methods call Python.
+   * @param {object} handle
+   */
+  unwrap(handle) {
+    const h = this._handle(handle, 'handle');
+    let w = this._wrappers.get(h);
+    if (!w) {
+      w = makeWrapper(this, h);
+      this._wrappers.set(h, w);
+    }
+    return w;
+  }
+
+  /**
+   * `getattr(obj, method)(*args, **kwargs)`; `method` empty or null calls `obj` itself.
+   * @returns the result converted (handles have `.unwrap()`).
+   */
+  call(obj, method, args, kw) {
+    this._check();
+    const h = this._handle(obj);
+    return this._decorate(clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this.context));
+  }
+
+  /** `call` as a Promise, run off the JS thread; awaits `async def` results. */
+  call_async(obj, method, args, kw) {
+    return new Promise((resolve, reject) => {
+      this._check();
+      const h = this._handle(obj);
+      clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this.context, (err, r) => (err ? reject(err) : resolve(this._decorate(r))));
+    });
+  }
+
+  /** Run statements in this context's `__main__`. */
+  exec(code) {
+    this._check();
+    return clib._exec(code, this.context);
+  }
+
+  /** Evaluate an expression in this context's `__main__`. */
+  eval(expr) {
+    this._check();
+    return this._decorate(clib._eval(expr, this.context));
+  }
+
+  /** `exec` as a Promise, off the JS thread. */
+  exec_async(code) {
+    return new Promise((resolve, reject) => {
+      this._check();
+      clib._exec(code, this.context, (err, r) => (err ? reject(err) : resolve(r)));
+    });
+  }
+
+  /** `eval` as a Promise, off the JS thread. */
+  eval_async(expr) {
+    return new Promise((resolve, reject) => {
+      this._check();
+      clib._eval(expr, this.context, (err, r) => (err ? reject(err) : resolve(this._decorate(r))));
+    });
+  }
+
+  /**
+   * `importlib.reload` by module name or wrapped module.
+   * @returns {boolean}
+   */
+  reload(module) {
+    this._check();
+    if (typeof module === 'string') return clib._reload_module(module, this.context);
+    return clib._reload_module(this._handle(module, 'module'), this.context);
+  }
+
+  /** Put `dir` first on this context's `sys.path` (moving it there if present). */
+  add_syspath(dir) {
+    this._check();
+    if (typeof dir !== 'string') throw new TypeError('python-ts: add_syspath(dir): dir must be a string');
+    if (!this._support) this._support = clib._import_module('python_ts', this.context);
+    clib._call_python(this._support, 'add_syspath', [dir], null, this.context);
+    return true;
+  }
+
+  /** Attributes are read live; kept for the seed's code. Returns `obj`. */
+  refresh(obj) {
+    return obj;
+  }
+
+  /**
+   * Release one Python object now (a handle or wrapped object).
+   * @returns {boolean} false if it was already released.
+   */
+  gc(obj) {
+    const h = handleOf(obj);
+    if (!h) throw new TypeError('python-ts: gc(obj): obj must be a Python object (handle or wrapped object)');
+    return clib._delete_pyobject(h, this.context);
+  }
+
+  /** Release every handle of this context held by this JS environment. */
+  clear() {
+    return clib._delete_all_pyobjects(this.context);
+  }
+
+  /**
+   * End this instance: its sub-interpreter (when it has one) and its objects.
+   * @returns {boolean}
+   */
+  delete() {
+    if (this._deleted) return false;
+    if (this.ownContext) {
+      clib._delete_pycontext(this.context);
+    } else {
+      this.clear();
+    }
+    this._deleted = true;
+    return true;
+  }
+
+  /** Whether `x` is a Python object (a handle or a wrapped object). */
+  isPyObject(x) {
+    return handleOf(x) !== undefined;
+  }
+
+  /** Whether `obj` belongs to this instance's context. */
+  sameContext(obj) {
+    const h = handleOf(obj);
+    if (!h) return false;
+    if (!this.ownContext) return h.state === undefined;
+    return h.state === this.context;
+  }
+
+  /**
+   * A typed-array view of an object with the buffer protocol: `{ data, shape, strides, format, readonly }`.
+   */
+  view(obj) {
+    this._check();
+    if (typeof clib._buffer_view !== 'function') throw new Error('python-ts: buffer views are not available in this build');
+    return clib._buffer_view(this._handle(obj), this.context);
+  }
+
+  [dispose]() {
+    this.delete();
+  }
+}
+
+/** Make the Proxy that stands for a Python object. */
+function makeWrapper(py, handle) {
+  const fnCache = new Map();
+  const state = {
+    handle: () => handle,
+    py,
+  };
+  const callMethod = (name, args, isAsync) => {
+    const a = toArg(args);
+    if (isAsync) return py.call_async(handle, name, a);
+    return py._decorate(clib._call_python(handle, name, a, null, py.context));
+  };
+  const methodFor = (name, isAsync) => {
+    const key = isAsync ? `${name}\0async` : name;
+    let f = fnCache.get(key);
+    if (!f) {
+      f = (...args) => callMethod(name, args, isAsync);
+      Object.defineProperty(f, 'name', { value: isAsync ? `${name}_async` : name });
+      Object.defineProperty(f, WRAPPED, { value: { handle: () => clib._getattr(handle, name, py.context, true)[1] } });
+      Object.defineProperty(f, '__wrapper__', { get: () => f[WRAPPED].handle() });
+      fnCache.set(key, f);
+    }
+    return f;
+  };
+  const get = (name) => {
+    const [kind, value] = clib._getattr(handle, name, py.context, false);
+    if (kind === 2) {
+      // An attribute with no plain form (a submodule, an instance) is wrapped too, so nested
+      // attributes work: os.path.join(...).
+      if (value !== null && typeof value === 'object' && value.type === HANDLE_TYPE && clib._internals.is_pyobject(value)) return py.unwrap(value);
+      return py._decorate(value);
+    }
+    if (kind === 1) return methodFor(name, false);
+    if (name.endsWith('_async') && name.length > 6) {
+      const base = name.slice(0, -6);
+      const [k2] = clib._getattr(handle, base, py.context, false);
+      if (k2 === 1) return methodFor(base, true);
+    }
+    return undefined;
+  };
+  const describe = () => {
+    let repr;
+    try {
+      repr = handle.repr;
+    } catch (e) {
+      repr = '<repr failed>';
+    }
+    return `[PyObject ${handle.pytype}: ${repr}]`;
+  };
+  // util.inspect looks at a Proxy's target, not through its traps: give the target the custom
+  // inspector.
+  const target = () => {};
+  Object.defineProperty(target, inspectCustom, { value: () => describe(), configurable: true });
+  const proxy = new Proxy(target, {
+    get(_t, prop) {
+      if (typeof prop === 'symbol') {
+        if (prop === WRAPPED) return state;
+        if (prop === dispose) return () => py.gc(handle);
+        if (prop === inspectCustom) return () => describe();
+        if (prop === Symbol.toPrimitive) return () => describe();
+        return undefined;
+      }
+      if (prop === '__wrapper__') return handle;
+      if (prop === '__refresh__') return () => proxy;
+      if (JS_PROBES.has(prop)) {
+        if (prop === 'toJSON') return () => ({ type: handle.type, value: handle.value, pytype: handle.pytype });
+        if (prop === 'toString') return () => describe();
+        if (prop === 'constructor') return Object;
+        return undefined;
+      }
+      return get(prop);
+    },
+    set(_t, prop, value) {
+      if (typeof prop === 'symbol') return false;
+      clib._setattr(handle, prop, toArg(value), py.context);
+      return true;
+    },
+    has(_t, prop) {
+      if (typeof prop === 'symbol') return prop === WRAPPED;
+      return clib._getattr(handle, prop, py.context, false)[0] !== 0;
+    },
+    ownKeys() {
+      return clib._attr_names(handle, py.context);
+    },
+    getOwnPropertyDescriptor(_t, prop) {
+      if (typeof prop === 'symbol') return undefined;
+      return { configurable: true, enumerable: true, get: () => get(prop) };
+    },
+    apply(_t, _this, args) {
+      return callMethod(null, args, false);
+    },
+    defineProperty() {
+      return false;
+    },
+    deleteProperty() {
+      return false;
+    },
+    getPrototypeOf() {
+      return Object.prototype;
+    },
+  });
+  return proxy;
+}
+
+/**
+ * A pool of isolated contexts (own GIL where the Python allows it) for CPU-bound work in
+ * parallel.
+ */
+class PythonPool {
+  constructor() {
+    throw new Error('python-ts: PythonPool needs sub-interpreter contexts, which this build does not have yet');
+  }
+}
+
+module.exports = { Python, PythonPool, clib, PythonError, kwargs };

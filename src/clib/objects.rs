@@ -17,7 +17,10 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_call_python", f: call_python },
     Export { name: "_dir", f: dir },
     Export { name: "_getattr", f: getattr },
+    Export { name: "_setattr", f: setattr },
+    Export { name: "_attr_names", f: attr_names },
     Export { name: "_delete_pyobject", f: delete_pyobject },
+    Export { name: "_delete_all_pyobjects", f: delete_all_pyobjects },
     Export { name: "kwargs", f: kwargs },
 ];
 
@@ -211,12 +214,17 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
     })
 }
 
-/// `_getattr(obj, name, ctx?)` → `[kind, value]`: kind 0 when Python has no such attribute,
-/// 1 for a callable (value is its handle), 2 for anything else (value converted).
+/// `_getattr(obj, name, ctx?, withHandle?)` → `[kind, value]`: kind 0 when Python has no such
+/// attribute, 1 for a callable (value is its handle, or null unless `withHandle`), 2 for
+/// anything else (value converted).
 fn getattr(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _getattr(obj, name): obj is required".into()))?;
     let name = string_arg(env, args, 1, "_getattr(obj, name)", "name")?;
     let ctx = context_arg(env, args, 2, "_getattr")?;
+    let with_handle = match args.get(3) {
+        Some(v) if env.type_of(v)? == ValueType::napi_boolean => env.get_bool(v)?,
+        _ => true,
+    };
         super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
         let out = env.array(2)?;
@@ -226,7 +234,13 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
                 // SAFETY: GIL held.
                 let callable = unsafe { (api().PyCallable_Check)(attr.as_ptr()) } != 0;
                 // A class is callable but also a value users read (`mod.SomeClass`): both give a handle.
-                let value = if callable { cx.handle(attr.borrow())? } else { cx.convert(attr.borrow())? };
+                let value = if !callable {
+                    cx.convert(attr.borrow())?
+                } else if with_handle {
+                    cx.handle(attr.borrow())?
+                } else {
+                    env.null()?
+                };
                 env.set_element(out, 0, env.double(if callable { 1.0 } else { 2.0 })?)?;
                 env.set_element(out, 1, value)?;
             }
@@ -237,6 +251,61 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
         }
         Ok(out)
     })
+}
+
+/// `_setattr(obj, name, value, ctx?)`: `setattr(obj, name, value)`.
+fn setattr(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _setattr(obj, name, value): obj is required".into()))?;
+    let name = string_arg(env, args, 1, "_setattr(obj, name, value)", "name")?;
+    let value = args.get(2).unwrap_or(env.undefined()?);
+    let ctx = context_arg(env, args, 3, "_setattr")?;
+    super::sync(env, ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        let v = ToPy::new(env, gil, ctx.id)?.convert(value)?;
+        let c = objects::cstr(&name)?;
+        // SAFETY: GIL held; all alive.
+        if unsafe { (api().PyObject_SetAttrString)(target.as_ptr(), c.as_ptr(), v.as_ptr()) } != 0 {
+            return Err(errors::fetch(gil));
+        }
+        Ok(())
+    })?;
+    env.boolean(true)
+}
+
+/// `_attr_names(obj, ctx?)` → `dir(obj)` without `__builtins__`, `__loader__`, `__spec__`.
+fn attr_names(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _attr_names(obj): obj is required".into()))?;
+    let ctx = context_arg(env, args, 1, "_attr_names")?;
+    super::sync(env, ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        // SAFETY: GIL held; a new list or NULL.
+        let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
+        // SAFETY: GIL held; dir() returns a list.
+        let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
+        let out = env.array(0)?;
+        let mut j = 0;
+        for i in 0..n {
+            // SAFETY: index in range; borrowed from the list.
+            let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else { continue };
+            let text = objects::utf8_of(gil, name)?;
+            if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
+                continue;
+            }
+            env.set_element(out, j, env.string(&text)?)?;
+            j += 1;
+        }
+        Ok(out)
+    })
+}
+
+/// `_delete_all_pyobjects(ctx?)` → how many handles of the context this env released.
+fn delete_all_pyobjects(env: Env, args: &Args) -> Result<Value> {
+    let ctx = context_arg(env, args, 0, "_delete_all_pyobjects")?;
+    let Some(_active) = lifecycle::enter_if_running() else {
+        return env.double(0.0);
+    };
+    let n = context::with_context_gil(ctx.id, |gil| handles::release_all(env, gil, ctx.id))??;
+    env.double(n as f64)
 }
 
 fn delete_pyobject(env: Env, args: &Args) -> Result<Value> {

@@ -54,6 +54,13 @@ def run_awaitable(aw):
     return asyncio.run_coroutine_threadsafe(_await(), _get_loop()).result()
 
 
+def add_syspath(d):
+    """Put `d` first on sys.path, moving it there if it is already present."""
+    while d in sys.path:
+        sys.path.remove(d)
+    sys.path.insert(0, d)
+
+
 def date_from_ms(ms):
     import datetime as d
     return d.datetime(1970, 1, 1, tzinfo=d.timezone.utc) + d.timedelta(milliseconds=ms)

@@ -1,0 +1,181 @@
+// Type definitions for python-ts.
+
+/** A Python object with no plain JS form, as the native side hands it out. */
+export interface PyHandle {
+  readonly type: 'python-ts/PyObject*';
+  /** The object's address as a decimal string (display and `clib.objects` lookups only). */
+  readonly value: string;
+  /** `repr(obj)`, computed when read. */
+  readonly repr: string;
+  /** `type(obj).__name__` */
+  readonly pytype: string;
+  readonly time: number;
+  readonly index: number;
+  /** The handle's context; undefined for the main context. */
+  readonly state?: PyContext;
+  /** Present on handles that reached JS through the `Python` class. */
+  unwrap?<T = PyObject>(): T;
+}
+
+/** A sub-interpreter context. */
+export interface PyContext {
+  readonly type: 'python-ts/PyThreadState*';
+  readonly state: string;
+  readonly main: boolean;
+  readonly time: number;
+  readonly index: number;
+}
+
+/** The main context sentinel: `{}`, `null` or omitted. */
+export type ContextArg = PyContext | Record<string, never> | null | undefined;
+
+/** Keyword arguments, made by `kwargs({...})`; the last argument of a call. */
+export interface Kwargs {
+  readonly __kwargs: unique symbol;
+}
+
+/**
+ * A wrapped Python object: attributes read Python values, methods call Python (`name()` sync,
+ * `name_async()` as a Promise). A trailing `kwargs({...})` gives keyword arguments.
+ */
+export type PyObject = {
+  readonly __wrapper__: PyHandle;
+  __refresh__(): PyObject;
+  [Symbol.dispose](): void;
+  [name: string]: any;
+} & ((...args: any[]) => any);
+
+export type NodeCallback<T = any> = (err: PythonError | Error | null, result?: T) => void;
+
+export declare class PythonError extends Error {
+  /** `type(e).__name__` */
+  name: string;
+  /** `"{name}: {str(e)}"` */
+  message: string;
+  /** Python's formatted traceback, chained causes included. */
+  traceback: string;
+  /** `"{module}.{qualname}"` of the type, or the bare name for builtins. */
+  pyType: string;
+}
+
+export interface PythonOptions {
+  /** A Python executable, its shared library, or the folder that holds it. */
+  runtime_path?: string;
+  /** A folder put first on `sys.path`. */
+  plugins_path?: string;
+  /** `true`: a sub-interpreter of its own; `'isolated'`: one with its own GIL. */
+  context?: boolean | 'isolated';
+  /** Log each clib call on stderr. */
+  debug?: boolean;
+}
+
+export interface BufferView {
+  data: Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  shape: number[];
+  strides: number[];
+  format: string;
+  readonly: boolean;
+}
+
+export declare class Python {
+  constructor(options?: PythonOptions);
+  /** The clib context of this instance (`{}` for the main interpreter). */
+  readonly context: PyContext | Record<string, never>;
+  readonly ownContext: boolean;
+  import<T = PyObject>(name: string): T;
+  unwrap<T = PyObject>(handle: PyHandle | PyObject): T;
+  call<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any>): T;
+  call_async<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any>): Promise<T>;
+  exec(code: string): null;
+  eval<T = any>(expr: string): T;
+  exec_async(code: string): Promise<null>;
+  eval_async<T = any>(expr: string): Promise<T>;
+  reload(module: string | PyHandle | PyObject): boolean;
+  add_syspath(dir: string): boolean;
+  refresh<T>(obj: T): T;
+  gc(obj: PyHandle | PyObject): boolean;
+  clear(): number;
+  delete(): boolean;
+  isPyObject(x: unknown): boolean;
+  sameContext(obj: unknown): boolean;
+  view(obj: PyHandle | PyObject): BufferView;
+  [Symbol.dispose](): void;
+}
+
+export interface PythonPoolOptions {
+  size: number;
+  runtime_path?: string;
+  plugins_path?: string;
+  /** Code run once in each context. */
+  setup?: string;
+}
+
+export declare class PythonPool {
+  constructor(options: PythonPoolOptions);
+  readonly size: number;
+  call<T = any>(module: string, func: string, args?: any[], kwargs?: Record<string, any>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export declare function kwargs(obj?: Record<string, any>): Kwargs;
+
+export interface RuntimeInfo {
+  version: string;
+  library: string;
+  executable: string | null;
+  home: string | null;
+  source: string;
+  running: boolean;
+}
+
+/** The low-level clib surface (the seed's functions). */
+export interface Clib {
+  readonly references: PyHandle[];
+  readonly objects: Record<string, PyHandle>;
+  readonly contexts: PyContext[];
+  PythonError: typeof PythonError;
+  kwargs: typeof kwargs;
+  _set_debug(on?: boolean): boolean;
+  _set_runtime_path(path: string | null): boolean;
+  _set_plugins_path(dir: string | null): boolean;
+  _set_max_threads(n?: number): number;
+  _init_python(): boolean;
+  _destroy_python(): boolean;
+  _runtime_info(): RuntimeInfo | null;
+  _import_module(name: string, ctx?: ContextArg): PyHandle;
+  _reload_module(module: string | PyHandle, ctx?: ContextArg): boolean;
+  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args?: any[] | null, kwargs?: Record<string, any> | null, ctx?: ContextArg): T;
+  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args: any[] | null | undefined, kwargs: Record<string, any> | null | undefined, ctx: ContextArg, callback: NodeCallback<T>): undefined;
+  _getattr(obj: PyHandle, name: string, ctx?: ContextArg, withHandle?: boolean): [0 | 1 | 2, any];
+  _setattr(obj: PyHandle, name: string, value: any, ctx?: ContextArg): boolean;
+  _attr_names(obj: PyHandle, ctx?: ContextArg): string[];
+  _dir(obj: PyHandle, ctx?: ContextArg): Array<[string, boolean, any]>;
+  _exec(code: string, ctx?: ContextArg): null;
+  _exec(code: string, ctx: ContextArg, callback: NodeCallback<null>): undefined;
+  _eval<T = any>(code: string, ctx?: ContextArg): T;
+  _eval<T = any>(code: string, ctx: ContextArg, callback: NodeCallback<T>): undefined;
+  _delete_pyobject(obj: PyHandle, ctx?: ContextArg): boolean;
+  _delete_all_pyobjects(ctx?: ContextArg): number;
+  _create_pycontext?(opts?: { ownGil?: boolean }): PyContext;
+  _delete_pycontext?(ctx: PyContext): boolean;
+  _buffer_view?(obj: PyHandle, ctx?: ContextArg): BufferView;
+  _internals: {
+    str_to_uint64(s: string): bigint;
+    uint64_to_str(n: bigint | number): string;
+    is_pyobject(x: unknown): boolean;
+    is_pycontext(x: unknown): boolean;
+    serialize_pyobject(h: PyHandle): Record<string, unknown>;
+    deserialize_pyobject(x: unknown): PyHandle;
+    serialize_pycontext(ctx: ContextArg): Record<string, unknown>;
+    deserialize_pycontext(x: unknown): PyContext | Record<string, never>;
+    napi_parse_json(text: string): any;
+    napi_dump_json(v: unknown): string;
+    napi_number_is_int(n: unknown): boolean;
+    napi_object_is_empty(o: object): boolean;
+    napi_value_to_pyobject(v: unknown, ctx?: ContextArg): PyHandle;
+    pyobject_to_napi_value<T = any>(h: PyHandle, ctx?: ContextArg): T;
+    throw_pyexception_in_javascript(exc: PyHandle | string, message?: string): never;
+  };
+}
+
+export declare const clib: Clib;

@@ -1,0 +1,35 @@
+'use strict';
+// Packaging: the npm tarball carries the prebuilt addon and installs without Rust.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { ROOT, tmpdir } = require('./helpers');
+
+function withoutCargo() {
+  return process.env.PATH.split(path.delimiter).filter((d) => d && !fs.existsSync(path.join(d, 'cargo'))).join(path.delimiter);
+}
+
+test('npm pack → install into an empty project without cargo (with and without scripts) → first call', () => {
+  const dir = tmpdir();
+  const pack = spawnSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: ROOT, encoding: 'utf8' });
+  assert.strictEqual(pack.status, 0, pack.stderr);
+  const tgz = path.join(dir, pack.stdout.trim().split('\n').pop());
+  assert.ok(fs.existsSync(tgz), tgz);
+  const list = spawnSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).stdout;
+  assert.match(list, /package\/build\/Release\/python_ts\.node/);
+  assert.match(list, /package\/binding\.gyp/);
+  const env = { ...process.env, PATH: withoutCargo() };
+  assert.notStrictEqual(spawnSync('sh', ['-c', 'command -v cargo'], { env }).status, 0, 'cargo is hidden');
+  for (const extra of [[], ['--ignore-scripts']]) {
+    const app = path.join(dir, `app${extra.length}`);
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+    const inst = spawnSync('npm', ['install', tgz, '--no-audit', '--no-fund', ...extra], { cwd: app, env, encoding: 'utf8' });
+    assert.strictEqual(inst.status, 0, inst.stdout + inst.stderr);
+    const run = spawnSync(process.execPath, ['-e', "const { Python } = require('python-ts'); console.log(new Python().eval('6 * 7'));"], { cwd: app, env, encoding: 'utf8' });
+    assert.strictEqual(run.status, 0, run.stderr);
+    assert.strictEqual(run.stdout.trim(), '42');
+  }
+});

@@ -1,0 +1,191 @@
+'use strict';
+// js/index.js: the Python class — plugins, wrapped objects, async, errors, bookkeeping.
+const test = require('node:test');
+const assert = require('node:assert');
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const util = require('util');
+const { Python, PythonError, kwargs, clib } = require('..');
+const { tmpdir } = require('./helpers');
+
+const PLUGINS = path.join(__dirname, 'fixtures', 'plugins');
+const py = new Python({ plugins_path: PLUGINS });
+
+test('a single-file plugin: functions with positional and keyword arguments, attributes', () => {
+  const plugin = py.import('simple_plugin');
+  assert.strictEqual(plugin.add(2, 3), 5);
+  assert.strictEqual(plugin.add(2, 3, kwargs({ scale: 10 })), 50);
+  assert.strictEqual(plugin.add(2, kwargs({ b: 1 })), 3);
+  assert.strictEqual(plugin.NAME, 'simple');
+  assert.strictEqual(plugin.missing_attribute, undefined);
+  assert.strictEqual(py.call(plugin, 'add', [1, 1], { scale: 3 }), 6);
+});
+
+test('attributes are read live; refresh and __refresh__ keep working', () => {
+  const plugin = py.import('simple_plugin');
+  plugin.set_value(1);
+  assert.strictEqual(plugin.VALUE, 1);
+  plugin.set_value(41);
+  assert.strictEqual(plugin.VALUE, 41);
+  assert.strictEqual(py.refresh(plugin), plugin);
+  assert.strictEqual(plugin.__refresh__().VALUE, 41);
+  plugin.VALUE = 7;
+  assert.strictEqual(py.eval('__import__("simple_plugin").VALUE'), 7);
+});
+
+test('classes: instantiate, call methods, read instance attributes', () => {
+  const plugin = py.import('simple_plugin');
+  const handle = plugin.Counter(5);
+  assert.strictEqual(handle.type, 'python-ts/PyObject*');
+  assert.strictEqual(handle.repr, 'Counter(5)');
+  const counter = handle.unwrap();
+  assert.strictEqual(counter.increment(), 6);
+  assert.strictEqual(counter.increment(kwargs({ by: 4 })), 10);
+  assert.strictEqual(counter.count, 10);
+  assert.strictEqual(counter.kind, 'counter');
+  assert.strictEqual(plugin.make_counter(3).unwrap().increment(), 4);
+  assert.strictEqual(py.call(handle, 'increment', [1]), 11);
+  assert.strictEqual(py.unwrap(handle), counter);
+});
+
+test('a package plugin and nested attributes', () => {
+  const pkg = py.import('pkg_plugin');
+  assert.strictEqual(pkg.greet('world'), 'HELLO WORLD!');
+  assert.strictEqual(pkg.VERSION, '1.0');
+  assert.strictEqual(pkg.helpers.shout('x'), 'X!');
+  const os = py.import('os');
+  assert.strictEqual(os.path.join('a', 'b'), path.join('a', 'b'));
+  assert.strictEqual(os.getcwd(), process.cwd());
+});
+
+test('reload a plugin after editing its file: the new code runs', () => {
+  const dir = tmpdir();
+  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 1\n');
+  const local = new Python({ plugins_path: dir });
+  const plugin = local.import('editable_plugin');
+  assert.strictEqual(plugin.version(), 1);
+  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 2\n');
+  local.exec('import importlib; importlib.invalidate_caches()');
+  assert.strictEqual(local.reload(plugin), true);
+  assert.strictEqual(plugin.version(), 2);
+  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 3\n');
+  assert.strictEqual(local.reload('editable_plugin'), true);
+  assert.strictEqual(plugin.version(), 3);
+});
+
+test('multiprocessing from a plugin with spawn and forkserver', async () => {
+  const mp = py.import('mp_plugin');
+  assert.deepStrictEqual(await mp.run_async('spawn'), [0, 1, 4, 9]);
+  assert.deepStrictEqual(await mp.run_async('forkserver'), [0, 1, 4, 9]);
+});
+
+test('the standard library through the wrapper: os, os.path, json, hashlib.md5(Buffer)', () => {
+  const json = py.import('json');
+  assert.strictEqual(json.dumps({ a: [1, 2] }), '{"a": [1, 2]}');
+  assert.deepStrictEqual(json.loads('{"b": null}'), { b: null });
+  const hashlib = py.import('hashlib');
+  const buf = crypto.randomBytes(1000);
+  assert.strictEqual(hashlib.md5(buf).unwrap().hexdigest(), crypto.createHash('md5').update(buf).digest('hex'));
+  assert.deepStrictEqual(hashlib.md5(buf).unwrap().digest(), crypto.createHash('md5').update(buf).digest());
+  const ospath = py.import('os.path');
+  assert.strictEqual(ospath.basename('/a/b.txt'), 'b.txt');
+});
+
+test('async methods and the _async forms return Promises', async () => {
+  const os = py.import('os');
+  assert.strictEqual(await os.getcwd_async(), process.cwd());
+  assert.strictEqual(await py.eval_async('6 * 7'), 42);
+  assert.strictEqual(await py.exec_async('_py_async = 1'), null);
+  const plugin = py.import('simple_plugin');
+  assert.strictEqual(await py.call_async(plugin, 'add', [1, 2], { scale: 2 }), 6);
+  await assert.rejects(py.eval_async('1/0'), (e) => e instanceof PythonError && e.name === 'ZeroDivisionError');
+  await assert.rejects(plugin.add_async('x', 1), (e) => e instanceof PythonError && e.name === 'TypeError');
+});
+
+test('errors: PythonError from every method; misuse is a TypeError or Error that says what to do', () => {
+  const plugin = py.import('simple_plugin');
+  assert.throws(() => plugin.add(), (e) => e instanceof PythonError && e.name === 'TypeError');
+  assert.throws(() => py.exec('raise ValueError("x")'), (e) => e instanceof PythonError && e.name === 'ValueError');
+  assert.throws(() => py.import('no_such_plugin'), (e) => e instanceof PythonError && e.name === 'ModuleNotFoundError');
+  assert.throws(() => py.call({}, 'x'), (e) => e instanceof TypeError && /must be a Python object/.test(e.message));
+  assert.throws(() => py.call(plugin, 'add', 'notarray'), TypeError);
+  assert.throws(() => py.unwrap(5), TypeError);
+  assert.throws(() => py.import(5), TypeError);
+  const c = plugin.Counter(1);
+  py.gc(c);
+  assert.throws(() => c.unwrap().increment(), /was released/);
+});
+
+test('the Proxy answers JS probes itself: then, symbols, toJSON, inspect, constructor', async () => {
+  const os = py.import('os');
+  assert.strictEqual(os.then, undefined);
+  assert.strictEqual(await os, os);
+  assert.strictEqual(os[Symbol.iterator], undefined);
+  assert.strictEqual(os.constructor, Object);
+  assert.deepStrictEqual(Object.keys(JSON.parse(JSON.stringify(os))).sort(), ['pytype', 'type', 'value']);
+  assert.match(util.inspect(os), /^\[PyObject module: <module 'os'/);
+  assert.match(String(os), /PyObject module/);
+  const keys = Object.keys(os);
+  assert.ok(keys.includes('getcwd') && keys.includes('path'));
+  assert.ok('getcwd' in os);
+  assert.ok(!('no_such_name' in os));
+});
+
+test('handles and wrapped objects are accepted wherever an object is expected', () => {
+  py.exec('def _kind(x):\n    return type(x).__name__');
+  const main = py.import('__main__');
+  const plugin = py.import('simple_plugin');
+  const counter = plugin.Counter(2);
+  assert.strictEqual(main._kind(counter), 'Counter');
+  assert.strictEqual(main._kind(counter.unwrap()), 'Counter');
+  assert.strictEqual(main._kind([counter.unwrap()]), 'list');
+  assert.strictEqual(main._kind(plugin), 'module');
+  assert.strictEqual(main._kind(plugin.add), 'function');
+  assert.strictEqual(py.call(plugin.add, null, [1, 2]), 3);
+});
+
+test('gc, clear and references bookkeeping; released objects throw', () => {
+  const local = new Python();
+  const before = clib.references.length;
+  const a = local.eval('object()');
+  const b = local.eval('[object()]')[0];
+  assert.strictEqual(clib.references.length, before + 2);
+  assert.strictEqual(local.gc(a), true);
+  assert.strictEqual(local.gc(a), false);
+  assert.strictEqual(clib.references.length, before + 1);
+  assert.ok(local.clear() >= 1);
+  assert.throws(() => local.call(b, '__repr__'), /was released/);
+});
+
+test('two instances share one interpreter; sameContext and isPyObject', () => {
+  const a = new Python();
+  const b = new Python();
+  a.exec('_shared_value = 99');
+  assert.strictEqual(b.eval('_shared_value'), 99);
+  const h = a.eval('object()');
+  assert.strictEqual(a.isPyObject(h), true);
+  assert.strictEqual(a.isPyObject(h.unwrap()), true);
+  assert.strictEqual(a.isPyObject({ type: 'python-ts/PyObject*', value: '1' }), false);
+  assert.strictEqual(b.sameContext(h), true);
+  assert.strictEqual(b.sameContext({}), false);
+});
+
+test('Symbol.dispose releases early on wrapped objects and on Python', () => {
+  const local = new Python();
+  const h = local.eval('object()');
+  const w = h.unwrap();
+  w[Symbol.dispose]();
+  assert.throws(() => local.call(h, '__repr__'), /was released/);
+  local[Symbol.dispose]();
+  assert.throws(() => local.eval('1'), /was deleted/);
+});
+
+test('import of a module with thousands of names costs about one call (lazy attributes)', () => {
+  py.exec('import types, sys\n_big = types.ModuleType("big_mod")\nfor i in range(5000):\n    setattr(_big, "f%d" % i, i)\nsys.modules["big_mod"] = _big');
+  const t0 = process.hrtime.bigint();
+  const big = py.import('big_mod');
+  const importNs = Number(process.hrtime.bigint() - t0);
+  assert.strictEqual(big.f4999, 4999);
+  assert.ok(importNs < 5e6, `import took ${importNs / 1e6} ms`);
+});

@@ -1,0 +1,40 @@
+// Compiled with `tsc --noEmit` by test/typings.test.js: every public method of the typings.
+declare const console: { log(...args: unknown[]): void };
+import { Python, PythonPool, PythonError, clib, kwargs, PyHandle, PyObject, PythonOptions } from 'python-ts';
+
+const options: PythonOptions = { runtime_path: '/usr/bin/python3', plugins_path: './plugins', debug: false, context: false };
+const py = new Python(options);
+const os: PyObject = py.import('os');
+const cwd: string = os.getcwd();
+const later: Promise<string> = os.getcwd_async();
+const wrapped = py.unwrap(clib._import_module('json'));
+const n: number = py.call<number>(wrapped, 'loads', ['1']);
+const p: Promise<number> = py.call_async<number>(wrapped, 'loads', ['1'], {});
+const e: null = py.exec('x = 1');
+const v: number = py.eval<number>('x');
+const pe: Promise<null> = py.exec_async('y = 2');
+const pv: Promise<string> = py.eval_async<string>('"s"');
+const reloaded: boolean = py.reload('json') && py.reload(wrapped);
+const added: boolean = py.add_syspath('/tmp');
+const same: PyObject = py.refresh(os);
+const released: boolean = py.gc(os);
+const cleared: number = py.clear();
+const isObj: boolean = py.isPyObject(os) && py.sameContext(os);
+const view = py.view(os);
+const first: number | bigint = view.data[0];
+py[Symbol.dispose]();
+const deleted: boolean = py.delete();
+const h: PyHandle = clib._eval<PyHandle>('object()');
+const back: PyObject | undefined = h.unwrap?.();
+const kw = kwargs({ indent: 2 });
+const dumped: string = clib._call_python<string>(h, 'dumps', [{ a: 1 }, kw]);
+clib._call_python(h, null, [], null, null, (err, r) => { if (err) console.log(err.message, r); });
+clib._eval('1', null, (err, r) => console.log(err, r));
+const refs: PyHandle[] = clib.references;
+const info = clib._runtime_info();
+const pool = new PythonPool({ size: 2, setup: 'import math' });
+const r: Promise<number> = pool.call<number>('math', 'factorial', [5]);
+const closed: Promise<void> = pool.close();
+const internals: bigint = clib._internals.str_to_uint64(h.value);
+try { clib._exec('1/0'); } catch (err) { if (err instanceof PythonError) console.log(err.pyType, err.traceback); }
+console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals);
