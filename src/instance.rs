@@ -29,6 +29,8 @@ pub struct EnvData {
     /// JS errors that crossed into Python, by id, until Python lets go of them.
     pub js_errors: RefCell<HashMap<u64, Ref>>,
     pub next_js_error: Cell<u64>,
+    /// Context objects made in this env, by id (strong: a context lives until deleted).
+    pub contexts: RefCell<HashMap<u64, Ref>>,
 }
 
 /// JS functions and constructors the native side calls.
@@ -93,6 +95,7 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         next_index: Cell::new(0),
         js_errors: RefCell::new(HashMap::new()),
         next_js_error: Cell::new(1),
+        contexts: RefCell::new(HashMap::new()),
     });
     env.set_instance_data(Box::into_raw(data) as *mut _, Some(finalize))?;
     Ok(())

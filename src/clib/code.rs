@@ -87,6 +87,8 @@ pub fn schedule(env: Env, ctx: Ctx, callback: Value, work: impl for<'py> FnOnce(
     let data = instance::get(env)?;
     let shared = data.shared.clone();
     let active = lifecycle::enter()?;
+    // Counts as in flight until delivered: the context can't be deleted underneath.
+    let flight = context::flight(ctx.id)?;
     let callback = env.create_ref(callback, 1)? as usize;
     let state = match ctx.state {
         Some(s) => Some(env.create_ref(s, 1)? as usize),
@@ -107,18 +109,23 @@ pub fn schedule(env: Env, ctx: Ctx, callback: Value, work: impl for<'py> FnOnce(
                 if let Ok(d) = result {
                     refs::decref_later(generation, context_id, d);
                 }
+                drop(flight);
                 drop(active);
                 return;
             };
             shared2.job_finished(env);
-            deliver(env, callback, state, context_id, result);
-            drop(active);
+            deliver(env, callback, state, context_id, result, move || {
+                drop(flight);
+                drop(active);
+            });
         }));
     }));
     env.undefined()
 }
 
-fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, result: Result<Detached>) {
+/// Convert the result on the JS thread, let go of the job's hold on the runtime and context
+/// (`release`: the callback may delete them), then call the callback.
+fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, result: Result<Detached>, release: impl FnOnce()) {
     let Ok(scope) = env.open_scope() else { return };
     let state_value = state.and_then(|s| env.ref_value(s as _).ok().flatten());
     let converted = result.and_then(|d| {
@@ -132,6 +139,7 @@ fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, res
         Ok(v) => env.null().map(|n| [n, v]),
         Err(e) => error_value(env, e).and_then(|err| env.undefined().map(|u| [err, u])),
     };
+    release();
     if let (Ok(args), Ok(Some(f))) = (args, env.ref_value(callback as _)) {
         if let Ok(this) = env.undefined() {
             // A throw from the user's callback stays pending: Node reports it as it would for

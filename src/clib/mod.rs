@@ -3,6 +3,7 @@
 //! (`_call_python` in JS is `clib::objects::call_python` in Rust).
 
 pub mod code;
+pub mod contexts;
 pub mod internals;
 pub mod lifecycle;
 pub mod objects;
@@ -14,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::sys::napi::{Args, Env, Value, ValueType};
 
 /// Every exported function, by group.
-fn tables() -> [&'static [Export]; 3] {
-    [lifecycle::EXPORTS, code::EXPORTS, objects::EXPORTS]
+fn tables() -> [&'static [Export]; 4] {
+    [lifecycle::EXPORTS, code::EXPORTS, objects::EXPORTS, contexts::EXPORTS]
 }
 
 pub fn register(env: Env, exports: Value) -> Result<()> {

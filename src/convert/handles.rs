@@ -108,6 +108,9 @@ pub fn data_of(env: Env, v: Value) -> Result<&'static HandleData> {
     // SAFETY: only our tagged objects are wrapped with a HandleData, which lives until the JS
     // object is collected (it is alive: `v` is on the stack).
     let hd = unsafe { &*p };
+    if hd.context != 0 && !crate::runtime::context::is_alive(hd.context) {
+        return Err(Error::Generic(format!("python-ts: this Python object belongs to context {}, which was deleted", hd.context)));
+    }
     if hd.is_released() {
         return Err(Error::Generic("python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into()));
     }

@@ -1,47 +1,404 @@
-//! Contexts (sub-interpreters). The main context is id 0.
+//! Contexts: sub-interpreters with their own modules, `sys.path` and `__main__`. The main
+//! interpreter is context 0.
+//!
+//! Each thread that enters a context uses its own `PyThreadState` for that interpreter, made
+//! here once per (context, thread) and kept in the context (no `PyGILState_*`, which is undefined
+//! with sub-interpreters). A context made with `ownGil` has its own GIL (`Py_NewInterpreterFromConfig`
+//! with `PyInterpreterConfig_OWN_GIL`), so CPU-bound work in two such contexts runs on two cores.
+//!
+//! Ending an interpreter aborts the process if another thread state of it exists or one of its
+//! threads is alive, and `Py_FinalizeEx` aborts on 3.8–3.12 while a sub-interpreter lives (both
+//! measured). So `delete` refuses while calls are in flight or Python threads run, then deletes
+//! every thread state made for the context, and only then ends it; `end_all` runs before
+//! finalization. Context ids are never reused, so a stale id only ever reads "deleted".
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::{self, Gil};
-use crate::runtime::refs;
+use crate::runtime::gil::{self, Gil, ThreadStatePtr};
+use crate::runtime::{lifecycle, objects, refs, support};
+use crate::sys::napi::{Env, TypeTag, Value, ValueType};
+use crate::sys::python::{self, api, PyInterpreterConfig, PyThreadState};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+
+/// The tag of context objects.
+pub static CONTEXT_TAG: TypeTag = TypeTag { lower: 0x2b7e_1516_28ae_d2a6, upper: 0xabf7_1588_09cf_4f3c };
+
+/// CPython versions whose own-GIL interpreters passed the test list (create; import ssl,
+/// decimal, json, hashlib; run; end; finalize). 3.12.1 double-frees after `import ssl` + end +
+/// finalize (measured); 3.13.0 is clean.
+pub const OWN_GIL_MIN: (u32, u32) = (3, 13);
+
+pub struct Context {
+    pub id: u64,
+    pub own_gil: bool,
+    pub generation: u64,
+    /// The thread state made with the interpreter (shown to JS as `state`).
+    pub creation_state: usize,
+    states: Mutex<HashMap<ThreadId, usize>>,
+    in_flight: AtomicUsize,
+}
+
+static CONTEXTS: Mutex<Vec<Arc<Context>>> = Mutex::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static LAST: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The context of this thread's most recent call (for debug output).
+pub fn last_context() -> u64 {
+    LAST.with(|l| l.get())
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Vec<Arc<Context>>> {
+    CONTEXTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub fn get(id: u64) -> Result<Arc<Context>> {
+    let generation = lifecycle::generation();
+    registry()
+        .iter()
+        .find(|c| c.id == id && c.generation == generation)
+        .cloned()
+        .ok_or_else(|| Error::Generic(format!("python-ts: context {id} was deleted (or its runtime was destroyed)")))
+}
+
+pub fn is_alive(id: u64) -> bool {
+    id == 0 || get(id).is_ok()
+}
+
+/// Ids of the contexts alive now.
+pub fn alive_ids() -> Vec<u64> {
+    let generation = lifecycle::generation();
+    registry().iter().filter(|c| c.generation == generation).map(|c| c.id).collect()
+}
+
+impl Context {
+    /// This thread's state for the context, made the first time.
+    fn thread_state(&self) -> Result<ThreadStatePtr> {
+        let me = std::thread::current().id();
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ts) = states.get(&me) {
+            return Ok(*ts as ThreadStatePtr);
+        }
+        let interp = interp_of(self.creation_state as ThreadStatePtr);
+        // SAFETY: the interpreter is alive (registered); PyThreadState_New needs no GIL.
+        let ts = unsafe { (api().PyThreadState_New)(interp) };
+        if ts.is_null() {
+            return Err(Error::Runtime("python-ts: cannot create a thread state for the context".into()));
+        }
+        states.insert(me, ts as usize);
+        Ok(ts)
+    }
+
+    /// Calls in flight in this context (sync and async).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+}
+
+/// Keeps a context's in-flight count up while it lives (sync calls, queued async jobs).
+pub struct Flight(Arc<Context>);
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Count one call in flight in `id` (nothing for the main context).
+pub fn flight(id: u64) -> Result<Option<Flight>> {
+    if id == 0 {
+        return Ok(None);
+    }
+    let c = get(id)?;
+    c.in_flight.fetch_add(1, Ordering::AcqRel);
+    Ok(Some(Flight(c)))
+}
+
+/// The interpreter of a thread state: `PyThreadState_GetInterpreter` (3.9+), else the third
+/// field of the struct (`prev`, `next`, `interp` — the same order in every supported version).
+fn interp_of(ts: ThreadStatePtr) -> *mut python::PyInterpreterState {
+    if let Some(get) = api().PyThreadState_GetInterpreter {
+        // SAFETY: a live thread state.
+        return unsafe { get(ts) };
+    }
+    // SAFETY: 3.8's PyThreadState starts with prev, next, interp.
+    unsafe { *(ts as *const *mut python::PyInterpreterState).add(2) }
+}
 
 /// Run `f` with the GIL of `context` held on this thread (the caller holds `Active`).
 pub fn with_context_gil<R>(context: u64, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> Result<R> {
-    if context != 0 {
-        return Err(Error::Generic(format!("python-ts: context {context} does not exist")));
+    LAST.with(|l| l.set(context));
+    if context == 0 {
+        return Ok(gil::with_gil(|gil| {
+            if refs::has_pending() {
+                refs::drain(gil, lifecycle::generation(), 0);
+            }
+            f(gil)
+        }));
     }
-    Ok(gil::with_gil(|gil| {
-        if refs::has_pending() {
-            refs::drain(gil, crate::runtime::lifecycle::generation(), 0);
-        }
-        f(gil)
-    }))
+    let c = get(context)?;
+    c.in_flight.fetch_add(1, Ordering::AcqRel);
+    let _flight = Flight(c.clone());
+    let ts = c.thread_state()?;
+    let generation = c.generation;
+    // SAFETY: `ts` was made for this thread and the context is alive (in flight, so it can't be
+    // deleted underneath).
+    Ok(unsafe {
+        gil::with_tstate(context, ts, |gil| {
+            if refs::has_pending() {
+                refs::drain(gil, generation, context);
+            }
+            f(gil)
+        })
+    })
 }
 
-/// End every sub-interpreter before finalization.
+/// Create a context. `own_gil` needs CPython 3.13+ (`OWN_GIL_MIN`).
+pub fn create(own_gil: bool) -> Result<Arc<Context>> {
+    if gil::depth() > 0 {
+        return Err(Error::Generic("python-ts: contexts cannot be created inside a call into Python".into()));
+    }
+    let api = api();
+    let version = lifecycle::info().map(|i| i.version).unwrap_or((0, 0, 0));
+    if own_gil && ((version.0, version.1) < OWN_GIL_MIN || api.Py_NewInterpreterFromConfig.is_none()) {
+        return Err(Error::Runtime(format!(
+            "python-ts: contexts with their own GIL need CPython {}.{} or newer (this runtime is {}.{}.{}; 3.12 was \
+             measured to crash after ending such an interpreter); use a shared-GIL context (ownGil: false)",
+            OWN_GIL_MIN.0, OWN_GIL_MIN.1, version.0, version.1, version.2
+        )));
+    }
+    let main_ts = gil::main_thread_state();
+    // SAFETY: this thread holds no GIL (depth 0); its main state is ours.
+    unsafe { (api.PyEval_RestoreThread)(main_ts) };
+    let mut new_ts: *mut PyThreadState = std::ptr::null_mut();
+    let failure = if own_gil {
+        let config = PyInterpreterConfig {
+            use_main_obmalloc: 0,
+            allow_fork: 0,
+            allow_exec: 0,
+            allow_threads: 1,
+            allow_daemon_threads: 0,
+            check_multi_interp_extensions: 1,
+            gil: python::PY_INTERPRETER_CONFIG_OWN_GIL,
+        };
+        let from_config = api.Py_NewInterpreterFromConfig.ok_or_else(|| Error::Runtime("no Py_NewInterpreterFromConfig".into()))?;
+        // SAFETY: main GIL held with a current state, as the function requires; on success the
+        // new state is current and holds the new GIL (the main GIL is released).
+        let status = unsafe { from_config(&mut new_ts, &config as *const _ as *const _) };
+        if status._type != 0 || new_ts.is_null() {
+            let msg = if status.err_msg.is_null() {
+                "unknown error".to_string()
+            } else {
+                // SAFETY: a static C string from CPython.
+                unsafe { std::ffi::CStr::from_ptr(status.err_msg) }.to_string_lossy().into_owned()
+            };
+            Some(msg)
+        } else {
+            None
+        }
+    } else {
+        // SAFETY: main GIL held; on success the new state is current (same GIL).
+        new_ts = unsafe { (api.Py_NewInterpreter)() };
+        if new_ts.is_null() {
+            Some("Py_NewInterpreter failed".to_string())
+        } else {
+            None
+        }
+    };
+    if let Some(msg) = failure {
+        // Back to the main state, then release whatever GIL is held.
+        // SAFETY: on failure CPython leaves the caller's state current (3.8–3.11: the GIL held;
+        // 3.12+: Swap re-acquires as needed).
+        unsafe {
+            (api.PyThreadState_Swap)(main_ts);
+            (api.PyEval_SaveThread)();
+        }
+        return Err(Error::Runtime(format!("python-ts: cannot create a context: {msg}")));
+    }
+    // SAFETY: the new interpreter's state is current with its GIL held.
+    let gil = unsafe { Gil::assume() };
+    let boot = lifecycle::bootstrap_interpreter(gil);
+    // SAFETY: releases the new interpreter's GIL; this thread holds none afterwards.
+    unsafe { (api.PyEval_SaveThread)() };
+    let id = NEXT_ID.fetch_add(1, Ordering::AcqRel);
+    let mut states = HashMap::new();
+    states.insert(std::thread::current().id(), new_ts as usize);
+    let ctx = Arc::new(Context {
+        id,
+        own_gil,
+        generation: lifecycle::generation(),
+        creation_state: new_ts as usize,
+        states: Mutex::new(states),
+        in_flight: AtomicUsize::new(0),
+    });
+    registry().push(ctx.clone());
+    if let Err(e) = boot {
+        let _ = delete(id);
+        return Err(e);
+    }
+    Ok(ctx)
+}
+
+const THREADS_ALIVE: &str = "[t.name for t in __import__('threading').enumerate() \
+    if t is not __import__('threading').current_thread() and t is not __import__('threading').main_thread() \
+    and t.is_alive() and not isinstance(t, __import__('threading')._DummyThread)]";
+
+/// End a context. Refused (clear error) while calls are in flight or its Python threads run.
+pub fn delete(id: u64) -> Result<bool> {
+    if gil::depth() > 0 {
+        return Err(Error::Generic("python-ts: a context cannot be deleted inside a call into Python".into()));
+    }
+    let c = get(id)?;
+    if c.in_flight() > 0 {
+        return Err(Error::Generic(format!(
+            "python-ts: context {id} has {} call(s) in flight; delete it after they end",
+            c.in_flight()
+        )));
+    }
+    // Stop the context's asyncio loop thread, then look for threads of user code.
+    let alive = with_context_gil(id, |gil| -> Result<Vec<String>> {
+        let stop = support::attr(gil, "shutdown_loop")?;
+        objects::call_with(gil, stop.borrow(), &[])?;
+        let main = objects::main_dict(gil)?;
+        let names = objects::run(gil, THREADS_ALIVE, python::PY_EVAL_INPUT, main)?;
+        let mut out = Vec::new();
+        // SAFETY: GIL held; a list.
+        let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
+        for i in 0..n.max(0) {
+            // SAFETY: index in range; borrowed from the list.
+            if let Some(item) = unsafe { refs::Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) } {
+                out.push(objects::str_of(gil, item)?);
+            }
+        }
+        Ok(out)
+    })??;
+    if !alive.is_empty() {
+        return Err(Error::Generic(format!(
+            "python-ts: context {id} still has Python threads running ({}); delete it after they end",
+            alive.join(", ")
+        )));
+    }
+    // Unregister first: from here on no new call can enter it.
+    {
+        let mut reg = registry();
+        if c.in_flight() > 0 {
+            return Err(Error::Generic(format!("python-ts: context {id} has calls in flight; delete it after they end")));
+        }
+        reg.retain(|x| x.id != id);
+    }
+    end(&c);
+    refs::forget_context(id);
+    Ok(true)
+}
+
+/// Delete every thread state made for `c`, then end its interpreter, and come back to this
+/// thread's main state with no GIL held.
+fn end(c: &Context) {
+    let api = api();
+    let main_ts = gil::main_thread_state();
+    let me = std::thread::current().id();
+    let states: Vec<(ThreadId, usize)> = c.states.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+    let mine = match states.iter().find(|(t, _)| *t == me) {
+        Some((_, ts)) => *ts as ThreadStatePtr,
+        // SAFETY: the interpreter is alive; PyThreadState_New needs no GIL.
+        None => unsafe { (api.PyThreadState_New)(interp_of(c.creation_state as ThreadStatePtr)) },
+    };
+    // SAFETY: `mine` is this thread's state of the interpreter; no one else is inside it (no
+    // calls in flight, no threads alive, unregistered).
+    unsafe {
+        (api.PyEval_RestoreThread)(mine);
+        for (t, ts) in &states {
+            if *t != me {
+                (api.PyThreadState_Clear)(*ts as ThreadStatePtr);
+                (api.PyThreadState_Delete)(*ts as ThreadStatePtr);
+            }
+        }
+        (api.Py_EndInterpreter)(mine);
+        // 3.8–3.11 leave the shared GIL held with no current state; 3.12+ swap GILs inside
+        // `PyThreadState_Swap`. Either way: make the main state current, then release.
+        (api.PyThreadState_Swap)(main_ts);
+        (api.PyEval_SaveThread)();
+    }
+}
+
+/// End every sub-interpreter before finalization. Fails (and finalization is refused) when one
+/// has calls in flight or threads running.
 pub fn end_all() -> Result<()> {
+    for id in alive_ids() {
+        delete(id)?;
+    }
     Ok(())
 }
 
-/// The tag of context objects.
-pub static CONTEXT_TAG: crate::sys::napi::TypeTag = crate::sys::napi::TypeTag { lower: 0x2b7e_1516_28ae_d2a6, upper: 0xabf7_1588_09cf_4f3c };
+// JS side: context objects.
 
 /// Whether `v` is a context object we made.
-pub fn is_context_object(env: crate::sys::napi::Env, v: crate::sys::napi::Value) -> Result<bool> {
-    if env.type_of(v)? != crate::sys::napi::ValueType::napi_object {
+pub fn is_context_object(env: Env, v: Value) -> Result<bool> {
+    if env.type_of(v)? != ValueType::napi_object {
         return Ok(false);
     }
     env.has_type_tag(v, &CONTEXT_TAG)
 }
 
-/// The id of a context object we made, if `v` is one (and it is still alive).
-pub fn id_of_object(env: crate::sys::napi::Env, v: crate::sys::napi::Value) -> Result<Option<u64>> {
+/// The id of a context object we made, if `v` is one; an error once it was deleted.
+pub fn id_of_object(env: Env, v: Value) -> Result<Option<u64>> {
     if !env.has_type_tag(v, &CONTEXT_TAG)? {
         return Ok(None);
     }
-    Err(Error::Generic("python-ts: this context was deleted".into()))
+    let p = env.unwrap(v)? as *const u64;
+    // SAFETY: context objects are wrapped with a boxed u64 id that lives as long as they do.
+    let id = unsafe { *p };
+    if !is_alive(id) {
+        return Err(Error::Generic(format!("python-ts: context {id} was deleted; its objects can no longer be used")));
+    }
+    Ok(Some(id))
+}
+
+/// The JS object for a new context `{ type, state, main, time, index, ownGil }`.
+pub fn to_object(env: Env, c: &Context) -> Result<Value> {
+    let o = env.object()?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
+    env.define_values(
+        o,
+        &[
+            (c"type", env.string("python-ts/PyThreadState*")?),
+            (c"state", env.string(&c.creation_state.to_string())?),
+            (c"main", env.boolean(false)?),
+            (c"time", env.double(now)?),
+            (c"index", env.double(c.id as f64)?),
+            (c"ownGil", env.boolean(c.own_gil)?),
+        ],
+        None,
+    )?;
+    env.wrap(o, Box::into_raw(Box::new(c.id)) as *mut _, Some(finalize_id))?;
+    env.type_tag(o, &CONTEXT_TAG)?;
+    Ok(o)
+}
+
+unsafe extern "C" fn finalize_id(_env: crate::sys::napi::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    // SAFETY: the boxed id made in `to_object`.
+    drop(unsafe { Box::from_raw(data as *mut u64) });
 }
 
 /// The live context objects of this env (for `clib.contexts`).
-pub fn live_objects(env: crate::sys::napi::Env) -> Result<crate::sys::napi::Value> {
-    env.array(0)
+pub fn live_objects(env: Env) -> Result<Value> {
+    let data = crate::instance::get(env)?;
+    let alive = alive_ids();
+    let refs: Vec<(u64, crate::sys::napi::Ref)> = data.contexts.borrow().iter().map(|(k, v)| (*k, *v)).collect();
+    let arr = env.array(0)?;
+    let mut i = 0;
+    for (id, r) in refs {
+        if !alive.contains(&id) {
+            continue;
+        }
+        if let Some(v) = env.ref_value(r)? {
+            env.set_element(arr, i, v)?;
+            i += 1;
+        }
+    }
+    Ok(arr)
 }

@@ -2,13 +2,16 @@
 //!
 //! Each OS thread that calls into the main interpreter keeps one thread state for the life of
 //! the interpreter: it is made once with `PyGILState_Ensure` (so `PyGILState_*` in extension
-//! modules finds it) and then only swapped in and out with `PyEval_RestoreThread` /
-//! `PyEval_SaveThread`, which is the cheapest GIL round trip CPython offers. The cached state is
-//! tagged with the interpreter's generation, so after `_destroy_python` + `_init_python` a stale
-//! state is never restored.
+//! modules finds it, with a counter that never drops to zero underneath us) and then only
+//! swapped in and out with `PyEval_RestoreThread` / `PyEval_SaveThread`, the cheapest GIL round
+//! trip CPython offers. The cached state is tagged with the runtime generation, so after
+//! `_destroy_python` + `_init_python` a stale state is never restored.
 //!
-//! Nesting (JS → Python → JS callback → Python on one thread) is counted: only the outermost
-//! guard takes and releases the GIL.
+//! Sub-interpreters (contexts) use thread states made by `context` per (context, thread); the
+//! guard here only swaps them in. Nesting on one thread (JS → Python → JS callback → Python) is
+//! counted: re-entering the interpreter that is already current costs nothing; entering a
+//! different one saves the current state (releasing its GIL) and restores it afterwards, which
+//! is correct whether the two share a GIL or each has its own.
 
 use crate::runtime::lifecycle;
 use crate::sys::python::{api, PyThreadState};
@@ -28,101 +31,112 @@ impl Gil<'_> {
     }
 }
 
-/// A thread state the current thread swaps in: the main interpreter's (made here) or a
-/// sub-interpreter's (made by `context`).
 pub type ThreadStatePtr = *mut PyThreadState;
 
 thread_local! {
     static MAIN_TSTATE: Cell<(u64, ThreadStatePtr)> = const { Cell::new((0, ptr::null_mut())) };
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The context whose thread state is current while DEPTH > 0 (0: main).
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
 
-/// How many GIL guards this thread is inside (0: not holding the GIL through us).
+/// How many GIL guards this thread is inside (0: not holding any GIL through us).
 pub fn depth() -> u32 {
     DEPTH.with(|d| d.get())
+}
+
+/// The context current on this thread while inside a guard.
+pub fn current_context() -> u64 {
+    CURRENT.with(|c| c.get())
+}
+
+/// Takes the main interpreter's GIL with this thread's state (making the state the first time).
+/// The thread must hold no GIL.
+fn acquire_main() -> ThreadStatePtr {
+    let api = api();
+    let generation = lifecycle::generation();
+    let (gen, ts) = MAIN_TSTATE.with(|c| c.get());
+    if gen == generation && !ts.is_null() {
+        // SAFETY: `ts` is this thread's state of the running interpreter (same generation) and
+        // the thread holds no GIL.
+        unsafe { (api.PyEval_RestoreThread)(ts) };
+        return ts;
+    }
+    // SAFETY: the interpreter is running (callers hold `Active`); Ensure makes this thread's
+    // state and takes the GIL. The matching Release only happens in `forget_thread_state`.
+    unsafe { (api.PyGILState_Ensure)() };
+    // SAFETY: the GIL is held now.
+    let ts = unsafe { (api.PyThreadState_Get)() };
+    MAIN_TSTATE.with(|c| c.set((generation, ts)));
+    ts
 }
 
 /// Runs `f` with the GIL of the main interpreter held by this thread.
 ///
 /// The runtime must be running and the caller must hold a `lifecycle::Active` guard, so the
 /// interpreter cannot be finalized underneath.
+#[inline]
 pub fn with_gil<R>(f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
-    let d = depth();
-    if d > 0 {
-        // Already inside a call on this thread: the GIL is ours.
-        DEPTH.with(|c| c.set(d + 1));
-        let _restore = DepthRestore(d);
-        // SAFETY: depth > 0 means an outer guard on this thread holds the GIL.
-        return f(unsafe { Gil::assume() });
-    }
-    let api = api();
-    let generation = lifecycle::generation();
-    let (gen, ts) = MAIN_TSTATE.with(|c| c.get());
-    if gen == generation && !ts.is_null() {
-        // SAFETY: `ts` is this thread's state of the running interpreter (same generation).
-        unsafe { (api.PyEval_RestoreThread)(ts) };
-    } else {
-        // SAFETY: the interpreter is running (caller holds Active); Ensure makes this thread's
-        // state and takes the GIL. We never call the matching Release, so the state lives on.
-        unsafe { (api.PyGILState_Ensure)() };
-        // SAFETY: the GIL is held now.
-        let ts = unsafe { (api.PyThreadState_Get)() };
-        MAIN_TSTATE.with(|c| c.set((generation, ts)));
-    }
-    DEPTH.with(|c| c.set(1));
-    let _release = Release;
-    // SAFETY: acquired above; released by `_release` after `f`, even on panic.
-    f(unsafe { Gil::assume() })
+    enter(0, None, f)
 }
 
-/// Runs `f` with the GIL held through `tstate`, a thread state of a sub-interpreter made for
-/// this thread. Same nesting rules as `with_gil`.
+/// Runs `f` with the GIL of context `ctx` held through `tstate` (this thread's state for that
+/// context).
 ///
 /// # Safety
-/// `tstate` must belong to the calling thread and to a live interpreter.
-pub unsafe fn with_tstate<R>(tstate: ThreadStatePtr, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
+/// `tstate` must belong to the calling thread and to the live interpreter of `ctx`.
+pub unsafe fn with_tstate<R>(ctx: u64, tstate: ThreadStatePtr, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
+    enter(ctx, Some(tstate), f)
+}
+
+fn enter<R>(ctx: u64, tstate: Option<ThreadStatePtr>, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
     let d = depth();
-    let api = api();
-    if d > 0 {
-        // Nested: switch to the context's state and back (the GIL stays held when both states
-        // share it; sub-interpreters with their own GIL are entered only from their own threads).
-        // SAFETY: the GIL is held (depth > 0); swapping states of this thread is allowed.
-        let prev = unsafe { (api.PyThreadState_Swap)(tstate) };
+    let prev = current_context();
+    if d > 0 && prev == ctx {
+        // Already inside this interpreter on this thread: the GIL is ours.
         DEPTH.with(|c| c.set(d + 1));
-        let _restore = SwapBack(prev, d);
-        // SAFETY: as above.
+        let _restore = Restore { depth: d, ctx: prev, saved: None, leave: false };
+        // SAFETY: depth > 0 with the same context current means the GIL is held.
         return f(unsafe { Gil::assume() });
     }
-    // SAFETY: the caller guarantees `tstate` is ours and live.
-    unsafe { (api.PyEval_RestoreThread)(tstate) };
-    DEPTH.with(|c| c.set(1));
-    let _release = Release;
-    // SAFETY: acquired above.
+    let api = api();
+    // Entering another interpreter from inside a call: park the current state (releasing its
+    // GIL) and bring it back afterwards.
+    // SAFETY: depth > 0 means a state of ours is current on this thread.
+    let saved = if d > 0 { Some(unsafe { (api.PyEval_SaveThread)() }) } else { None };
+    match tstate {
+        // SAFETY: the caller guarantees the state is this thread's, for a live interpreter.
+        Some(ts) => unsafe { (api.PyEval_RestoreThread)(ts) },
+        None => {
+            acquire_main();
+        }
+    }
+    CURRENT.with(|c| c.set(ctx));
+    DEPTH.with(|c| c.set(d + 1));
+    let _restore = Restore { depth: d, ctx: prev, saved, leave: true };
+    // SAFETY: acquired above; released by `_restore` after `f`, even on panic.
     f(unsafe { Gil::assume() })
 }
 
-struct DepthRestore(u32);
-impl Drop for DepthRestore {
-    fn drop(&mut self) {
-        DEPTH.with(|c| c.set(self.0));
-    }
+struct Restore {
+    depth: u32,
+    ctx: u64,
+    saved: Option<ThreadStatePtr>,
+    leave: bool,
 }
 
-struct SwapBack(ThreadStatePtr, u32);
-impl Drop for SwapBack {
+impl Drop for Restore {
     fn drop(&mut self) {
-        // SAFETY: restores the state that was current before the nested swap; GIL still held.
-        unsafe { (api().PyThreadState_Swap)(self.0) };
-        DEPTH.with(|c| c.set(self.1));
-    }
-}
-
-struct Release;
-impl Drop for Release {
-    fn drop(&mut self) {
-        DEPTH.with(|c| c.set(0));
-        // SAFETY: the outermost guard took the GIL on this thread.
-        unsafe { (api().PyEval_SaveThread)() };
+        if self.leave {
+            // SAFETY: the guard took this state's GIL on this thread.
+            unsafe { (api().PyEval_SaveThread)() };
+            if let Some(s) = self.saved {
+                // SAFETY: the state parked on entry, on this same thread.
+                unsafe { (api().PyEval_RestoreThread)(s) };
+            }
+        }
+        CURRENT.with(|c| c.set(self.ctx));
+        DEPTH.with(|c| c.set(self.depth));
     }
 }
 
@@ -143,6 +157,15 @@ pub fn without_gil<R>(_gil: Gil<'_>, f: impl FnOnce() -> R) -> R {
     }
     let _r = Reacquire(ts, d);
     f()
+}
+
+/// This thread's main-interpreter state, made if needed (the thread must hold no GIL). Used by
+/// `context` to get back to the main interpreter after creating or ending a sub-interpreter.
+pub fn main_thread_state() -> ThreadStatePtr {
+    let ts = acquire_main();
+    // SAFETY: acquired just above on this thread.
+    unsafe { (api().PyEval_SaveThread)() };
+    ts
 }
 
 /// Give this thread's main-interpreter state back before the thread ends (worker threads), so

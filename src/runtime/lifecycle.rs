@@ -244,7 +244,9 @@ pub fn destroy_python() -> Result<bool> {
         Err(e) => return undo(e),
         Ok(_) => {}
     }
-    crate::runtime::context::end_all()?;
+    if let Err(e) = crate::runtime::context::end_all() {
+        return undo(e);
+    }
     let tx = c.thread.clone().ok_or_else(|| Error::Runtime("python-ts: no Python thread".into()))?;
     let (reply_tx, reply_rx) = channel();
     tx.send(Command::Finalize(reply_tx)).map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
@@ -332,6 +334,14 @@ for _s in (sys.stdout, sys.stderr):
 del _s
 ";
 
+/// What every new interpreter gets: `sys` and `os` in `__main__`, line-buffered stdio, and the
+/// `python_ts` support module (GIL of that interpreter held).
+pub fn bootstrap_interpreter(gil: Gil<'_>) -> Result<()> {
+    let main = objects::main_dict(gil)?;
+    objects::run(gil, BOOTSTRAP, python::PY_FILE_INPUT, main)?;
+    crate::runtime::support::install(gil)
+}
+
 fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &mut usize) -> Result<()> {
     let api = api();
     // SAFETY: called before Py_InitializeEx on this (the library's) thread.
@@ -353,9 +363,7 @@ fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &
     // SAFETY: Py_InitializeEx returned with the GIL held by this thread.
     let gil = unsafe { Gil::assume() };
     let r = (|| {
-        let main = objects::main_dict(gil)?;
-        objects::run(gil, BOOTSTRAP, python::PY_FILE_INPUT, main)?;
-        crate::runtime::support::install(gil)?;
+        bootstrap_interpreter(gil)?;
         if let Some(dir) = plugins {
             prepend_sys_path(gil, &dir.to_string_lossy())?;
         }

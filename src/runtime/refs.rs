@@ -182,6 +182,9 @@ static PENDING_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// Queue a reference for release without taking the GIL (JS finalizers, other threads).
 pub fn decref_later(generation: u64, context: u64, obj: Detached) {
+    if context != 0 && !crate::runtime::context::is_alive(context) {
+        return; // its interpreter ended: the memory is gone with it
+    }
     if let Ok(mut q) = PENDING.lock() {
         q.push((generation, context, obj.0));
         PENDING_COUNT.store(q.len(), Ordering::Release);

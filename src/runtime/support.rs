@@ -38,10 +38,29 @@ def _get_loop():
         if _loop is None or _loop.is_closed():
             import asyncio
             loop = asyncio.new_event_loop()
-            t = threading.Thread(target=loop.run_forever, name='python-ts-asyncio', daemon=True)
-            t.start()
+            try:
+                t = threading.Thread(target=loop.run_forever, name='python-ts-asyncio', daemon=True)
+                t.start()
+            except RuntimeError:
+                # Interpreters with their own GIL allow no daemon threads; `shutdown_loop` ends
+                # this one before the context is deleted.
+                t = threading.Thread(target=loop.run_forever, name='python-ts-asyncio')
+                t.start()
+            loop._python_ts_thread = t
             _loop = loop
         return _loop
+
+
+def shutdown_loop():
+    """Stop this interpreter's loop and join its thread (before the context ends)."""
+    global _loop
+    with _loop_lock:
+        loop, _loop = _loop, None
+    if loop is None:
+        return
+    loop.call_soon_threadsafe(loop.stop)
+    loop._python_ts_thread.join()
+    loop.close()
 
 
 def run_awaitable(aw):
