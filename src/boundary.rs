@@ -42,14 +42,24 @@ pub unsafe extern "C" fn dispatch(env: crate::sys::napi::napi_env, info: Callbac
 
 /// Run `f`, turning a panic or an error into a thrown JS value (returns NULL then).
 pub fn trampoline(env: Env, name: &str, f: impl FnOnce() -> Result<Value>) -> Value {
-    let started = if debug() { Some(std::time::Instant::now()) } else { None };
+    let started = if debug() {
+        crate::runtime::context::reset_last();
+        Some(std::time::Instant::now())
+    } else {
+        None
+    };
     let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(Error::Panic(panic_message(&payload))));
     if let Some(t) = started {
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("error: {e}"),
         };
-        eprintln!("[python-ts] {name} {:.3} ms {outcome}", t.elapsed().as_secs_f64() * 1e3);
+        let ctx = match crate::runtime::context::last_context() {
+            u64::MAX => String::new(),
+            0 => " [main context]".to_string(),
+            id => format!(" [context {id}]"),
+        };
+        eprintln!("[python-ts] {name}{ctx} {:.3} ms {outcome}", t.elapsed().as_secs_f64() * 1e3);
     }
     match result {
         Ok(v) => v,

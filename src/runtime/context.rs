@@ -47,7 +47,12 @@ thread_local! {
     static LAST: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// The context of this thread's most recent call (for debug output).
+/// Forget the last context (before a call, for debug output).
+pub fn reset_last() {
+    LAST.with(|l| l.set(u64::MAX));
+}
+
+/// The context of this thread's most recent call (for debug output); `u64::MAX` for none.
 pub fn last_context() -> u64 {
     LAST.with(|l| l.get())
 }
