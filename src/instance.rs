@@ -102,13 +102,33 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
 }
 
 unsafe extern "C" fn finalize(_env: crate::sys::napi::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    CACHED.with(|c| {
+        if c.get().1 == data as usize {
+            c.set((0, 0));
+        }
+    });
     // SAFETY: `data` is the Box leaked in `init`, finalized once by N-API when the env ends
     // (after the finalizers of wrapped objects, which may still read it).
     drop(unsafe { Box::from_raw(data as *mut EnvData) });
 }
 
+thread_local! {
+    /// This thread's env and its data: a thread hosts one env (the main thread or a Worker's), so
+    /// the hot path skips `napi_get_instance_data`.
+    static CACHED: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+#[inline]
 pub fn get(env: Env) -> Result<&'static EnvData> {
+    let (e, d) = CACHED.with(|c| c.get());
+    if e == env.0 as usize && d != 0 {
+        // SAFETY: cached from `instance_data` for this env, cleared when its data is freed.
+        return Ok(unsafe { &*(d as *const EnvData) });
+    }
     let p = env.instance_data()? as *const EnvData;
+    if !p.is_null() {
+        CACHED.with(|c| c.set((env.0 as usize, p as usize)));
+    }
     // SAFETY: set in `init` before any export can run; lives until the env ends, and is only
     // used on this env's thread.
     unsafe { p.as_ref() }.ok_or_else(|| Error::Runtime("python-ts: module not initialised in this environment".into()))

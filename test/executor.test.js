@@ -132,3 +132,23 @@ test('_set_max_threads limits the workers (two threads: four 0.2 s sleeps take t
   assert.throws(() => clib._set_max_threads(0), RangeError);
   assert.throws(() => clib._set_max_threads('x'), TypeError);
 });
+
+test('releasing a handle while an async call on it is pending is safe: the call completes, the release follows', async () => {
+  clib._exec('import sys, time\nclass _Pinned:\n    def slow(self, x):\n        time.sleep(0.1)\n        return x + 1\n_pinned = _Pinned()');
+  const h = clib._eval('_pinned');
+  const base = clib._eval('sys.getrefcount(_pinned)');
+  const p = new Promise((res, rej) => clib._call_python(h, 'slow', [41], null, null, (e, r) => (e ? rej(e) : res(r))));
+  assert.strictEqual(clib._delete_pyobject(h), true);
+  assert.throws(() => clib._call_python(h, 'slow', [1]), /was released/);
+  assert.strictEqual(await p, 42);
+  await new Promise((r) => setImmediate(r));
+  clib._eval('0');
+  assert.strictEqual(clib._eval('sys.getrefcount(_pinned)'), base - 1);
+});
+
+test('async calls with scalar and non-scalar arguments give the same results', async () => {
+  clib._exec('def _kinds(*a):\n    return [type(x).__name__ for x in a]');
+  const kinds = (args) => new Promise((res, rej) => clib._call_python(main, '_kinds', args, null, null, (e, r) => (e ? rej(e) : res(r))));
+  assert.deepStrictEqual(await kinds([1, 1.5, 'x', null, true, undefined]), ['int', 'float', 'str', 'NoneType', 'bool', 'NoneType']);
+  assert.deepStrictEqual(await kinds([[1], { a: 1 }, 2n ** 70n, 'x\ud800']), ['list', 'dict', 'int', 'str']);
+});

@@ -68,8 +68,11 @@ fn eval(env: Env, args: &Args) -> Result<Value> {
 /// Run a `_call_python` off the JS thread and report to `callback(err, result)`. Arguments are
 /// converted now, on the JS thread; argument errors throw before anything is scheduled.
 pub fn schedule_call(env: Env, c: crate::clib::objects::CallArgs, callback: Value) -> Result<Value> {
+    if let Some(scalars) = scalar_args(env, &c)? {
+        return schedule_scalar_call(env, c, scalars, callback);
+    }
     let (callable, args, kwargs) = super::sync(env, c.ctx.id, |gil| {
-        let p = crate::clib::objects::prepare_call(env, gil, c.ctx, c.obj, c.method.as_deref(), c.args, c.kwargs)?;
+        let p = crate::clib::objects::prepare_call(env, gil, &c)?;
         Ok((p.callable.detach(), p.args.detach(), p.kwargs.map(|k| k.detach())))
     })?;
     schedule(env, c.ctx, callback, move |gil| {
@@ -80,10 +83,109 @@ pub fn schedule_call(env: Env, c: crate::clib::objects::CallArgs, callback: Valu
     })
 }
 
+/// A JS scalar argument read without the GIL.
+enum Scalar {
+    None,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+}
+
+/// The arguments as scalars when every one is (the common async call): the JS thread then never
+/// waits for the GIL, which busy workers hold. None when any argument needs the full converter.
+fn scalar_args(env: Env, c: &crate::clib::objects::CallArgs) -> Result<Option<Vec<Scalar>>> {
+    use crate::sys::napi::ValueType as T;
+    if c.kwargs.is_some() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    if let Some(a) = c.args {
+        let n = env.array_len(a)?;
+        if n > 16 {
+            return Ok(None);
+        }
+        for i in 0..n {
+            let v = env.get_element(a, i)?;
+            if let Some(d) = env.try_double(v) {
+                out.push(Scalar::Number(d));
+                continue;
+            }
+            match env.type_of(v)? {
+                T::napi_undefined | T::napi_null => out.push(Scalar::None),
+                T::napi_boolean => out.push(Scalar::Bool(env.get_bool(v)?)),
+                T::napi_string => {
+                    let bytes = env.get_string_utf8_bytes(v)?;
+                    // A lone surrogate (U+FFFD from N-API) or a long string: the full path.
+                    if bytes.len() > 4096 || bytes.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
+                        return Ok(None);
+                    }
+                    out.push(Scalar::Str(String::from_utf8(bytes).map_err(|_| Error::Generic("bad UTF-8".into()))?));
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn scalar_to_py<'py>(gil: Gil<'py>, s: &Scalar) -> Result<Owned<'py>> {
+    match s {
+        Scalar::None => Ok(objects::none(gil)),
+        Scalar::Bool(b) => crate::convert::numbers::bool_to_py(gil, *b),
+        Scalar::Number(d) => crate::convert::numbers::number_to_py(gil, *d),
+        Scalar::Str(t) => objects::py_str(gil, t),
+    }
+}
+
+/// The scalar fast path: the handle is pinned on the JS thread, the worker does the lookup,
+/// the argument objects and the call.
+fn schedule_scalar_call(env: Env, c: crate::clib::objects::CallArgs, scalars: Vec<Scalar>, callback: Value) -> Result<Value> {
+    let handle_value = c.obj;
+    let pin = crate::convert::handles::pin(env, handle_value, c.handle)?;
+    let addr = pin.addr;
+    let context_id = c.ctx.id;
+    if c.handle.context != context_id {
+        crate::convert::handles::unpin(Some(env), pin);
+        return Err(Error::Generic(format!(
+            "python-ts: this Python object belongs to another context, not the one of this call (context {context_id})"
+        )));
+    }
+    let method = c.method;
+    let mut pin = Some(pin);
+    let r = schedule_with(env, c.ctx, callback, move |gil| {
+        // SAFETY: the pinned handle holds a reference to `addr` until the job is delivered.
+        let target = unsafe { Detached::borrow_addr(gil, addr) }.to_owned();
+        let callable = match &method {
+            Some(m) if !m.is_empty() => objects::getattr_bytes(gil, context_id, target.borrow(), m)?,
+            _ => target,
+        };
+        let items = scalars.iter().map(|s| scalar_to_py(gil, s)).collect::<Result<Vec<_>>>()?;
+        let args = objects::tuple(gil, items)?;
+        objects::call(gil, callable.borrow(), args.borrow(), None)
+    }, move |env| {
+        if let Some(p) = pin.take() {
+            crate::convert::handles::unpin(env, p);
+        }
+    });
+    r
+}
+
 /// Run `work` on a library worker thread in context `ctx`; an awaitable result is run to
 /// completion on the context's asyncio loop; `callback(err, result)` is called on the JS thread
 /// with the result converted there. Exactly one call of the callback per job.
 pub fn schedule(env: Env, ctx: Ctx, callback: Value, work: impl for<'py> FnOnce(Gil<'py>) -> Result<Owned<'py>> + Send + 'static) -> Result<Value> {
+    schedule_with(env, ctx, callback, work, |_| {})
+}
+
+/// `schedule` with `done`, run on the JS thread once the result is converted (or with None if
+/// the env has ended), before the callback.
+fn schedule_with(
+    env: Env,
+    ctx: Ctx,
+    callback: Value,
+    work: impl for<'py> FnOnce(Gil<'py>) -> Result<Owned<'py>> + Send + 'static,
+    done: impl FnOnce(Option<Env>) + Send + 'static,
+) -> Result<Value> {
     let data = instance::get(env)?;
     let shared = data.shared.clone();
     let active = lifecycle::enter()?;
@@ -98,23 +200,25 @@ pub fn schedule(env: Env, ctx: Ctx, callback: Value, work: impl for<'py> FnOnce(
     let generation = lifecycle::generation();
     let context_id = ctx.id;
     executor::submit(Box::new(move || {
-        let result = context::with_context_gil(context_id, |gil| -> Result<Detached> {
+        let result = context::with_context_gil(context_id, |gil| -> Result<Outcome> {
             let r = work(gil)?;
-            Ok(await_if_awaitable(gil, r)?.detach())
+            Ok(Outcome::new(gil, await_if_awaitable(gil, r)?))
         })
         .and_then(|r| r);
         let shared2 = shared.clone();
         shared.post(Box::new(move |env| {
             let Some(env) = env else {
-                if let Ok(d) = result {
+                if let Ok(Outcome::Object(d)) = result {
                     refs::decref_later(generation, context_id, d);
                 }
+                done(None);
                 drop(flight);
                 drop(active);
                 return;
             };
             shared2.job_finished(env);
             deliver(env, callback, state, context_id, result, move || {
+                done(Some(env));
                 drop(flight);
                 drop(active);
             });
@@ -125,15 +229,19 @@ pub fn schedule(env: Env, ctx: Ctx, callback: Value, work: impl for<'py> FnOnce(
 
 /// Convert the result on the JS thread, let go of the job's hold on the runtime and context
 /// (`release`: the callback may delete them), then call the callback.
-fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, result: Result<Detached>, release: impl FnOnce()) {
+fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, result: Result<Outcome>, release: impl FnOnce()) {
     let Ok(scope) = env.open_scope() else { return };
     let state_value = state.and_then(|s| env.ref_value(s as _).ok().flatten());
-    let converted = result.and_then(|d| {
-        context::with_context_gil(context_id, |gil| {
+    let converted = result.and_then(|outcome| match outcome {
+        Outcome::None => env.null(),
+        Outcome::Bool(b) => env.boolean(b),
+        Outcome::Number(n) => env.double(n),
+        Outcome::Str(s) => env.string(&s),
+        Outcome::Object(d) => context::with_context_gil(context_id, |gil| {
             // SAFETY: detached by the job in this generation; the job's Active guard is alive.
             let obj = unsafe { d.into_owned(gil) };
             ToJs::new(env, gil, context_id, state_value).convert(obj.borrow())
-        })?
+        })?,
     });
     let args = match converted {
         Ok(v) => env.null().map(|n| [n, v]),
@@ -152,6 +260,60 @@ fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, res
         let _ = env.delete_ref(s as _);
     }
     let _ = env.close_scope(scope);
+}
+
+/// A job's result, read on the worker while it holds the GIL: scalars travel as Rust values so
+/// the JS thread can deliver them without taking the GIL (it would wait for busy workers);
+/// anything else is converted on the JS thread.
+enum Outcome {
+    None,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    Object(Detached),
+}
+
+/// Strings up to this many bytes are copied out on the worker.
+const SMALL_STR: isize = 4096;
+
+impl Outcome {
+    fn new(gil: Gil<'_>, obj: Owned<'_>) -> Outcome {
+        let a = crate::sys::python::api();
+        let o = obj.borrow();
+        let t = o.type_ptr();
+        if o.as_ptr() == a._Py_NoneStruct {
+            return Outcome::None;
+        }
+        if t == a.PyBool_Type {
+            return Outcome::Bool(o.as_ptr() == a._Py_TrueStruct);
+        }
+        if t == a.PyFloat_Type {
+            // SAFETY: GIL held; a float.
+            return Outcome::Number(unsafe { (a.PyFloat_AsDouble)(o.as_ptr()) });
+        }
+        if t == a.PyLong_Type {
+            let mut overflow = 0;
+            // SAFETY: GIL held; an int.
+            let n = unsafe { (a.PyLong_AsLongLongAndOverflow)(o.as_ptr(), &mut overflow) };
+            if overflow == 0 && n.unsigned_abs() <= crate::convert::numbers::MAX_SAFE as u64 && !(n == -1 && !unsafe { (a.PyErr_Occurred)() }.is_null()) {
+                return Outcome::Number(n as f64);
+            }
+            crate::runtime::errors::clear(gil);
+        }
+        if t == a.PyUnicode_Type {
+            let mut len = 0isize;
+            // SAFETY: GIL held; the str's UTF-8 buffer or NULL (lone surrogates).
+            let p = unsafe { (a.PyUnicode_AsUTF8AndSize)(o.as_ptr(), &mut len) };
+            if p.is_null() {
+                crate::runtime::errors::clear(gil);
+            } else if len <= SMALL_STR {
+                // SAFETY: `len` bytes of UTF-8 owned by the str.
+                let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+                return Outcome::Str(String::from_utf8_lossy(bytes).into_owned());
+            }
+        }
+        Outcome::Object(obj.detach())
+    }
 }
 
 /// The JS value of an error for a callback's first argument.

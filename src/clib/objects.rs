@@ -73,27 +73,29 @@ pub struct PreparedCall<'py> {
 
 /// Resolve `getattr(obj, method)` and convert the arguments (`args` Array, optional trailing
 /// `kwargs({...})`, optional `kwargs` object).
-pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, ctx: Ctx, obj: Value, method: Option<&str>, args: Option<Value>, kwargs: Option<Value>) -> Result<PreparedCall<'py>> {
-    let target = handles::resolve(env, gil, obj, ctx.id)?;
-    let callable = match method {
-        Some(m) if !m.is_empty() => objects::getattr(gil, target.borrow(), m)?,
+pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<PreparedCall<'py>> {
+    let ctx = c.ctx;
+    let target = handles::resolve_data(gil, c.handle, ctx.id)?;
+    let callable = match &c.method {
+        Some(m) if !m.is_empty() => objects::getattr_bytes(gil, ctx.id, target.borrow(), m)?,
         _ => target,
     };
     let mut cx = ToPy::new(env, gil, ctx.id)?;
     let mut items = Vec::new();
     let mut kw: Option<Owned<'py>> = None;
-    if let Some(a) = args {
+    if let Some(a) = c.args {
         let n = env.array_len(a)?;
+        items.reserve(n as usize);
         for i in 0..n {
             let v = env.get_element(a, i)?;
-            if i + 1 == n && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
+            if i + 1 == n && env.try_double(v).is_none() && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
                 kw = Some(kwargs_dict(&mut cx, v)?);
                 break;
             }
             items.push(cx.convert(v)?);
         }
     }
-    if let Some(k) = kwargs {
+    if let Some(k) = c.kwargs {
         let d = kwargs_dict(&mut cx, k)?;
         match &kw {
             Some(existing) => {
@@ -129,7 +131,9 @@ fn kwargs_dict<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
 /// The arguments of `_call_python` after validation.
 pub struct CallArgs {
     pub obj: Value,
-    pub method: Option<String>,
+    pub handle: &'static handles::HandleData,
+    /// The method name as UTF-8 (None or empty: call the object itself).
+    pub method: Option<Vec<u8>>,
     pub args: Option<Value>,
     pub kwargs: Option<Value>,
     pub ctx: Ctx,
@@ -142,16 +146,27 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
     if env.type_of(obj)? != ValueType::napi_object {
         return Err(Error::Type(format!("python-ts: {F}: obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
     }
+    let handle = handles::data_of(env, obj)?;
+    let mut buf = [0u8; 128];
     let method = match args.get(1) {
-        v if is_nullish(env, v)? => None,
-        Some(v) if env.type_of(v)? == ValueType::napi_string => Some(env.get_string(v)?),
-        v => return Err(Error::Type(format!("python-ts: {F}: method must be a string (or empty/null to call obj), got {}", describe_arg(env, v)?))),
+        None => None,
+        Some(v) => match env.try_string_into(v, &mut buf) {
+            Some(n) => Some(buf[..n].to_vec()),
+            None => match env.type_of(v)? {
+            ValueType::napi_undefined | ValueType::napi_null => None,
+                ValueType::napi_string => Some(env.get_string_utf8_bytes(v)?),
+                _ => return Err(Error::Type(format!("python-ts: {F}: method must be a string (or empty/null to call obj), got {}", describe_arg(env, Some(v))?))),
+            },
+        },
     };
     let call_args = match args.get(2) {
+        Some(v) if env.try_array_len(v).is_some() => Some(v),
         v if is_nullish(env, v)? => None,
-        Some(v) if env.is_array(v)? => Some(v),
         v => return Err(Error::Type(format!("python-ts: {F}: args must be an Array, got {}", describe_arg(env, v)?))),
     };
+    if args.argc <= 3 {
+        return Ok(CallArgs { obj, handle, method, args: call_args, kwargs: None, ctx: Ctx { id: 0, state: None }, callback: None });
+    }
     let kwargs = match args.get(3) {
         v if is_nullish(env, v)? => None,
         Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
@@ -159,8 +174,7 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
     };
     let ctx = context_arg(env, args, 4, "_call_python")?;
     let callback = super::callback_arg(env, args, 5, "_call_python")?;
-    handles::data_of(env, obj)?;
-    Ok(CallArgs { obj, method, args: call_args, kwargs, ctx, callback })
+    Ok(CallArgs { obj, handle, method, args: call_args, kwargs, ctx, callback })
 }
 
 fn call_python(env: Env, args: &Args) -> Result<Value> {
@@ -168,8 +182,8 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
     if let Some(cb) = c.callback {
         return crate::clib::code::schedule_call(env, c, cb);
     }
-        super::sync(env, c.ctx.id, |gil| {
-        let p = prepare_call(env, gil, c.ctx, c.obj, c.method.as_deref(), c.args, c.kwargs)?;
+    super::sync(env, c.ctx.id, |gil| {
+        let p = prepare_call(env, gil, &c)?;
         let r = objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?;
         ToJs::new(env, gil, c.ctx.id, c.ctx.state).convert(r.borrow())
     })

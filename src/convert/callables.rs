@@ -54,7 +54,7 @@ fn method_def() -> *mut PyMethodDef {
 pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
     let env = cx.env;
     let func = env.create_ref(v, 1)? as usize;
-    let f = Box::into_raw(Box::new(JsFunction { shared: cx.data.shared.clone(), func, context: cx.context }));
+    let f = Box::into_raw(Box::new(JsFunction { shared: cx.data()?.shared.clone(), func, context: cx.context }));
     // SAFETY: GIL held; the capsule owns the box from here (freed by its destructor).
     let cap = unsafe { Owned::from_raw(cx.gil, (api().PyCapsule_New)(f as *mut _, CAPSULE_NAME.as_ptr(), Some(capsule_destructor))) };
     let Some(cap) = cap else {

@@ -62,7 +62,7 @@ pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
     // SAFETY: GIL held.
     let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
     cx.memo_put(v, &dict)?;
-    let flat = cx.data.call_helper(env, |h| h.map_entries, &[v])?;
+    let flat = cx.data()?.call_helper(env, |h| h.map_entries, &[v])?;
     let n = env.array_len(flat)?;
     let mut i = 0;
     while i + 1 < n {
@@ -82,7 +82,7 @@ pub fn set_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
     // SAFETY: GIL held; an empty set.
     let set = unsafe { Owned::from_result(cx.gil, (api().PySet_New)(std::ptr::null_mut()))? };
     cx.memo_put(v, &set)?;
-    let items = cx.data.call_helper(env, |h| h.set_values, &[v])?;
+    let items = cx.data()?.call_helper(env, |h| h.set_values, &[v])?;
     let n = env.array_len(items)?;
     for i in 0..n {
         let item = cx.value(env.get_element(items, i)?, depth + 1)?;

@@ -30,6 +30,10 @@ pub struct HandleData {
     ptr: Cell<usize>,
     pub generation: u64,
     pub context: u64,
+    /// Async jobs using the object without holding a reference of their own (JS thread only).
+    pins: Cell<u32>,
+    /// A reference released while pinned, given back when the last pin goes.
+    deferred: Cell<usize>,
 }
 
 impl HandleData {
@@ -71,7 +75,7 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
         values.push((c"state", s));
     }
     env.define_values(js, &values, Some((c"repr", Some(repr_getter))))?;
-    let hd = Box::into_raw(Box::new(HandleData { ptr: Cell::new(obj.to_owned().detach().addr()), generation, context }));
+    let hd = Box::into_raw(Box::new(HandleData { ptr: Cell::new(obj.to_owned().detach().addr()), generation, context, pins: Cell::new(0), deferred: Cell::new(0) }));
     if let Err(e) = env.wrap(js, hd as *mut c_void, Some(finalize_handle)) {
         // SAFETY: the wrap failed, so we still own the box; give the reference back now.
         let hd = unsafe { Box::from_raw(hd) };
@@ -127,7 +131,15 @@ fn describe(env: Env, v: Value) -> Result<String> {
 
 /// A new reference to the object behind a handle, checked against `context`.
 pub fn resolve<'py>(env: Env, gil: Gil<'py>, v: Value, context: u64) -> Result<Owned<'py>> {
-    let hd = data_of(env, v)?;
+    resolve_data(gil, data_of(env, v)?, context)
+}
+
+/// A new reference to the object behind already-validated handle data (`data_of`), checked
+/// against `context` and still alive (the GIL is held, so nothing released it since).
+pub fn resolve_data<'py>(gil: Gil<'py>, hd: &HandleData, context: u64) -> Result<Owned<'py>> {
+    if hd.is_released() {
+        return Err(Error::Generic("python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into()));
+    }
     if hd.context != context {
         return Err(Error::Generic(format!(
             "python-ts: this Python object belongs to another context ({}), not the one of this call ({})",
@@ -160,9 +172,56 @@ pub fn release(env: Env, gil: Gil<'_>, v: Value) -> Result<bool> {
     }
     let addr = hd.ptr.replace(0);
     unregister(env, instance::get(env)?, hd, addr);
+    give_back(gil, hd, addr);
+    Ok(true)
+}
+
+/// Release a handle's reference now, or when its last pin goes.
+fn give_back(gil: Gil<'_>, hd: &HandleData, addr: usize) {
+    if hd.pins.get() > 0 {
+        hd.deferred.set(addr);
+        return;
+    }
     // SAFETY: GIL held; the reference belongs to the running generation.
     drop(unsafe { Detached::from_addr(addr).into_owned(gil) });
-    Ok(true)
+}
+
+/// A handle kept alive for an async job that uses its object from a worker thread without the
+/// JS thread taking the GIL: the JS object is held by a strong reference (so no finalizer runs)
+/// and an explicit release is deferred until `unpin`.
+pub struct Pin {
+    hd: *const HandleData,
+    js: crate::sys::napi::Ref,
+    /// The object's address, valid (referenced by the handle) until `unpin`.
+    pub addr: usize,
+}
+
+// SAFETY: a Pin only carries addresses; it is created and ended on its env's JS thread (the
+// worker reads `addr` only).
+unsafe impl Send for Pin {}
+
+pub fn pin(env: Env, v: Value, hd: &'static HandleData) -> Result<Pin> {
+    let js = env.create_ref(v, 1)?;
+    hd.pins.set(hd.pins.get() + 1);
+    Ok(Pin { hd, js, addr: hd.addr() })
+}
+
+/// End a pin on the JS thread; a release requested meanwhile takes effect now (queued).
+pub fn unpin(env: Option<Env>, p: Pin) {
+    let Some(env) = env else {
+        // The env ended: its objects (and this HandleData) are gone; a deferred release leaks.
+        return;
+    };
+    // SAFETY: the strong reference kept the JS object, and so its HandleData, alive.
+    let hd = unsafe { &*p.hd };
+    hd.pins.set(hd.pins.get().saturating_sub(1));
+    if hd.pins.get() == 0 {
+        let d = hd.deferred.replace(0);
+        if d != 0 && hd.generation == lifecycle::generation() {
+            refs::decref_later(hd.generation, hd.context, Detached::from_addr(d));
+        }
+    }
+    let _ = env.delete_ref(p.js);
 }
 
 fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
@@ -195,8 +254,7 @@ pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
         }
         let addr = hd.ptr.replace(0);
         unregister(env, data, hd, addr);
-        // SAFETY: GIL held; reference of the running generation.
-        drop(unsafe { Detached::from_addr(addr).into_owned(gil) });
+        give_back(gil, hd, addr);
         n += 1;
     }
     Ok(n)

@@ -39,7 +39,7 @@ fn too_deep() -> Error {
 pub struct ToPy<'py> {
     pub env: Env,
     pub gil: Gil<'py>,
-    pub data: &'static EnvData,
+    data: Option<&'static EnvData>,
     pub context: u64,
     /// JS Map from objects already converted to their index in `memo_objs`.
     memo: Option<Value>,
@@ -48,7 +48,19 @@ pub struct ToPy<'py> {
 
 impl<'py> ToPy<'py> {
     pub fn new(env: Env, gil: Gil<'py>, context: u64) -> Result<Self> {
-        Ok(ToPy { env, gil, data: instance::get(env)?, context, memo: None, memo_objs: Vec::new() })
+        Ok(ToPy { env, gil, data: None, context, memo: None, memo_objs: Vec::new() })
+    }
+
+    /// The env's data, fetched the first time a conversion needs it (not for scalars).
+    pub fn data(&mut self) -> Result<&'static EnvData> {
+        match self.data {
+            Some(d) => Ok(d),
+            None => {
+                let d = instance::get(self.env)?;
+                self.data = Some(d);
+                Ok(d)
+            }
+        }
     }
 
     /// Convert one value.
@@ -59,6 +71,10 @@ impl<'py> ToPy<'py> {
     pub fn value(&mut self, v: Value, depth: usize) -> Result<Owned<'py>> {
         let env = self.env;
         let gil = self.gil;
+        // Numbers first, in one N-API call: the hot case of arguments and numeric arrays.
+        if let Some(d) = env.try_double(v) {
+            return numbers::number_to_py(gil, d);
+        }
         match env.type_of(v)? {
             ValueType::napi_undefined | ValueType::napi_null => Ok(objects::none(gil)),
             ValueType::napi_boolean => numbers::bool_to_py(gil, env.get_bool(v)?),
@@ -103,11 +119,12 @@ impl<'py> ToPy<'py> {
         if let Some(hit) = self.memo_get(v)? {
             return Ok(hit);
         }
-        let map = self.data.helper(env, |h| h.map)?;
+        let data = self.data()?;
+        let map = data.helper(env, |h| h.map)?;
         if env.instance_of(v, map)? {
             return containers::map_to_py(self, v, depth);
         }
-        let set = self.data.helper(env, |h| h.set)?;
+        let set = data.helper(env, |h| h.set)?;
         if env.instance_of(v, set)? {
             return containers::set_to_py(self, v, depth);
         }
@@ -123,24 +140,25 @@ impl<'py> ToPy<'py> {
     /// Remember that JS object `v` became `obj` (before converting its children).
     pub fn memo_put(&mut self, v: Value, obj: &Owned<'py>) -> Result<()> {
         let env = self.env;
+        let data = self.data()?;
         let memo = match self.memo {
             Some(m) => m,
             None => {
-                let m = self.data.call_helper(env, |h| h.memo_new, &[])?;
+                let m = data.call_helper(env, |h| h.memo_new, &[])?;
                 self.memo = Some(m);
                 m
             }
         };
         let idx = env.double(self.memo_objs.len() as f64)?;
         self.memo_objs.push(obj.clone());
-        self.data.call_helper(env, |h| h.memo_set, &[memo, v, idx])?;
+        data.call_helper(env, |h| h.memo_set, &[memo, v, idx])?;
         Ok(())
     }
 
     fn memo_get(&mut self, v: Value) -> Result<Option<Owned<'py>>> {
         let Some(memo) = self.memo else { return Ok(None) };
         let env = self.env;
-        let r = self.data.call_helper(env, |h| h.memo_get, &[memo, v])?;
+        let r = self.data()?.call_helper(env, |h| h.memo_get, &[memo, v])?;
         if env.type_of(r)? != ValueType::napi_number {
             return Ok(None);
         }

@@ -17,27 +17,42 @@ use crate::sys::napi::{self, Tsfn};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A unit of work for a worker thread.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
 const IDLE_SECS: u64 = 10;
 pub const DEFAULT_MAX_THREADS: usize = 64;
+/// Workers started at once; more are added only while queued jobs wait (`GROW_AFTER`), i.e.
+/// while the running ones are blocked (a `time.sleep` releases the GIL). Quick calls then stay
+/// on a couple of threads instead of dozens contending for one GIL.
+const EAGER_THREADS: usize = 2;
+const GROW_AFTER: Duration = Duration::from_micros(500);
+/// How long a worker that just finished a job spins for the next one before sleeping: a
+/// sequence of awaited calls then skips a thread wake-up per call.
+const SPIN: Duration = Duration::from_micros(50);
 
 struct PoolState {
-    queue: VecDeque<Job>,
+    queue: VecDeque<(Instant, Job)>,
     threads: usize,
     idle: usize,
+    supervisor: bool,
 }
 
 struct Pool {
     state: Mutex<PoolState>,
     cv: Condvar,
+    supervisor_cv: Condvar,
 }
 
-static POOL: Pool = Pool { state: Mutex::new(PoolState { queue: VecDeque::new(), threads: 0, idle: 0 }), cv: Condvar::new() };
+static POOL: Pool = Pool {
+    state: Mutex::new(PoolState { queue: VecDeque::new(), threads: 0, idle: 0, supervisor: false }),
+    cv: Condvar::new(),
+    supervisor_cv: Condvar::new(),
+};
 static MAX_THREADS: AtomicUsize = AtomicUsize::new(0);
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
 /// The worker limit: `_set_max_threads(n)`, else `PYTHON_TS_MAX_THREADS`, else 64.
 pub fn max_threads() -> usize {
@@ -60,54 +75,96 @@ pub fn stats() -> (usize, usize, usize) {
     }
 }
 
-/// Queue a job; start a worker if none is idle and the limit allows.
+fn spawn_worker(s: &mut PoolState) {
+    s.threads += 1;
+    if std::thread::Builder::new().name("python-ts-worker".into()).spawn(worker_loop).is_err() {
+        s.threads -= 1;
+    }
+}
+
+/// Queue a job; wake an idle worker, or start one while fewer than `EAGER_THREADS` run. The
+/// supervisor adds more while jobs wait.
 pub fn submit(job: Job) {
     let Ok(mut s) = POOL.state.lock() else { return };
-    s.queue.push_back(job);
-    if s.idle == 0 && s.threads < max_threads() {
-        s.threads += 1;
-        let spawned = std::thread::Builder::new().name("python-ts-worker".into()).spawn(worker_loop);
-        if spawned.is_err() {
-            s.threads -= 1;
-        }
+    s.queue.push_back((Instant::now(), job));
+    QUEUED.fetch_add(1, Ordering::AcqRel);
+    if s.idle == 0 && s.threads < EAGER_THREADS.min(max_threads()) {
+        spawn_worker(&mut s);
+    }
+    if !s.supervisor {
+        s.supervisor = true;
+        let _ = std::thread::Builder::new().name("python-ts-supervisor".into()).spawn(supervisor_loop);
     }
     drop(s);
     POOL.cv.notify_one();
+    POOL.supervisor_cv.notify_one();
+}
+
+/// Adds a worker whenever the oldest queued job has waited `GROW_AFTER` with no idle worker
+/// (the running ones are blocked), up to the limit. Sleeps while the queue is empty.
+fn supervisor_loop() {
+    let Ok(mut s) = POOL.state.lock() else { return };
+    loop {
+        while s.queue.is_empty() {
+            s = match POOL.supervisor_cv.wait(s) {
+                Ok(g) => g,
+                Err(_) => return,
+            };
+        }
+        let waited = s.queue.front().map(|(t, _)| t.elapsed()).unwrap_or_default();
+        if waited >= GROW_AFTER && s.idle == 0 && s.threads < max_threads() {
+            spawn_worker(&mut s);
+        }
+        s = match POOL.supervisor_cv.wait_timeout(s, GROW_AFTER / 2) {
+            Ok((g, _)) => g,
+            Err(_) => return,
+        };
+    }
+}
+
+fn take_job() -> Option<Job> {
+    let Ok(mut s) = POOL.state.lock() else { return None };
+    loop {
+        if let Some((_, job)) = s.queue.pop_front() {
+            QUEUED.fetch_sub(1, Ordering::AcqRel);
+            return Some(job);
+        }
+        drop(s);
+        // Spin briefly: the next job of an awaited sequence usually arrives within microseconds.
+        let spin_until = Instant::now() + SPIN;
+        while QUEUED.load(Ordering::Acquire) == 0 && Instant::now() < spin_until {
+            std::hint::spin_loop();
+            std::thread::yield_now();
+        }
+        s = match POOL.state.lock() {
+            Ok(g) => g,
+            Err(_) => return None,
+        };
+        if let Some((_, job)) = s.queue.pop_front() {
+            QUEUED.fetch_sub(1, Ordering::AcqRel);
+            return Some(job);
+        }
+        s.idle += 1;
+        let (guard, timeout) = match POOL.cv.wait_timeout(s, Duration::from_secs(IDLE_SECS)) {
+            Ok(r) => r,
+            Err(_) => return None,
+        };
+        s = guard;
+        s.idle -= 1;
+        if timeout.timed_out() && s.queue.is_empty() {
+            s.threads -= 1;
+            return None;
+        }
+    }
 }
 
 fn worker_loop() {
-    loop {
-        let job = {
-            let Ok(mut s) = POOL.state.lock() else { return };
-            loop {
-                if let Some(job) = s.queue.pop_front() {
-                    break Some(job);
-                }
-                s.idle += 1;
-                let (guard, timeout) = match POOL.cv.wait_timeout(s, Duration::from_secs(IDLE_SECS)) {
-                    Ok(r) => r,
-                    Err(_) => return,
-                };
-                s = guard;
-                s.idle -= 1;
-                if timeout.timed_out() && s.queue.is_empty() {
-                    s.threads -= 1;
-                    break None;
-                }
-            }
-        };
-        match job {
-            // A panicking job must not take the worker (and its count) with it.
-            Some(job) => {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            }
-            None => {
-                if let Some(_active) = lifecycle::enter_if_running() {
-                    gil::forget_thread_state();
-                }
-                return;
-            }
-        }
+    while let Some(job) = take_job() {
+        // A panicking job must not take the worker (and its count) with it.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+    if let Some(_active) = lifecycle::enter_if_running() {
+        gil::forget_thread_state();
     }
 }
 

@@ -176,3 +176,55 @@ pub fn scratch_globals<'py>(gil: Gil<'py>) -> Result<Owned<'py>> {
 pub fn is_type(obj: Borrowed<'_, '_>) -> bool {
     obj.type_flags() & crate::sys::python::TPFLAGS_TYPE_SUBCLASS != 0
 }
+
+thread_local! {
+    /// Interned attribute names of the main interpreter, by UTF-8 text (this generation only).
+    static NAMES: std::cell::RefCell<(u64, std::collections::HashMap<Vec<u8>, usize>)> = std::cell::RefCell::new((0, std::collections::HashMap::new()));
+}
+
+const MAX_NAMES: usize = 512;
+
+/// `getattr(obj, name)` with `name` as UTF-8 bytes; in the main context the name object is an
+/// interned str cached per thread, so hot method calls allocate nothing.
+pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, name: &[u8]) -> Result<Owned<'py>> {
+    if context != 0 {
+        let text = std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?;
+        return getattr(gil, obj, text);
+    }
+    let generation = crate::runtime::lifecycle::generation();
+    let cached = NAMES.with(|n| {
+        let n = n.borrow();
+        if n.0 == generation {
+            n.1.get(name).copied()
+        } else {
+            None
+        }
+    });
+    let name_ptr = match cached {
+        Some(p) => p,
+        None => {
+            let c = cstr(std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?)?;
+            // SAFETY: GIL held; a new reference to an interned str (kept by the cache).
+            let s = unsafe { Owned::from_result(gil, (api().PyUnicode_InternFromString)(c.as_ptr()))? };
+            let p = s.into_raw() as usize;
+            NAMES.with(|n| {
+                let mut n = n.borrow_mut();
+                if n.0 != generation {
+                    // Names of an ended runtime: its memory is gone, forget without touching it.
+                    n.1.clear();
+                    n.0 = generation;
+                }
+                if n.1.len() >= MAX_NAMES {
+                    for (_, old) in n.1.drain() {
+                        // SAFETY: GIL of the main interpreter held; each entry owns one reference.
+                        unsafe { (api().Py_DecRef)(old as crate::sys::python::PyPtr) };
+                    }
+                }
+                n.1.insert(name.to_vec(), p);
+            });
+            p
+        }
+    };
+    // SAFETY: GIL held; `name_ptr` is a live str owned by the cache.
+    unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name_ptr as crate::sys::python::PyPtr)) }
+}

@@ -155,6 +155,34 @@ impl Env {
         Ok(b)
     }
 
+    /// The number in `v`, or None when `v` is not a number (no error, no exception check: the
+    /// fast path of argument conversion tries this first).
+    #[inline]
+    pub fn try_double(&self, v: Value) -> Option<f64> {
+        let mut d = 0.0;
+        // SAFETY: env valid (module invariant); a non-number gives napi_number_expected.
+        let status = unsafe { sys::napi_get_value_double(self.0, v, &mut d) };
+        (status == sys::Status::napi_ok).then_some(d)
+    }
+
+    /// The length of `v` if it is an Array, None otherwise (no error raised).
+    #[inline]
+    pub fn try_array_len(&self, v: Value) -> Option<u32> {
+        let mut n = 0u32;
+        // SAFETY: env valid; a non-array gives napi_array_expected.
+        let status = unsafe { sys::napi_get_array_length(self.0, v, &mut n) };
+        (status == sys::Status::napi_ok).then_some(n)
+    }
+
+    /// A short string read in one call, None when `v` is not a string or doesn't fit `buf`.
+    #[inline]
+    pub fn try_string_into(&self, v: Value, buf: &mut [u8]) -> Option<usize> {
+        let mut written = 0usize;
+        // SAFETY: env valid; `buf` is writable for its length.
+        let status = unsafe { sys::napi_get_value_string_utf8(self.0, v, buf.as_mut_ptr() as *mut c_char, buf.len(), &mut written) };
+        (status == sys::Status::napi_ok && written + 1 < buf.len()).then_some(written)
+    }
+
     pub fn get_double(&self, v: Value) -> Result<f64> {
         let mut d = 0.0;
         check_status!(self, napi_get_value_double(self.0, v, &mut d))?;

@@ -1,0 +1,31 @@
+'use strict';
+// 4 CPU-bound calls of ~0.5 s each: one context vs PythonPool(size 2) vs the peer, with the
+// event-loop lag during each. Set PYTHON_TS_PYTHON to a 3.13 interpreter for own-GIL contexts.
+const { bench, timeMs, withLag, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+
+const WORK = Number(process.env.BENCH_CPU_WORK || 6000000); // ≈ 0.5 s of Python on this machine
+const four = (call) => withLag(() => Promise.all([0, 1, 2, 3].map(() => call()))).then(({ lag }) => ({ lagMs: +lag.toFixed(2) }));
+bench({
+  name: '4 CPU-bound calls (~0.5 s each)',
+  unit: 'ms',
+  reps: 3,
+  variants: {
+    'python-ts one context': async () => {
+      const { clib } = pythonTs();
+      clib._set_plugins_path(PY_DIR);
+      const m = clib._import_module('bench_mod');
+      return timeMs(() => four(() => new Promise((res, rej) => clib._call_python(m, 'count', [WORK], null, null, (e, r) => (e ? rej(e) : res(r))))));
+    },
+    'python-ts PythonPool(2)': async () => {
+      const { PythonPool } = pythonTs();
+      const pool = new PythonPool({ size: 2, plugins_path: PY_DIR });
+      return timeMs(() => four(() => pool.call('bench_mod', 'count', [WORK])).then((x) => ({ ...x, ownGil: pool.ownGil })));
+    },
+    'node-calls-python': async () => {
+      const py = peer();
+      const m = py.importSync(BENCH_MOD);
+      return timeMs(() => four(() => py.call(m, 'count', WORK)));
+    },
+  },
+  note: 'python-ts runtime: PYTHON_TS_PYTHON (3.13 for own-GIL contexts); the peer uses the Python it was built against.',
+});

@@ -1,0 +1,146 @@
+'use strict';
+// Shared benchmark harness. A benchmark file calls `bench({...})`: run directly, it runs every
+// variant (no-op baseline, python-ts, node-calls-python) in its own child process, one after the
+// other in the same run, and prints times and ratios; with `--variant=NAME` it runs just that one
+// and prints JSON. Medians of several repetitions, with min–max.
+const { spawnSync } = require('child_process');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+const PY_DIR = path.join(__dirname, 'py');
+const BENCH_MOD = path.join(PY_DIR, 'bench_mod.py');
+
+function peer() {
+  try {
+    return require(path.join(__dirname, 'node_modules', 'node-calls-python')).interpreter;
+  } catch (e) {
+    return null;
+  }
+}
+
+function peerAvailable() {
+  try {
+    require.resolve(path.join(__dirname, 'node_modules', 'node-calls-python'));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+function pythonTs() {
+  return require(ROOT);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function fmt(v, unit) {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'n/a';
+  if (unit === 'µs') return v < 1 ? v.toFixed(3) : v.toFixed(2);
+  if (unit === 'MB') return v.toFixed(2);
+  return v < 10 ? v.toFixed(3) : v.toFixed(1);
+}
+
+/**
+ * @param {object} spec
+ * @param {string} spec.name
+ * @param {string} spec.unit 'µs' (per op) | 'ms' | 'MB'
+ * @param {number} [spec.reps]
+ * @param {Record<string, () => Promise<() => Promise<number|{value:number, extra?:object}>>>} spec.variants
+ *   each returns a sampler; a sample returns the measured value (in `unit`)
+ * @param {string} [spec.note]
+ */
+async function bench(spec) {
+  const arg = process.argv.find((a) => a.startsWith('--variant='));
+  if (arg) {
+    const name = arg.slice('--variant='.length);
+    const make = spec.variants[name];
+    const sample = await make();
+    const reps = spec.reps || 7;
+    await sample(); // warm-up
+    const values = [];
+    const extras = [];
+    for (let i = 0; i < reps; i++) {
+      const r = await sample();
+      if (typeof r === 'number') values.push(r);
+      else {
+        values.push(r.value);
+        if (r.extra) extras.push(r.extra);
+      }
+    }
+    process.stdout.write(`${JSON.stringify({ median: median(values), min: Math.min(...values), max: Math.max(...values), extra: extras[extras.length - 1] })}\n`);
+    process.exit(0);
+  }
+  const results = {};
+  for (const name of Object.keys(spec.variants)) {
+    if (name === 'node-calls-python' && !peerAvailable()) {
+      results[name] = { missing: 'node-calls-python is not installed (npm --prefix bench install)' };
+      continue;
+    }
+    const r = spawnSync(process.execPath, ['--expose-gc', process.argv[1], `--variant=${name}`], { encoding: 'utf8', cwd: ROOT, env: process.env, timeout: 600000 });
+    const line = (r.stdout || '').trim().split('\n').pop();
+    try {
+      results[name] = JSON.parse(line);
+    } catch (e) {
+      results[name] = { failed: `${(r.stderr || '').trim().split('\n').slice(-3).join(' ')} (status ${r.status})` };
+    }
+  }
+  report(spec, results);
+  const summary = { name: spec.name, unit: spec.unit, reps: spec.reps || 7, results, note: spec.note };
+  if (process.argv.includes('--json')) process.stdout.write(`\n@@RESULT ${JSON.stringify(summary)}\n`);
+  return summary;
+}
+
+function report(spec, results) {
+  console.log(`\n## ${spec.name} (${spec.unit}, median of ${spec.reps || 7}; lower is better)`);
+  const base = results.baseline && results.baseline.median;
+  const peerR = results['node-calls-python'] && results['node-calls-python'].median;
+  for (const [name, r] of Object.entries(results)) {
+    if (r.missing || r.failed) {
+      console.log(`  ${name.padEnd(24)} ${r.missing || `failed: ${r.failed}`}`);
+      continue;
+    }
+    let ratios = '';
+    if (name.startsWith('python-ts') && peerR) ratios += `  ${(peerR / r.median).toFixed(2)}× faster than the peer`;
+    if (name.startsWith('python-ts') && base) ratios += `  ${(r.median / base).toFixed(2)}× the baseline`;
+    const extra = r.extra ? `  ${JSON.stringify(r.extra)}` : '';
+    console.log(`  ${name.padEnd(24)} ${fmt(r.median, spec.unit).padStart(10)}  (${fmt(r.min, spec.unit)}–${fmt(r.max, spec.unit)})${ratios}${extra}`);
+  }
+}
+
+/** Time `n` calls of `f` (sync), in µs per call. */
+function perCall(f, n) {
+  return async () => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) f(i);
+    return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+  };
+}
+
+/** Time one call of async `f`, in ms. */
+function timeMs(f) {
+  return async () => {
+    const t0 = process.hrtime.bigint();
+    const extra = await f();
+    const value = Number(process.hrtime.bigint() - t0) / 1e6;
+    return extra && typeof extra === 'object' && !Array.isArray(extra) ? { value, extra } : value;
+  };
+}
+
+/** Event-loop lag while `f` runs: the largest delay of a 1 ms timer, in ms. */
+async function withLag(f) {
+  let worst = 0;
+  let last = process.hrtime.bigint();
+  const iv = setInterval(() => {
+    const now = process.hrtime.bigint();
+    worst = Math.max(worst, Number(now - last) / 1e6 - 1);
+    last = now;
+  }, 1);
+  const r = await f();
+  clearInterval(iv);
+  return { r, lag: worst };
+}
+
+module.exports = { bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

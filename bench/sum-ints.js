@@ -1,0 +1,23 @@
+'use strict';
+// A JS array of 1M ints → Python sum().
+const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+
+const xs = Array.from({ length: 1000000 }, (_, i) => i);
+bench({
+  name: '1M-int array → sum',
+  unit: 'ms',
+  variants: {
+    baseline: async () => timeMs(async () => { xs.reduce((a, b) => a + b, 0); }),
+    'python-ts': async () => {
+      const { clib } = pythonTs();
+      clib._set_plugins_path(PY_DIR);
+      const m = clib._import_module('bench_mod');
+      return timeMs(async () => { clib._call_python(m, 'sum_list', [xs]); });
+    },
+    'node-calls-python': async () => {
+      const py = peer();
+      const m = py.importSync(BENCH_MOD);
+      return timeMs(async () => { py.callSync(m, 'sum_list', xs); });
+    },
+  },
+});

@@ -1,0 +1,33 @@
+'use strict';
+// Sync call of add(1, 2): clib._call_python, a wrapped method, the peer's callSync.
+const { bench, perCall, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+
+const N = 200000;
+bench({
+  name: 'sync call add(1, 2)',
+  unit: 'µs',
+  variants: {
+    baseline: async () => {
+      const noop = (a, b) => a + b;
+      return perCall(() => noop(1, 2), N);
+    },
+    'python-ts clib': async () => {
+      const { clib } = pythonTs();
+      clib._set_plugins_path(PY_DIR);
+      const m = clib._import_module('bench_mod');
+      const args = [1, 2];
+      return perCall(() => clib._call_python(m, 'add', args), N);
+    },
+    'python-ts wrapped': async () => {
+      const { Python } = pythonTs();
+      const py = new Python({ plugins_path: PY_DIR });
+      const m = py.import('bench_mod');
+      return perCall(() => m.add(1, 2), N);
+    },
+    'node-calls-python': async () => {
+      const py = peer();
+      const m = py.importSync(BENCH_MOD);
+      return perCall(() => py.callSync(m, 'add', 1, 2), N);
+    },
+  },
+});
