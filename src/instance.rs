@@ -44,6 +44,7 @@ pub struct Helpers {
     pub memo_set: Ref,
     pub json: Ref,
     pub promise: Ref,
+    pub make_handle: Ref,
 }
 
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
@@ -60,8 +61,21 @@ const PYTHON_ERROR_CLASS: &str = r#"(function () {
   return PythonError;
 })()"#;
 
-const HELPERS: &str = r#"(function () {
+const HELPERS: &str = r#"(function (reprNative) {
+  class PyObjectHandle {
+    constructor(value, pytype, time, index, state) {
+      this.type = 'python-ts/PyObject*';
+      this.value = value;
+      this.pytype = pytype;
+      this.time = time;
+      this.index = index;
+      if (state !== undefined) this.state = state;
+    }
+    /** `repr(obj)`, computed when read. */
+    get repr() { return reprNative(this); }
+  }
   return {
+    makeHandle(value, pytype, time, index, state) { return new PyObjectHandle(value, pytype, time, index, state); },
     Map, Set, Promise, JSON,
     mapEntries(m) { const a = []; for (const [k, v] of Map.prototype.entries.call(m)) a.push(k, v); return a; },
     setValues(s) { return Array.from(Set.prototype.values.call(s)); },
@@ -69,12 +83,15 @@ const HELPERS: &str = r#"(function () {
     memoGet(m, k) { return m.get(k); },
     memoSet(m, k, v) { m.set(k, v); },
   };
-})()"#;
+})"#;
 
 pub fn init(env: Env, exports: Value) -> Result<()> {
     let class = env.run_script(PYTHON_ERROR_CLASS)?;
     env.set_named(exports, "PythonError", class)?;
-    let h = env.run_script(HELPERS)?;
+    let factory = env.run_script(HELPERS)?;
+    let repr = env.function("reprNative", Some(crate::convert::handles::repr_native), std::ptr::null_mut())?;
+    let undefined = env.undefined()?;
+    let h = env.call(undefined, factory, &[repr])?;
     let r = |name: &str| -> Result<Ref> { env.create_ref(env.get_named(h, name)?, 1) };
     let helpers = Helpers {
         map: r("Map")?,
@@ -86,6 +103,7 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         memo_set: r("memoSet")?,
         json: r("JSON")?,
         promise: r("Promise")?,
+        make_handle: r("makeHandle")?,
     };
     let data = Box::new(EnvData {
         python_error: env.create_ref(class, 1)?,
@@ -97,8 +115,17 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         next_js_error: Cell::new(1),
         contexts: RefCell::new(HashMap::new()),
     });
+    // Registered after the threadsafe function, so it runs before Node tears that down.
+    let shared = std::sync::Arc::into_raw(data.shared.clone());
+    env.add_cleanup_hook(close_shared, shared as *mut _)?;
     env.set_instance_data(Box::into_raw(data) as *mut _, Some(finalize))?;
     Ok(())
+}
+
+unsafe extern "C" fn close_shared(arg: *mut std::ffi::c_void) {
+    // SAFETY: the Arc leaked in `init` for this hook, reclaimed once here.
+    let shared = unsafe { std::sync::Arc::from_raw(arg as *const crate::runtime::executor::EnvShared) };
+    shared.close();
 }
 
 unsafe extern "C" fn finalize(_env: crate::sys::napi::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {

@@ -61,20 +61,21 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
             }
         }
     }
-    let js = env.object()?;
     let index = data.next_index();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
-    let mut values = vec![
-        (c"type", env.string(HANDLE_TYPE)?),
-        (c"value", env.string(&obj.addr().to_string())?),
-        (c"pytype", env.string(&objects::type_name(gil, obj))?),
-        (c"time", env.double(now)?),
-        (c"index", env.double(index as f64)?),
+    // One JS class for every handle (fields in-object, `repr` a getter on its prototype): small
+    // objects with a shared shape, cheap to make and to collect.
+    let args = [
+        env.string(&obj.addr().to_string())?,
+        env.string(&objects::type_name(gil, obj))?,
+        env.double(now)?,
+        env.double(index as f64)?,
+        match state {
+            Some(s) => s,
+            None => env.undefined()?,
+        },
     ];
-    if let Some(s) = state {
-        values.push((c"state", s));
-    }
-    env.define_values(js, &values, Some((c"repr", Some(repr_getter))))?;
+    let js = data.call_helper(env, |h| h.make_handle, &args)?;
     let hd = Box::into_raw(Box::new(HandleData { ptr: Cell::new(obj.to_owned().detach().addr()), generation, context, pins: Cell::new(0), deferred: Cell::new(0) }));
     if let Err(e) = env.wrap(js, hd as *mut c_void, Some(finalize_handle)) {
         // SAFETY: the wrap failed, so we still own the box; give the reference back now.
@@ -316,11 +317,13 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
     });
 }
 
-unsafe extern "C" fn repr_getter(env: napi_env, info: crate::sys::napi::CallbackInfo) -> Value {
+/// `reprNative(handle)`: what the handles' `repr` getter returns.
+pub unsafe extern "C" fn repr_native(env: napi_env, info: crate::sys::napi::CallbackInfo) -> Value {
     let env = Env(env);
     crate::boundary::trampoline(env, "repr", || {
         let args = env.cb_info(info)?;
-        let hd = match data_of(env, args.this) {
+        let this = args.get(0).unwrap_or(args.this);
+        let hd = match data_of(env, this) {
             Ok(hd) => hd,
             Err(e) => return env.string(&format!("<{e}>")),
         };

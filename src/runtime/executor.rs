@@ -172,6 +172,9 @@ fn worker_loop() {
 /// that thread is inside a synchronous call into Python right now.
 pub struct EnvShared {
     tsfn: usize,
+    /// True once the env is ending (its cleanup hook ran) or a post was refused: the threadsafe
+    /// function may be freed after that, so nobody touches it again. Held while posting.
+    closed: Mutex<bool>,
     pub js_thread: std::thread::ThreadId,
     /// The env itself, used only on `js_thread`.
     pub env: usize,
@@ -188,20 +191,34 @@ impl EnvShared {
         // SAFETY: `deliver` treats `data` as a boxed `Message`, which is all we ever post.
         let tsfn = unsafe { env.threadsafe_function("python-ts", std::ptr::null_mut(), Some(deliver), None)? };
         env.unref_threadsafe(tsfn)?;
-        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: AtomicU32::new(0), pending: AtomicUsize::new(0) }))
+        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, closed: Mutex::new(false), js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: AtomicU32::new(0), pending: AtomicUsize::new(0) }))
     }
 
     /// Post a message to the JS thread. If the env has ended, the message runs at once with
     /// `None` (so it can release what it holds without touching JS) and false is returned.
     pub fn post(&self, msg: Message) -> bool {
+        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
+        if *closed {
+            drop(closed);
+            msg(None);
+            return false;
+        }
         let data = Box::into_raw(Box::new(msg));
         if napi::call_threadsafe(self.tsfn as Tsfn, data as *mut _) {
             return true;
         }
+        // `napi_closing`: the function may be freed from now on.
+        *closed = true;
+        drop(closed);
         // SAFETY: the call failed, so N-API did not take the box.
         let msg = unsafe { Box::from_raw(data) };
         msg(None);
         false
+    }
+
+    /// The env is ending (its cleanup hook): no more posts.
+    pub fn close(&self) {
+        *self.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
     }
 
     pub fn is_js_thread(&self) -> bool {
