@@ -31,6 +31,8 @@ pub struct EnvData {
     pub next_js_error: Cell<u64>,
     /// Context objects made in this env, by id (strong: a context lives until deleted).
     pub contexts: RefCell<HashMap<u64, Ref>>,
+    /// Zero-copy buffer views made in this env: (context, weak ref to the ArrayBuffer).
+    pub views: RefCell<Vec<(u64, Ref)>>,
 }
 
 /// JS functions and constructors the native side calls.
@@ -114,6 +116,7 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         js_errors: RefCell::new(HashMap::new()),
         next_js_error: Cell::new(1),
         contexts: RefCell::new(HashMap::new()),
+        views: RefCell::new(Vec::new()),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());

@@ -49,7 +49,14 @@ fn delete_pycontext(env: Env, args: &Args) -> Result<Value> {
         return env.boolean(false);
     }
     let Some(_active) = lifecycle::enter_if_running() else { return env.boolean(false) };
+    if crate::convert::buffers::others_have_views(env, Some(id)) {
+        return Err(Error::Generic(format!(
+            "python-ts: another JavaScript environment (a worker) still holds buffer views of context {id}; delete it after they are collected"
+        )));
+    }
     context::delete(id)?;
+    // No JS has run since the interpreter ended: detach before any can touch its memory.
+    crate::convert::buffers::detach(env, Some(id))?;
     handles::kill_context(env, id)?;
     if let Some(r) = instance::get(env)?.contexts.borrow_mut().remove(&id) {
         let _ = env.delete_ref(r);

@@ -49,7 +49,17 @@ fn init_python(env: Env, _args: &Args) -> Result<Value> {
 }
 
 fn destroy_python(env: Env, _args: &Args) -> Result<Value> {
-    env.boolean(lifecycle::destroy_python()?)
+    if crate::convert::buffers::others_have_views(env, None) {
+        return Err(Error::Generic(
+            "python-ts: another JavaScript environment (a worker) still holds buffer views of Python memory; destroy after they are collected".into(),
+        ));
+    }
+    let r = lifecycle::destroy_python()?;
+    if r {
+        // No JS has run since finalization: detach before any can touch the freed memory.
+        crate::convert::buffers::detach(env, None)?;
+    }
+    env.boolean(r)
 }
 
 /// `{ version, library, executable, home, source }` of the loaded runtime, or null.

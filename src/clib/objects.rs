@@ -19,6 +19,7 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_getattr", f: getattr },
     Export { name: "_setattr", f: setattr },
     Export { name: "_attr_names", f: attr_names },
+    Export { name: "_buffer_view", f: buffer_view },
     Export { name: "_delete_pyobject", f: delete_pyobject },
     Export { name: "_delete_all_pyobjects", f: delete_all_pyobjects },
     Export { name: "kwargs", f: kwargs },
@@ -264,6 +265,19 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
             Err(e) => return Err(e),
         }
         Ok(out)
+    })
+}
+
+/// `_buffer_view(obj, ctx?)` → `{ data, shape, strides, format, readonly, copied }`.
+fn buffer_view(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _buffer_view(obj): obj is required".into()))?;
+    if env.type_of(obj)? != ValueType::napi_object {
+        return Err(Error::Type(format!("python-ts: _buffer_view(obj): obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
+    }
+    let ctx = context_arg(env, args, 1, "_buffer_view")?;
+    super::sync(env, ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        crate::convert::buffers::view(env, gil, target.borrow(), ctx.id)
     })
 }
 

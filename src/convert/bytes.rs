@@ -56,12 +56,11 @@ pub fn format_of(kind: i32) -> (&'static str, usize) {
     }
 }
 
-/// A writable memoryview over a bytearray copy of `len` bytes, cast to `format`.
+/// A writable memoryview over a bytearray copy of `len` bytes (the one copy), cast to `format`.
 fn memoryview_copy<'py>(gil: Gil<'py>, data: *const u8, len: usize, format: &str) -> Result<Owned<'py>> {
-    let b = bytes_from(gil, data, len)?;
-    let builtins = objects::import(gil, "builtins")?;
-    let bytearray = objects::getattr(gil, builtins.borrow(), "bytearray")?;
-    let ba = objects::call_with(gil, bytearray.borrow(), &[b.borrow()])?;
+    let p = if len == 0 { [0u8; 1].as_ptr() } else { data };
+    // SAFETY: GIL held; `data` is valid for `len` bytes (the caller's TypedArray), copied here.
+    let ba = unsafe { Owned::from_result(gil, (api().PyByteArray_FromStringAndSize)(p as *const _, len as isize))? };
     // SAFETY: GIL held; memoryview over the bytearray.
     let mv = unsafe { Owned::from_result(gil, (api().PyMemoryView_FromObject)(ba.as_ptr()))? };
     if format == "B" {

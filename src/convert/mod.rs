@@ -8,6 +8,7 @@
 //! trap) stops the conversion with `Error::JsPending`; whatever was half-built in Python is
 //! released on the way out.
 
+pub mod buffers;
 pub mod bytes;
 pub mod callables;
 pub mod containers;

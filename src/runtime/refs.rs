@@ -177,7 +177,8 @@ impl Detached {
 
 /// Pointers to decref the next time a thread holds the GIL, tagged with their runtime generation
 /// and interpreter (context id; 0 = main).
-static PENDING: Mutex<Vec<(u64, u64, usize)>> = Mutex::new(Vec::new());
+/// (generation, context, address, is a boxed `Py_buffer` to release rather than an object).
+static PENDING: Mutex<Vec<(u64, u64, usize, bool)>> = Mutex::new(Vec::new());
 static PENDING_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// Queue a reference for release without taking the GIL (JS finalizers, other threads).
@@ -186,26 +187,45 @@ pub fn decref_later(generation: u64, context: u64, obj: Detached) {
         return; // its interpreter ended: the memory is gone with it
     }
     if let Ok(mut q) = PENDING.lock() {
-        q.push((generation, context, obj.0));
+        q.push((generation, context, obj.0, false));
         PENDING_COUNT.store(q.len(), Ordering::Release);
     }
 }
 
 /// Release queued references of `context` (the GIL of that context is held). References of
 /// ended generations are dropped from the queue without touching Python.
+/// Queue a buffer export (a boxed `Py_buffer` from `PyObject_GetBuffer`) for release.
+pub fn release_buffer_later(generation: u64, context: u64, buffer: Box<crate::sys::python::PyBuffer>) {
+    let p = Box::into_raw(buffer) as usize;
+    if context != 0 && !crate::runtime::context::is_alive(context) {
+        // SAFETY: the box was just leaked here; its interpreter is gone, so only the box is freed.
+        drop(unsafe { Box::from_raw(p as *mut crate::sys::python::PyBuffer) });
+        return;
+    }
+    if let Ok(mut q) = PENDING.lock() {
+        q.push((generation, context, p, true));
+        PENDING_COUNT.store(q.len(), Ordering::Release);
+    }
+}
+
 pub fn drain(_gil: Gil<'_>, generation: u64, context: u64) {
-    let batch: Vec<usize> = {
+    let batch: Vec<(usize, bool)> = {
         let Ok(mut q) = PENDING.lock() else { return };
         if q.is_empty() {
             return;
         }
         let mut mine = Vec::new();
-        q.retain(|&(g, c, p)| {
+        q.retain(|&(g, c, p, is_buffer)| {
             if g != generation {
-                return false; // runtime ended since: leak, never touch freed memory
+                // Runtime ended since: never touch its memory (a buffer's box is ours to free).
+                if is_buffer {
+                    // SAFETY: a box leaked by `release_buffer_later`, freed once here.
+                    drop(unsafe { Box::from_raw(p as *mut crate::sys::python::PyBuffer) });
+                }
+                return false;
             }
             if c == context {
-                mine.push(p);
+                mine.push((p, is_buffer));
                 return false;
             }
             true
@@ -214,16 +234,30 @@ pub fn drain(_gil: Gil<'_>, generation: u64, context: u64) {
         mine
     };
     // The lock is released before calling into Python: a __del__ may queue more.
-    for p in batch {
-        // SAFETY: GIL held; each queued pointer carried one owned reference of this generation.
-        unsafe { (api().Py_DecRef)(p as PyPtr) };
+    for (p, is_buffer) in batch {
+        if is_buffer {
+            // SAFETY: GIL held; the box holds a live export of this generation, released once.
+            unsafe {
+                let mut b = Box::from_raw(p as *mut crate::sys::python::PyBuffer);
+                (api().PyBuffer_Release)(&mut *b);
+            }
+        } else {
+            // SAFETY: GIL held; each queued pointer carried one owned reference of this generation.
+            unsafe { (api().Py_DecRef)(p as PyPtr) };
+        }
     }
 }
 
 /// Forget queued references of a context that ended (its objects are gone with it).
 pub fn forget_context(context: u64) {
     if let Ok(mut q) = PENDING.lock() {
-        q.retain(|&(_, c, _)| c != context);
+        q.retain(|&(_, c, p, is_buffer)| {
+            if c == context && is_buffer {
+                // SAFETY: a box leaked by `release_buffer_later`; its interpreter ended.
+                drop(unsafe { Box::from_raw(p as *mut crate::sys::python::PyBuffer) });
+            }
+            c != context
+        });
         PENDING_COUNT.store(q.len(), Ordering::Release);
     }
 }

@@ -159,6 +159,7 @@ py_api! {
         fn PyBytes_AsStringAndSize(PyPtr, *mut *mut c_char, *mut isize) -> c_int;
         fn PyByteArray_AsString(PyPtr) -> *mut c_char;
         fn PyByteArray_Size(PyPtr) -> isize;
+        fn PyByteArray_FromStringAndSize(*const c_char, isize) -> PyPtr;
         fn PyMemoryView_FromObject(PyPtr) -> PyPtr;
     }
     "listobject.h / tupleobject.h / dictobject.h / setobject.h" {
