@@ -1,6 +1,8 @@
 'use strict';
 // Context create + delete time (a sub-interpreter that imports json).
-const { bench, pythonTs } = require('./lib');
+const { bench, pythonTs, python313 } = require('./lib');
+
+const PY313 = process.env.PYTHON_TS_PYTHON || python313();
 
 bench({
   name: 'context create + delete',
@@ -37,5 +39,6 @@ bench({
       };
     },
   },
-  note: 'baseline: `import json` in the main interpreter (already imported: the cost of a call). Own GIL needs CPython 3.13 (PYTHON_TS_PYTHON).',
+  env: () => (PY313 ? { PYTHON_TS_PYTHON: PY313 } : {}),
+  note: 'on CPython 3.13; baseline: `import json` in the main interpreter (already imported: the cost of a call). Own GIL needs CPython 3.13 (PYTHON_TS_PYTHON).',
 });

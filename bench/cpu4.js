@@ -1,7 +1,9 @@
 'use strict';
 // 4 CPU-bound calls of ~0.5 s each: one context vs PythonPool(size 2) vs the peer, with the
 // event-loop lag during each. Set PYTHON_TS_PYTHON to a 3.13 interpreter for own-GIL contexts.
-const { bench, timeMs, withLag, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, timeMs, withLag, peer, pythonTs, python313, PY_DIR, BENCH_MOD } = require('./lib');
+
+const PY313 = process.env.PYTHON_TS_PYTHON || python313();
 
 const WORK = Number(process.env.BENCH_CPU_WORK || 6000000); // ≈ 0.5 s of Python on this machine
 const four = (call) => withLag(() => Promise.all([0, 1, 2, 3].map(() => call()))).then(({ lag }) => ({ lagMs: +lag.toFixed(2) }));
@@ -27,5 +29,6 @@ bench({
       return timeMs(() => four(() => py.call(m, 'count', WORK)));
     },
   },
-  note: 'python-ts runtime: PYTHON_TS_PYTHON (3.13 for own-GIL contexts); the peer uses the Python it was built against.',
+  env: (name) => (name.startsWith('python-ts') && PY313 ? { PYTHON_TS_PYTHON: PY313 } : {}),
+  note: `python-ts runs on ${PY313 || 'the default Python'} (3.13+ gives PythonPool own-GIL contexts); the peer uses the Python it was built against (3.11). The same fixed amount of work per call (count(6e6)).`,
 });

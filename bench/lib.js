@@ -79,7 +79,8 @@ async function bench(spec) {
       results[name] = { missing: 'node-calls-python is not installed (npm --prefix bench install)' };
       continue;
     }
-    const r = spawnSync(process.execPath, ['--expose-gc', process.argv[1], `--variant=${name}`], { encoding: 'utf8', cwd: ROOT, env: process.env, timeout: 600000 });
+    const env = { ...process.env, ...((spec.env && spec.env(name)) || {}) };
+    const r = spawnSync(process.execPath, ['--expose-gc', process.argv[1], `--variant=${name}`], { encoding: 'utf8', cwd: ROOT, env, timeout: 600000 });
     const line = (r.stdout || '').trim().split('\n').pop();
     try {
       results[name] = JSON.parse(line);
@@ -143,4 +144,15 @@ async function withLag(f) {
   return { r, lag: worst };
 }
 
-module.exports = { bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+/** A CPython 3.13+ executable from pyenv, for own-GIL contexts (or undefined). */
+function python313() {
+  const fs = require('fs');
+  const os = require('os');
+  const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
+  const versions = path.join(root, 'versions');
+  if (!fs.existsSync(versions)) return undefined;
+  const found = fs.readdirSync(versions).filter((v) => /^3\.(1[3-9])\.\d+$/.test(v)).sort().pop();
+  return found ? path.join(versions, found, 'bin', 'python3') : undefined;
+}
+
+module.exports = { python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

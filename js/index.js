@@ -110,10 +110,13 @@ class Python {
     /** The clib context object (`{}` for the main interpreter). */
     this.context = {};
     this.ownContext = false;
+    /** What clib calls get: null for the main interpreter (cheaper than `{}`). */
+    this._ctx = null;
     if (context === true || context === 'isolated') {
       if (typeof clib._create_pycontext !== 'function') throw new Error('python-ts: contexts are not available in this build');
       this.context = clib._create_pycontext(context === 'isolated' ? { ownGil: true } : {});
       this.ownContext = true;
+      this._ctx = this.context;
     } else if (context !== undefined && context !== false && context !== null) {
       throw new TypeError("python-ts: new Python({ context }): context must be true, 'isolated' or false");
     }
@@ -191,7 +194,7 @@ class Python {
   import(name) {
     this._check();
     if (typeof name !== 'string') throw new TypeError('python-ts: import(name): name must be a string');
-    return this.unwrap(clib._import_module(name, this.context));
+    return this.unwrap(clib._import_module(name, this._ctx));
   }
 
   /**
@@ -215,7 +218,7 @@ class Python {
   call(obj, method, args, kw) {
     this._check();
     const h = this._handle(obj);
-    return this._decorate(clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this.context));
+    return this._decorate(clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this._ctx));
   }
 
   /** `call` as a Promise, run off the JS thread; awaits `async def` results. */
@@ -223,27 +226,27 @@ class Python {
     return new Promise((resolve, reject) => {
       this._check();
       const h = this._handle(obj);
-      clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this.context, (err, r) => (err ? reject(err) : resolve(this._decorate(r))));
+      clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this._ctx, (err, r) => (err ? reject(err) : resolve(this._decorate(r))));
     });
   }
 
   /** Run statements in this context's `__main__`. */
   exec(code) {
     this._check();
-    return clib._exec(code, this.context);
+    return clib._exec(code, this._ctx);
   }
 
   /** Evaluate an expression in this context's `__main__`. */
   eval(expr) {
     this._check();
-    return this._decorate(clib._eval(expr, this.context));
+    return this._decorate(clib._eval(expr, this._ctx));
   }
 
   /** `exec` as a Promise, off the JS thread. */
   exec_async(code) {
     return new Promise((resolve, reject) => {
       this._check();
-      clib._exec(code, this.context, (err, r) => (err ? reject(err) : resolve(r)));
+      clib._exec(code, this._ctx, (err, r) => (err ? reject(err) : resolve(r)));
     });
   }
 
@@ -251,7 +254,7 @@ class Python {
   eval_async(expr) {
     return new Promise((resolve, reject) => {
       this._check();
-      clib._eval(expr, this.context, (err, r) => (err ? reject(err) : resolve(this._decorate(r))));
+      clib._eval(expr, this._ctx, (err, r) => (err ? reject(err) : resolve(this._decorate(r))));
     });
   }
 
@@ -261,21 +264,25 @@ class Python {
    */
   reload(module) {
     this._check();
-    if (typeof module === 'string') return clib._reload_module(module, this.context);
-    return clib._reload_module(this._handle(module, 'module'), this.context);
+    if (typeof module === 'string') return clib._reload_module(module, this._ctx);
+    return clib._reload_module(this._handle(module, 'module'), this._ctx);
   }
 
   /** Put `dir` first on this context's `sys.path` (moving it there if present). */
   add_syspath(dir) {
     this._check();
     if (typeof dir !== 'string') throw new TypeError('python-ts: add_syspath(dir): dir must be a string');
-    if (!this._support) this._support = clib._import_module('python_ts', this.context);
-    clib._call_python(this._support, 'add_syspath', [dir], null, this.context);
+    if (!this._support) this._support = clib._import_module('python_ts', this._ctx);
+    clib._call_python(this._support, 'add_syspath', [dir], null, this._ctx);
     return true;
   }
 
-  /** Attributes are read live; kept for the seed's code. Returns `obj`. */
+  /**
+   * Attribute values are read live already; this forgets which names a wrapped object has seen
+   * as methods (kept for the seed's code). Returns `obj`.
+   */
   refresh(obj) {
+    if (obj && obj[WRAPPED] && typeof obj.__refresh__ === 'function') obj.__refresh__();
     return obj;
   }
 
@@ -286,12 +293,12 @@ class Python {
   gc(obj) {
     const h = handleOf(obj);
     if (!h) throw new TypeError('python-ts: gc(obj): obj must be a Python object (handle or wrapped object)');
-    return clib._delete_pyobject(h, this.context);
+    return clib._delete_pyobject(h, this._ctx);
   }
 
   /** Release every handle of this context held by this JS environment. */
   clear() {
-    return clib._delete_all_pyobjects(this.context);
+    return clib._delete_all_pyobjects(this._ctx);
   }
 
   /**
@@ -301,7 +308,7 @@ class Python {
   delete() {
     if (this._deleted) return false;
     if (this.ownContext) {
-      clib._delete_pycontext(this.context);
+      clib._delete_pycontext(this._ctx);
     } else {
       this.clear();
     }
@@ -328,7 +335,7 @@ class Python {
   view(obj) {
     this._check();
     if (typeof clib._buffer_view !== 'function') throw new Error('python-ts: buffer views are not available in this build');
-    return clib._buffer_view(this._handle(obj), this.context);
+    return clib._buffer_view(this._handle(obj), this._ctx);
   }
 
   [dispose]() {
@@ -346,7 +353,7 @@ function makeWrapper(py, handle) {
   const callMethod = (name, args, isAsync) => {
     const a = toArg(args);
     if (isAsync) return py.call_async(handle, name, a);
-    return py._decorate(clib._call_python(handle, name, a, null, py.context));
+    return py._decorate(clib._call_python(handle, name, a, null, py._ctx));
   };
   const methodFor = (name, isAsync) => {
     const key = isAsync ? `${name}\0async` : name;
@@ -354,14 +361,19 @@ function makeWrapper(py, handle) {
     if (!f) {
       f = (...args) => callMethod(name, args, isAsync);
       Object.defineProperty(f, 'name', { value: isAsync ? `${name}_async` : name });
-      Object.defineProperty(f, WRAPPED, { value: { handle: () => clib._getattr(handle, name, py.context, true)[1] } });
+      Object.defineProperty(f, WRAPPED, { value: { handle: () => clib._getattr(handle, name, py._ctx, true)[1] } });
       Object.defineProperty(f, '__wrapper__', { get: () => f[WRAPPED].handle() });
       fnCache.set(key, f);
     }
     return f;
   };
   const get = (name) => {
-    const [kind, value] = clib._getattr(handle, name, py.context, false);
+    // A name seen callable is assumed to stay callable on this wrapper (each call still looks
+    // the method up live in Python); values are always read live. `__refresh__()` and
+    // assignments through the wrapper forget what was seen.
+    const known = fnCache.get(name);
+    if (known) return known;
+    const [kind, value] = clib._getattr(handle, name, py._ctx, false);
     if (kind === 2) {
       // An attribute with no plain form (a submodule, an instance) is wrapped too, so nested
       // attributes work: os.path.join(...).
@@ -371,7 +383,7 @@ function makeWrapper(py, handle) {
     if (kind === 1) return methodFor(name, false);
     if (name.endsWith('_async') && name.length > 6) {
       const base = name.slice(0, -6);
-      const [k2] = clib._getattr(handle, base, py.context, false);
+      const [k2] = clib._getattr(handle, base, py._ctx, false);
       if (k2 === 1) return methodFor(base, true);
     }
     return undefined;
@@ -399,7 +411,12 @@ function makeWrapper(py, handle) {
         return undefined;
       }
       if (prop === '__wrapper__') return handle;
-      if (prop === '__refresh__') return () => proxy;
+      if (prop === '__refresh__') {
+        return () => {
+          fnCache.clear();
+          return proxy;
+        };
+      }
       if (JS_PROBES.has(prop)) {
         if (prop === 'toJSON') return () => ({ type: handle.type, value: handle.value, pytype: handle.pytype });
         if (prop === 'toString') return () => describe();
@@ -410,15 +427,16 @@ function makeWrapper(py, handle) {
     },
     set(_t, prop, value) {
       if (typeof prop === 'symbol') return false;
-      clib._setattr(handle, prop, toArg(value), py.context);
+      fnCache.delete(prop);
+      clib._setattr(handle, prop, toArg(value), py._ctx);
       return true;
     },
     has(_t, prop) {
       if (typeof prop === 'symbol') return prop === WRAPPED;
-      return clib._getattr(handle, prop, py.context, false)[0] !== 0;
+      return clib._getattr(handle, prop, py._ctx, false)[0] !== 0;
     },
     ownKeys() {
-      return clib._attr_names(handle, py.context);
+      return clib._attr_names(handle, py._ctx);
     },
     getOwnPropertyDescriptor(_t, prop) {
       if (typeof prop === 'symbol') return undefined;

@@ -82,19 +82,34 @@ pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Prepar
         _ => target,
     };
     let mut cx = ToPy::new(env, gil, ctx.id)?;
-    let mut items = Vec::new();
     let mut kw: Option<Owned<'py>> = None;
+    let mut tuple: Option<Owned<'py>> = None;
     if let Some(a) = c.args {
-        let n = env.array_len(a)?;
-        items.reserve(n as usize);
-        for i in 0..n {
-            let v = env.get_element(a, i)?;
-            if i + 1 == n && env.try_double(v).is_none() && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
+        let mut n = c.args_len;
+        let mut last = None;
+        if n > 0 {
+            let v = env.get_element(a, n - 1)?;
+            if env.try_double(v).is_none() && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
                 kw = Some(kwargs_dict(&mut cx, v)?);
-                break;
+                n -= 1;
+            } else {
+                last = Some(v);
             }
-            items.push(cx.convert(v)?);
         }
+        // The tuple is filled in place (no intermediate Vec): slots are NULL until set, and a
+        // failure releases it with the items set so far.
+        // SAFETY: GIL held.
+        let t = unsafe { Owned::from_result(gil, (api().PyTuple_New)(n as isize))? };
+        for i in 0..n {
+            let v = match last {
+                Some(l) if i + 1 == n => l,
+                _ => env.get_element(a, i)?,
+            };
+            let item = cx.convert(v)?;
+            // SAFETY: index in range of a fresh tuple; SetItem steals the reference.
+            unsafe { (api().PyTuple_SetItem)(t.as_ptr(), i as isize, item.into_raw()) };
+        }
+        tuple = Some(t);
     }
     if let Some(k) = c.kwargs {
         let d = kwargs_dict(&mut cx, k)?;
@@ -108,7 +123,10 @@ pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Prepar
             None => kw = Some(d),
         }
     }
-    let args = objects::tuple(gil, items)?;
+    let args = match tuple {
+        Some(t) => t,
+        None => objects::tuple(gil, Vec::new())?,
+    };
     Ok(PreparedCall { callable, args, kwargs: kw })
 }
 
@@ -136,6 +154,7 @@ pub struct CallArgs {
     /// The method name as UTF-8 (None or empty: call the object itself).
     pub method: Option<Vec<u8>>,
     pub args: Option<Value>,
+    pub args_len: u32,
     pub kwargs: Option<Value>,
     pub ctx: Ctx,
     pub callback: Option<Value>,
@@ -160,13 +179,16 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
             },
         },
     };
-    let call_args = match args.get(2) {
-        Some(v) if env.try_array_len(v).is_some() => Some(v),
-        v if is_nullish(env, v)? => None,
-        v => return Err(Error::Type(format!("python-ts: {F}: args must be an Array, got {}", describe_arg(env, v)?))),
+    let (call_args, args_len) = match args.get(2) {
+        Some(v) => match env.try_array_len(v) {
+            Some(n) => (Some(v), n),
+            None if is_nullish(env, Some(v))? => (None, 0),
+            None => return Err(Error::Type(format!("python-ts: {F}: args must be an Array, got {}", describe_arg(env, Some(v))?))),
+        },
+        None => (None, 0),
     };
     if args.argc <= 3 {
-        return Ok(CallArgs { obj, handle, method, args: call_args, kwargs: None, ctx: Ctx { id: 0, state: None }, callback: None });
+        return Ok(CallArgs { obj, handle, method, args: call_args, args_len, kwargs: None, ctx: Ctx { id: 0, state: None }, callback: None });
     }
     let kwargs = match args.get(3) {
         v if is_nullish(env, v)? => None,
@@ -175,7 +197,7 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
     };
     let ctx = context_arg(env, args, 4, "_call_python")?;
     let callback = super::callback_arg(env, args, 5, "_call_python")?;
-    Ok(CallArgs { obj, handle, method, args: call_args, kwargs, ctx, callback })
+    Ok(CallArgs { obj, handle, method, args: call_args, args_len, kwargs, ctx, callback })
 }
 
 fn call_python(env: Env, args: &Args) -> Result<Value> {

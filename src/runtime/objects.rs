@@ -177,9 +177,29 @@ pub fn is_type(obj: Borrowed<'_, '_>) -> bool {
     obj.type_flags() & crate::sys::python::TPFLAGS_TYPE_SUBCLASS != 0
 }
 
+/// FNV-1a: attribute names are short, and SipHash's setup costs more than the lookup.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap = std::collections::HashMap<Vec<u8>, usize, std::hash::BuildHasherDefault<Fnv>>;
+
 thread_local! {
     /// Interned attribute names of the main interpreter, by UTF-8 text (this generation only).
-    static NAMES: std::cell::RefCell<(u64, std::collections::HashMap<Vec<u8>, usize>)> = std::cell::RefCell::new((0, std::collections::HashMap::new()));
+    static NAMES: std::cell::RefCell<(u64, NameMap)> = std::cell::RefCell::new((0, NameMap::default()));
 }
 
 const MAX_NAMES: usize = 512;
