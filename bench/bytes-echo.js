@@ -17,7 +17,7 @@ bench({
     'node-calls-python': async () => {
       const py = peer();
       const m = py.importSync(BENCH_MOD);
-      return timeMs(async () => { if (py.callSync(m, 'echo', buf).length !== buf.length) throw new Error('bad echo'); });
+      return timeMs(async () => { const r = py.callSync(m, 'echo', buf); if ((r.byteLength ?? r.length) !== buf.length) throw new Error('bad echo'); });
     },
   },
 });

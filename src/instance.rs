@@ -47,6 +47,10 @@ pub struct Helpers {
     pub json: Ref,
     pub promise: Ref,
     pub make_handle: Ref,
+    pub numbers_to_f64: Ref,
+    pub f64_to_array: Ref,
+    pub object_parts: Ref,
+    pub parts_object: Ref,
 }
 
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
@@ -84,6 +88,47 @@ const HELPERS: &str = r#"(function (reprNative) {
     memoNew() { return new Map(); },
     memoGet(m, k) { return m.get(k); },
     memoSet(m, k, v) { m.set(k, v); },
+    // Bulk paths of the serializer: one JIT-compiled loop instead of one N-API call per element.
+    numbersToF64(a) {
+      const n = a.length;
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = a[i];
+        if (typeof v !== 'number') return null;
+        out[i] = v;
+      }
+      return out;
+    },
+    f64ToArray(f) {
+      const n = f.length;
+      const out = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = f[i];
+      return out;
+    },
+    objectParts(o) {
+      const ks = Object.keys(o);
+      const n = ks.length;
+      const vs = new Array(n);
+      let numeric = true;
+      for (let i = 0; i < n; i++) {
+        const k = ks[i];
+        if (k.indexOf('\0') !== -1) return null;
+        const v = o[k];
+        vs[i] = v;
+        if (typeof v !== 'number') numeric = false;
+      }
+      return [ks.join('\0'), numeric ? Float64Array.from(vs) : vs];
+    },
+    partsObject(keys, vs) {
+      const ks = keys.split('\0');
+      const o = {};
+      for (let i = 0; i < ks.length; i++) {
+        const k = ks[i];
+        if (k === '__proto__') Object.defineProperty(o, k, { value: vs[i], writable: true, enumerable: true, configurable: true });
+        else o[k] = vs[i];
+      }
+      return o;
+    },
   };
 })"#;
 
@@ -106,6 +151,10 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         json: r("JSON")?,
         promise: r("Promise")?,
         make_handle: r("makeHandle")?,
+        numbers_to_f64: r("numbersToF64")?,
+        f64_to_array: r("f64ToArray")?,
+        object_parts: r("objectParts")?,
+        parts_object: r("partsObject")?,
     };
     let data = Box::new(EnvData {
         python_error: env.create_ref(class, 1)?,

@@ -45,7 +45,36 @@ const JS_TO_PY = [
   ['Map with string keys', new Map([['a', 1]]), 'dict', { a: 1 }],
   ['Set', new Set([1, 2]), 'set', [1, 2]],
   ['Date', new Date(Date.UTC(2020, 1, 3, 4, 5, 6, 7)), 'datetime', new Date(Date.UTC(2020, 1, 3, 4, 5, 6, 7))],
+  ['empty object', {}, 'dict', {}],
+  ['an empty-string key', { '': 1 }, 'dict', { '': 1 }],
 ];
+
+test('bulk paths (16+ elements or keys) give the same results as the element-wise ones', () => {
+  const nums = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? i * 0.5 : i));
+  nums[5] = -0;
+  nums[6] = NaN;
+  nums[7] = 2 ** 60;
+  const back = roundTrip(nums);
+  assert.ok(Object.is(back[5], -0) && Number.isNaN(back[6]) && back[7] === 2n ** 60n);
+  assert.deepStrictEqual(back.slice(8), nums.slice(8));
+  assert.strictEqual(pyRepr(nums.slice(3, 5)), '[1.5, 4]');
+  const holes = new Array(20);
+  holes[3] = 1;
+  assert.deepStrictEqual(roundTrip(holes), Array.from({ length: 20 }, (_, i) => (i === 3 ? 1 : null)));
+  const obj = {};
+  for (let i = 0; i < 30; i++) obj[`k${i}`] = i % 2 ? i : `v${i}`;
+  obj.nested = { a: [1] };
+  obj['x\ud800'] = 1;
+  assert.deepStrictEqual(roundTrip(obj), obj);
+  const numericObj = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`n${i}`, i / 2]));
+  assert.deepStrictEqual(roundTrip(numericObj), numericObj);
+  const fromPy = clib._eval("dict({'k%d' % i: i for i in range(30)}, __proto__=5)");
+  assert.strictEqual(Object.getPrototypeOf(fromPy), Object.prototype);
+  assert.strictEqual(fromPy.__proto__, 5); // eslint-disable-line no-proto
+  assert.strictEqual(fromPy.k29, 29);
+  assert.deepStrictEqual(clib._eval('[float(i) for i in range(20)] + [2**60]').slice(-2), [19, 2n ** 60n]);
+  assert.deepStrictEqual(clib._eval('tuple(range(20))'), Array.from({ length: 20 }, (_, i) => i));
+});
 
 for (const [label, js, type, back] of JS_TO_PY) {
   test(`JS ${label} → Python ${type} → back`, () => {

@@ -18,6 +18,11 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
     if len > MAX_ARRAY {
         return Err(Error::Range(format!("python-ts: an array of length {len} is too long to convert (limit {MAX_ARRAY})")));
     }
+    if len >= BULK {
+        if let Some(list) = numeric_array_to_py(cx, v, len)? {
+            return Ok(list);
+        }
+    }
     // SAFETY: GIL held.
     let list = unsafe { Owned::from_result(cx.gil, (api().PyList_New)(len as isize))? };
     // Until every slot is set the list holds NULLs; fill them with None first so an early
@@ -37,11 +42,55 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
     Ok(list)
 }
 
+/// Containers at least this long take the bulk paths (one JS loop instead of an N-API call per
+/// element).
+pub const BULK: u32 = 16;
+
+/// A dense Array of numbers → list, read through one `Float64Array` filled by a JS loop.
+fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Option<Owned<'py>>> {
+    let env = cx.env;
+    let f64s = cx.data()?.call_helper(env, |h| h.numbers_to_f64, &[v])?;
+    if env.type_of(f64s)? == crate::sys::napi::ValueType::napi_null {
+        return Ok(None);
+    }
+    let (_, n, data, _, _) = env.typedarray_info(f64s)?;
+    // SAFETY: a Float64Array of `n` elements we just made; nothing runs JS while we read it.
+    let nums = unsafe { std::slice::from_raw_parts(data as *const f64, n) };
+    // SAFETY: GIL held.
+    let list = unsafe { Owned::from_result(cx.gil, (api().PyList_New)(n as isize))? };
+    for (i, d) in nums.iter().enumerate() {
+        let item = match super::numbers::number_to_py(cx.gil, *d) {
+            Ok(o) => o,
+            Err(e) => {
+                fill_none(cx, &list, i, n);
+                return Err(e);
+            }
+        };
+        // SAFETY: index in range of a fresh list; steals the reference.
+        unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, item.into_raw()) };
+    }
+    debug_assert_eq!(n as u32, len);
+    cx.memo_put(v, &list)?;
+    Ok(Some(list))
+}
+
+/// Fill the unset slots of a fresh list with None (so an early error releases a valid list).
+fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize) {
+    for i in from..to {
+        let none = crate::runtime::objects::none(cx.gil);
+        // SAFETY: index in range; steals the reference.
+        unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, none.into_raw()) };
+    }
+}
+
 pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
     // SAFETY: GIL held.
     let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
     cx.memo_put(v, &dict)?;
+    if bulk_object_to_py(cx, v, &dict, depth)? {
+        return Ok(dict);
+    }
     let keys = env.own_keys(v)?;
     let n = env.array_len(keys)?;
     for i in 0..n {
@@ -55,6 +104,48 @@ pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<O
         }
     }
     Ok(dict)
+}
+
+/// Plain objects: keys joined by NUL in one string, values in one array (a `Float64Array` when
+/// all are numbers), read by one JS loop. False when a key holds a NUL or a lone surrogate.
+fn bulk_object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, dict: &Owned<'py>, depth: usize) -> Result<bool> {
+    let env = cx.env;
+    let parts = cx.data()?.call_helper(env, |h| h.object_parts, &[v])?;
+    if env.type_of(parts)? == crate::sys::napi::ValueType::napi_null {
+        return Ok(false);
+    }
+    let joined = env.get_element(parts, 0)?;
+    let values = env.get_element(parts, 1)?;
+    let bytes = env.get_string_utf8_bytes(joined)?;
+    if super::strings::has_replacement(&bytes) {
+        return Ok(false); // a lone surrogate in a key: the exact path
+    }
+    let numeric = env.is_typedarray(values)?;
+    let (count, nums): (usize, &[f64]) = if numeric {
+        let (_, n, data, _, _) = env.typedarray_info(values)?;
+        // SAFETY: a Float64Array made by the helper; no JS runs while we read it.
+        (n, if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(data as *const f64, n) } })
+    } else {
+        (env.array_len(values)? as usize, &[])
+    };
+    if count == 0 {
+        return Ok(true); // `{}`: joining no keys gives "", which is not one empty key
+    }
+    for (i, key) in bytes.split(|b| *b == 0).take(count).enumerate() {
+        // SAFETY: GIL held; valid UTF-8 (from N-API) of the given length.
+        let k = unsafe { Owned::from_result(cx.gil, (api().PyUnicode_FromStringAndSize)(key.as_ptr() as *const _, key.len() as isize))? };
+        let value = if numeric {
+            super::numbers::number_to_py(cx.gil, nums.get(i).copied().unwrap_or(f64::NAN))?
+        } else {
+            let item = env.get_element(values, i as u32)?;
+            cx.value(item, depth + 1)?
+        };
+        // SAFETY: GIL held; dict and both objects alive.
+        if unsafe { (api().PyDict_SetItem)(dict.as_ptr(), k.as_ptr(), value.as_ptr()) } != 0 {
+            return Err(errors::fetch(cx.gil));
+        }
+    }
+    Ok(true)
 }
 
 pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
@@ -99,6 +190,12 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
     let a = api();
     let flags = obj.type_flags();
     let gil = cx.gil;
+    if flags & (py::TPFLAGS_LIST_SUBCLASS | py::TPFLAGS_TUPLE_SUBCLASS) != 0 {
+        if let Some(arr) = numeric_sequence_to_js(cx, obj)? {
+            cx.memo_put(obj, arr);
+            return Ok(arr);
+        }
+    }
     if flags & py::TPFLAGS_LIST_SUBCLASS != 0 {
         // SAFETY: GIL held; obj is a list.
         let n = unsafe { (a.PyList_Size)(obj.as_ptr()) };
@@ -156,6 +253,50 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
     Ok(arr)
 }
 
+/// A list or tuple of floats and safe ints → Array, through one `Float64Array` that a JS loop
+/// turns into the Array. None when short or when any item is something else.
+fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
+    let a = api();
+    let is_list = obj.type_flags() & py::TPFLAGS_LIST_SUBCLASS != 0;
+    // SAFETY: GIL held; a list or tuple.
+    let n = unsafe { if is_list { (a.PyList_Size)(obj.as_ptr()) } else { (a.PyTuple_Size)(obj.as_ptr()) } };
+    if n < BULK as isize {
+        return Ok(None);
+    }
+    let env = cx.env;
+    let (ab, data) = env.arraybuffer(n as usize * 8)?;
+    // SAFETY: a fresh ArrayBuffer of n doubles.
+    let out = unsafe { std::slice::from_raw_parts_mut(data as *mut f64, n as usize) };
+    for (i, slot) in out.iter_mut().enumerate() {
+        // SAFETY: index in range; borrowed item (no Python code runs in this loop, so the
+        // container can't change underneath).
+        let item = unsafe { if is_list { (a.PyList_GetItem)(obj.as_ptr(), i as isize) } else { (a.PyTuple_GetItem)(obj.as_ptr(), i as isize) } };
+        if item.is_null() {
+            errors::clear(cx.gil);
+            return Ok(None);
+        }
+        // SAFETY: a live item of the container.
+        let t = unsafe { crate::sys::python::type_of(item) };
+        if t == a.PyFloat_Type {
+            // SAFETY: GIL held; a float.
+            *slot = unsafe { (a.PyFloat_AsDouble)(item) };
+        } else if t == a.PyLong_Type {
+            let mut overflow = 0;
+            // SAFETY: GIL held; an int.
+            let v = unsafe { (a.PyLong_AsLongLongAndOverflow)(item, &mut overflow) };
+            if overflow != 0 || v.unsigned_abs() > super::numbers::MAX_SAFE as u64 {
+                return Ok(None);
+            }
+            *slot = v as f64;
+        } else {
+            return Ok(None);
+        }
+    }
+    let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n as usize, ab, 0)?;
+    let data = crate::instance::get(env)?;
+    Ok(Some(data.call_helper(env, |h| h.f64_to_array, &[f64s])?))
+}
+
 fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, Owned<'py>)> {
     let a = api();
     let mut pos = 0isize;
@@ -177,6 +318,11 @@ fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> 
     let items = dict_items(cx, obj);
     let all_str = items.iter().all(|(k, _)| k.borrow().type_ptr() == a.PyUnicode_Type || k.borrow().type_flags() & py::TPFLAGS_UNICODE_SUBCLASS != 0);
     let env = cx.env;
+    if all_str && items.len() >= BULK as usize {
+        if let Some(o) = bulk_dict_to_js(cx, obj, &items, depth)? {
+            return Ok(o);
+        }
+    }
     if all_str {
         let o = env.object()?;
         cx.memo_put(obj, o);
@@ -203,6 +349,47 @@ fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> 
         }
         Ok(m)
     }
+}
+
+/// A dict with many str keys and scalar values → Object: keys joined by NUL into one string,
+/// values in one array, assembled by one JS loop. None when a value is a container or object (a
+/// cycle could lead back here), or a key holds a NUL or a lone surrogate.
+fn bulk_dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, items: &[(Owned<'py>, Owned<'py>)], depth: usize) -> Result<Option<Value>> {
+    let env = cx.env;
+    let a = api();
+    let scalar = |t| t == a.PyFloat_Type || t == a.PyLong_Type || t == a.PyUnicode_Type || t == a.PyBool_Type;
+    if !items.iter().all(|(_, v)| v.as_ptr() == a._Py_NoneStruct || scalar(v.borrow().type_ptr())) {
+        return Ok(None);
+    }
+    let mut joined: Vec<u8> = Vec::with_capacity(items.len() * 8);
+    for (i, (k, _)) in items.iter().enumerate() {
+        let mut len = 0isize;
+        // SAFETY: GIL held; the str's UTF-8 buffer or NULL (lone surrogates).
+        let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(k.as_ptr(), &mut len) };
+        if p.is_null() {
+            errors::clear(cx.gil);
+            return Ok(None);
+        }
+        // SAFETY: `len` bytes owned by the key.
+        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+        if bytes.contains(&0) {
+            return Ok(None);
+        }
+        if i > 0 {
+            joined.push(0);
+        }
+        joined.extend_from_slice(bytes);
+    }
+    let values = env.array(items.len())?;
+    for (i, (_, v)) in items.iter().enumerate() {
+        let value = cx.value(v.borrow(), depth + 1)?;
+        env.set_element(values, i as u32, value)?;
+    }
+    let keys = env.string_utf8_bytes(&joined)?;
+    let data = crate::instance::get(env)?;
+    let o = data.call_helper(env, |h| h.parts_object, &[keys, values])?;
+    cx.memo_put(obj, o);
+    Ok(Some(o))
 }
 
 /// Whether a str key is `__proto__`.

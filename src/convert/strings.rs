@@ -9,10 +9,26 @@ use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, Value};
 use crate::sys::python::api;
 
+/// Whether UTF-8 from N-API holds U+FFFD (EF BF BD), which is what a lone surrogate becomes:
+/// a word-at-a-time scan that skips ASCII quickly.
+pub fn has_replacement(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        if u64::from_ne_bytes(w) & 0x8080_8080_8080_8080 == 0 {
+            i += 8;
+            continue;
+        }
+        break;
+    }
+    bytes[i.saturating_sub(2)..].windows(3).any(|w| w == [0xEF, 0xBF, 0xBD])
+}
+
 pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
     let bytes = env.get_string_utf8_bytes(v)?;
     // N-API replaces a lone surrogate with U+FFFD (EF BF BD); only then take the exact route.
-    if !bytes.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
+    if !has_replacement(&bytes) {
         // SAFETY: GIL held; valid UTF-8 of the given length.
         return unsafe { Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, bytes.len() as isize)) };
     }
@@ -38,6 +54,11 @@ pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
     if !p.is_null() {
         // SAFETY: `len` bytes of UTF-8 owned by obj.
         let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+        // ASCII (as many UTF-8 bytes as characters): a one-byte JS string, copied as it is.
+        // SAFETY: GIL held; obj is a str.
+        if len > 64 && unsafe { (api().PyUnicode_GetLength)(obj.as_ptr()) } == len {
+            return env.string_latin1(bytes);
+        }
         return env.string_utf8_bytes(bytes);
     }
     // Lone surrogates: not encodable as UTF-8.

@@ -153,6 +153,7 @@ py_api! {
         fn PyUnicode_DecodeUTF16(*const c_char, isize, *const c_char, *mut c_int) -> PyPtr;
         fn PyUnicode_AsEncodedString(PyPtr, *const c_char, *const c_char) -> PyPtr;
         fn PyUnicode_InternFromString(*const c_char) -> PyPtr;
+        fn PyUnicode_GetLength(PyPtr) -> isize;
     }
     "bytesobject.h / bytearrayobject.h / memoryobject.h" {
         fn PyBytes_FromStringAndSize(*const c_char, isize) -> PyPtr;
