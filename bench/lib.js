@@ -155,4 +155,19 @@ function python313() {
   return found ? path.join(versions, found, 'bin', 'python3') : undefined;
 }
 
-module.exports = { python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+/** An async `add(1, 2)` through python-ts (callback form as a Promise). */
+function pythonTsAsyncAdd() {
+  const { clib } = pythonTs();
+  clib._set_plugins_path(PY_DIR);
+  const m = clib._import_module('bench_mod');
+  return () => new Promise((res, rej) => clib._call_python(m, 'add', [1, 2], null, null, (e, r) => (e ? rej(e) : res(r))));
+}
+
+/** The same through the peer. */
+function peerAsyncAdd() {
+  const py = peer();
+  const m = py.importSync(BENCH_MOD);
+  return () => py.call(m, 'add', 1, 2);
+}
+
+module.exports = { pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

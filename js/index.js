@@ -39,42 +39,31 @@ function toArg(x, seen) {
   if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return x;
   if (x[WRAPPED]) return x[WRAPPED].handle();
   if (typeof x === 'function') return x;
-  if (Array.isArray(x)) {
-    let out = x;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
-        seen = seen || new Map();
-        if (seen.has(v)) continue;
-        seen.set(v, true);
-        const u = toArg(v, seen);
-        if (u !== v) {
-          if (out === x) out = x.slice();
-          out[i] = u;
-        }
-      }
-    }
-    return out;
-  }
+  if (Array.isArray(x)) return mapChildren(x, Array.from(x.keys()), () => x.slice(), seen);
   const proto = Object.getPrototypeOf(x);
   if ((proto === Object.prototype || proto === null) && !clib._internals.is_pyobject(x)) {
-    let out = x;
-    for (const k of Object.keys(x)) {
-      const v = x[k];
-      if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
-        seen = seen || new Map();
-        if (seen.has(v)) continue;
-        seen.set(v, true);
-        const u = toArg(v, seen);
-        if (u !== v) {
-          if (out === x) out = Object.assign(proto === null ? Object.create(null) : {}, x);
-          out[k] = u;
-        }
-      }
-    }
-    return out;
+    return mapChildren(x, Object.keys(x), () => Object.assign(proto === null ? Object.create(null) : {}, x), seen);
   }
   return x;
+}
+
+/** `toArg` over the children `keys` of `x`; copies `x` (with `copy`) only when one changes. */
+function mapChildren(x, keys, copy, seen) {
+  let out = x;
+  for (const k of keys) {
+    const v = x[k];
+    if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
+      seen = seen || new Map();
+      if (seen.has(v)) continue;
+      seen.set(v, true);
+      const u = toArg(v, seen);
+      if (u !== v) {
+        if (out === x) out = copy();
+        out[k] = u;
+      }
+    }
+  }
+  return out;
 }
 
 function argsOf(args) {

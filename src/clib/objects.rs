@@ -212,25 +212,34 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
     })
 }
 
+/// `dir(target)` without `__builtins__`, `__loader__`, `__spec__` (as the seed had it), each name
+/// given to `f` as a borrowed str and its text.
+fn for_each_dir_name<'py>(gil: Gil<'py>, target: Borrowed<'_, 'py>, mut f: impl FnMut(Borrowed<'_, 'py>, String) -> Result<()>) -> Result<()> {
+    // SAFETY: GIL held; a new list or NULL.
+    let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
+    // SAFETY: GIL held; dir() returns a list.
+    let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
+    for i in 0..n {
+        // SAFETY: index in range; borrowed from the list, which lives through the loop.
+        let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else { continue };
+        let text = objects::utf8_of(gil, name)?;
+        if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
+            continue;
+        }
+        f(name, text)?;
+    }
+    Ok(())
+}
+
 fn dir(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _dir(obj): obj is required".into()))?;
     let ctx = context_arg(env, args, 1, "_dir")?;
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
-        // SAFETY: GIL held; a new list or NULL.
-        let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
-        // SAFETY: GIL held; dir() returns a list.
-        let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
         let out = env.array(0)?;
         let mut j = 0u32;
         let mut cx = ToJs::new(env, gil, ctx.id, ctx.state);
-        for i in 0..n {
-            // SAFETY: index in range; borrowed from the list.
-            let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else { continue };
-            let text = objects::utf8_of(gil, name)?;
-            if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
-                continue;
-            }
+        for_each_dir_name(gil, target.borrow(), |name, _| {
             let (is_method, value) = match objects::getattr_obj(gil, target.borrow(), name) {
                 Ok(attr) => {
                     // SAFETY: GIL held.
@@ -246,7 +255,8 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
             env.set_element(row, 2, value)?;
             env.set_element(out, j, row)?;
             j += 1;
-        }
+            Ok(())
+        })?;
         Ok(out)
     })
 }
@@ -328,22 +338,13 @@ fn attr_names(env: Env, args: &Args) -> Result<Value> {
     let ctx = context_arg(env, args, 1, "_attr_names")?;
     super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
-        // SAFETY: GIL held; a new list or NULL.
-        let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
-        // SAFETY: GIL held; dir() returns a list.
-        let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
         let out = env.array(0)?;
         let mut j = 0;
-        for i in 0..n {
-            // SAFETY: index in range; borrowed from the list.
-            let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else { continue };
-            let text = objects::utf8_of(gil, name)?;
-            if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
-                continue;
-            }
+        for_each_dir_name(gil, target.borrow(), |_, text| {
             env.set_element(out, j, env.string(&text)?)?;
             j += 1;
-        }
+            Ok(())
+        })?;
         Ok(out)
     })
 }
