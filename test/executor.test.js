@@ -152,3 +152,19 @@ test('async calls with scalar and non-scalar arguments give the same results', a
   assert.deepStrictEqual(await kinds([1, 1.5, 'x', null, true, undefined]), ['int', 'float', 'str', 'NoneType', 'bool', 'NoneType']);
   assert.deepStrictEqual(await kinds([[1], { a: 1 }, 2n ** 70n, 'x\ud800']), ['list', 'dict', 'int', 'str']);
 });
+
+test('a callback that throws is reported by Node once, and the other callbacks of the same batch still run', () => {
+  const r = runNode(`const { clib } = require('.');
+    const seen = [];
+    let reported = 0;
+    process.on('uncaughtException', (e) => { reported++; seen.push('reported:' + e.message); });
+    let n = 0;
+    for (let i = 0; i < 20; i++) clib._eval(String(i), null, (e, v) => {
+      seen.push(v);
+      if (v === 3) throw new Error('from callback ' + v);
+      if (++n === 19) setTimeout(() => console.log(JSON.stringify({ reported, values: seen.filter((x) => typeof x === 'number').sort((a, b) => a - b) })), 50);
+    });`);
+  const out = lastJson(r);
+  assert.strictEqual(out.reported, 1);
+  assert.deepStrictEqual(out.values, Array.from({ length: 20 }, (_, i) => i));
+});

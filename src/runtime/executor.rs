@@ -172,9 +172,10 @@ fn worker_loop() {
 /// that thread is inside a synchronous call into Python right now.
 pub struct EnvShared {
     tsfn: usize,
-    /// True once the env is ending (its cleanup hook ran) or a post was refused: the threadsafe
-    /// function may be freed after that, so nobody touches it again. Held while posting.
-    closed: Mutex<bool>,
+    /// Messages waiting for the JS thread. Completions are batched: the threadsafe function is
+    /// called only when the outbox goes from empty to non-empty, and the JS thread drains
+    /// everything queued by then in one go.
+    outbox: Mutex<Outbox>,
     pub js_thread: std::thread::ThreadId,
     /// The env itself, used only on `js_thread`.
     pub env: usize,
@@ -185,40 +186,86 @@ pub struct EnvShared {
 /// A message to an env's JS thread.
 pub type Message = Box<dyn FnOnce(Option<napi::Env>) + Send + 'static>;
 
+#[derive(Default)]
+struct Outbox {
+    /// True once the env is ending (its cleanup hook ran) or a post was refused: the threadsafe
+    /// function may be freed after that, so nobody touches it again.
+    closed: bool,
+    /// A drain is on its way to the JS thread.
+    scheduled: bool,
+    queue: std::collections::VecDeque<Message>,
+}
+
 impl EnvShared {
     /// Make the threadsafe function of `env` (on its JS thread).
     pub fn new(env: napi::Env) -> crate::error::Result<Arc<EnvShared>> {
         // SAFETY: `deliver` treats `data` as a boxed `Message`, which is all we ever post.
         let tsfn = unsafe { env.threadsafe_function("python-ts", std::ptr::null_mut(), Some(deliver), None)? };
         env.unref_threadsafe(tsfn)?;
-        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, closed: Mutex::new(false), js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: AtomicU32::new(0), pending: AtomicUsize::new(0) }))
+        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, outbox: Mutex::new(Outbox::default()), js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: AtomicU32::new(0), pending: AtomicUsize::new(0) }))
     }
 
     /// Post a message to the JS thread. If the env has ended, the message runs at once with
     /// `None` (so it can release what it holds without touching JS) and false is returned.
-    pub fn post(&self, msg: Message) -> bool {
-        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
-        if *closed {
-            drop(closed);
+    pub fn post(self: &Arc<Self>, msg: Message) -> bool {
+        let mut out = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        if out.closed {
+            drop(out);
             msg(None);
             return false;
         }
-        let data = Box::into_raw(Box::new(msg));
-        if napi::call_threadsafe(self.tsfn as Tsfn, data as *mut _) {
+        out.queue.push_back(msg);
+        if out.scheduled {
             return true;
         }
-        // `napi_closing`: the function may be freed from now on.
-        *closed = true;
-        drop(closed);
-        // SAFETY: the call failed, so N-API did not take the box.
-        let msg = unsafe { Box::from_raw(data) };
-        msg(None);
+        if self.schedule_locked(&mut out) {
+            return true;
+        }
+        // `napi_closing`: the function may be freed from now on; release what was queued.
+        let queued: Vec<Message> = out.queue.drain(..).collect();
+        drop(out);
+        for m in queued {
+            m(None);
+        }
         false
+    }
+
+    /// Ask the JS thread for a drain (outbox locked, not yet scheduled). False when refused.
+    fn schedule_locked(self: &Arc<Self>, out: &mut Outbox) -> bool {
+        let data = Arc::into_raw(self.clone()) as *mut std::ffi::c_void;
+        if napi::call_threadsafe(self.tsfn as Tsfn, data) {
+            out.scheduled = true;
+            return true;
+        }
+        // SAFETY: the call failed, so N-API did not take the reference made above.
+        drop(unsafe { Arc::from_raw(data as *const EnvShared) });
+        out.closed = true;
+        false
+    }
+
+    /// Run everything queued (on the JS thread, or with `None` while the env is torn down). A
+    /// user callback that throws is reported as an uncaught exception — as Node does for any
+    /// callback (left pending here, Node 20 would only print a deprecation warning) — and the
+    /// rest of the batch still runs.
+    fn drain(self: &Arc<Self>, env: Option<napi::Env>) {
+        let batch = {
+            let mut out = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+            out.scheduled = false;
+            std::mem::take(&mut out.queue)
+        };
+        for msg in batch {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || msg(env)));
+            if let Some(e) = env {
+                if let Some(exc) = e.take_exception() {
+                    let _ = e.fatal_exception(exc);
+                }
+            }
+        }
     }
 
     /// The env is ending (its cleanup hook): no more posts.
     pub fn close(&self) {
-        *self.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
     }
 
     pub fn is_js_thread(&self) -> bool {
@@ -267,10 +314,10 @@ unsafe extern "C" fn deliver(env: napi::napi_env, _js_cb: napi::Value, _context:
     if data.is_null() {
         return;
     }
-    // SAFETY: every item posted is a `Box<Message>` made in `post`.
-    let msg = unsafe { Box::from_raw(data as *mut Message) };
+    // SAFETY: every item posted is a reference to the env's `EnvShared` made by `schedule_locked`.
+    let shared = unsafe { Arc::from_raw(data as *const EnvShared) };
     let env = if env.is_null() { None } else { Some(napi::Env(env)) };
-    // A panic must not cross into N-API; a JS exception left pending by a user callback is
-    // Node's to report (as for any callback), so it stays pending.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || msg(env)));
+    // Panics are caught per message; a JS exception left pending by a user callback is Node's to
+    // report (as for any callback), so it stays pending.
+    shared.drain(env);
 }

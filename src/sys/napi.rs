@@ -529,6 +529,11 @@ impl Env {
         Ok(r)
     }
 
+    /// Report `err` as an uncaught exception (what Node does for a throw in any callback).
+    pub fn fatal_exception(&self, err: Value) -> Result<()> {
+        check_status!(self, napi_fatal_exception(self.0, err))
+    }
+
     pub fn throw(&self, v: Value) -> Result<()> {
         check_status!(self, napi_throw(self.0, v))
     }
