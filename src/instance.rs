@@ -45,7 +45,6 @@ pub struct Helpers {
     pub memo_get: Ref,
     pub memo_set: Ref,
     pub json: Ref,
-    pub promise: Ref,
     pub make_handle: Ref,
     pub numbers_to_f64: Ref,
     pub f64_to_array: Ref,
@@ -82,7 +81,7 @@ const HELPERS: &str = r#"(function (reprNative) {
   }
   return {
     makeHandle(value, pytype, time, index, state) { return new PyObjectHandle(value, pytype, time, index, state); },
-    Map, Set, Promise, JSON,
+    Map, Set, JSON,
     mapEntries(m) { const a = []; for (const [k, v] of Map.prototype.entries.call(m)) a.push(k, v); return a; },
     setValues(s) { return Array.from(Set.prototype.values.call(s)); },
     memoNew() { return new Map(); },
@@ -149,7 +148,6 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         memo_get: r("memoGet")?,
         memo_set: r("memoSet")?,
         json: r("JSON")?,
-        promise: r("Promise")?,
         make_handle: r("makeHandle")?,
         numbers_to_f64: r("numbersToF64")?,
         f64_to_array: r("f64ToArray")?,

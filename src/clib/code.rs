@@ -23,7 +23,7 @@ fn set_max_threads(env: Env, args: &Args) -> Result<Value> {
             return Err(Error::Type("python-ts: _set_max_threads(n): n must be a positive integer".into()));
         }
         let n = env.get_double(v)?;
-        if !(n >= 1.0 && n <= 4096.0 && n.trunc() == n) {
+        if !((1.0..=4096.0).contains(&n) && n.trunc() == n) {
             return Err(Error::Range("python-ts: _set_max_threads(n): n must be an integer from 1 to 4096".into()));
         }
         executor::set_max_threads(n as usize);
@@ -243,17 +243,16 @@ fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, res
             ToJs::new(env, gil, context_id, state_value).convert(obj.borrow())
         })?,
     });
-    let args = match converted {
-        Ok(v) => env.null().map(|n| [n, v]),
-        Err(e) => error_value(env, e).and_then(|err| env.undefined().map(|u| [err, u])),
+    // Node's convention: callback(null, result) or callback(err).
+    let args: Result<Vec<Value>> = match converted {
+        Ok(v) => env.null().map(|n| vec![n, v]),
+        Err(e) => error_value(env, e).map(|err| vec![err]),
     };
     release();
-    if let (Ok(args), Ok(Some(f))) = (args, env.ref_value(callback as _)) {
-        if let Ok(this) = env.undefined() {
-            // A throw from the user's callback stays pending: Node reports it as it would for
-            // any callback.
-            let _ = env.call(this, f, &args[..if env.type_of(args[0]).ok() == Some(crate::sys::napi::ValueType::napi_null) { 2 } else { 1 }]);
-        }
+    if let (Ok(args), Ok(Some(f)), Ok(this)) = (args, env.ref_value(callback as _), env.undefined()) {
+        // A throw from the user's callback stays pending; the outbox reports it as an uncaught
+        // exception, as Node does for any callback.
+        let _ = env.call(this, f, &args);
     }
     let _ = env.delete_ref(callback as _);
     if let Some(s) = state {
@@ -295,7 +294,9 @@ impl Outcome {
             let mut overflow = 0;
             // SAFETY: GIL held; an int.
             let n = unsafe { (a.PyLong_AsLongLongAndOverflow)(o.as_ptr(), &mut overflow) };
-            if overflow == 0 && n.unsigned_abs() <= crate::convert::numbers::MAX_SAFE as u64 && !(n == -1 && !unsafe { (a.PyErr_Occurred)() }.is_null()) {
+            // SAFETY: GIL held.
+            let failed = n == -1 && !unsafe { (a.PyErr_Occurred)() }.is_null();
+            if overflow == 0 && !failed && n.unsigned_abs() <= crate::convert::numbers::MAX_SAFE as u64 {
                 return Outcome::Number(n as f64);
             }
             crate::runtime::errors::clear(gil);

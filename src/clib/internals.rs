@@ -69,7 +69,7 @@ fn uint64_to_str(env: Env, args: &Args) -> Result<Value> {
         }
         ValueType::napi_number => {
             let d = env.get_double(v)?;
-            if !(d >= 0.0 && d <= numbers::MAX_SAFE && d.trunc() == d) {
+            if !((0.0..=numbers::MAX_SAFE).contains(&d) && d.trunc() == d) {
                 return Err(Error::Range("python-ts: uint64_to_str: a number must be a safe non-negative integer".into()));
             }
             d as u64

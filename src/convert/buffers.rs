@@ -80,10 +80,11 @@ pub fn view(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64) -> Resu
     if unsafe { (api().PyObject_GetBuffer)(obj.as_ptr(), &mut *buffer, PYBUF_RECORDS_RO) } != 0 {
         return Err(errors::fetch(gil));
     }
-    let r = describe_and_map(env, gil, obj, context, buffer);
-    r
+    describe_and_map(env, gil, obj, context, buffer)
 }
 
+// Takes the Box the export lives in (the views keep theirs in a finalizer hint).
+#[allow(clippy::boxed_local)]
 fn release_now(mut buffer: Box<PyBuffer>) {
     // SAFETY: the GIL is held by our callers; a buffer obtained by PyObject_GetBuffer.
     unsafe { (api().PyBuffer_Release)(&mut *buffer) };
@@ -108,6 +109,7 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
     // SAFETY: the export's shape and strides arrays hold `ndim` entries (requested with
     // PyBUF_STRIDES), or are NULL for ndim 0.
     let shape: Vec<isize> = if ndim == 0 || b.shape.is_null() { vec![] } else { unsafe { std::slice::from_raw_parts(b.shape, ndim) }.to_vec() };
+    // SAFETY: as above, for the strides array.
     let byte_strides: Vec<isize> = if ndim == 0 || b.strides.is_null() { vec![] } else { unsafe { std::slice::from_raw_parts(b.strides, ndim) }.to_vec() };
     let count: usize = if ndim == 0 { 1 } else { shape.iter().map(|&n| n.max(0) as usize).product() };
     let mut contiguous = true;
@@ -118,7 +120,7 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
         }
         expect *= shape[i].max(1);
     }
-    let aligned = (b.buf as usize) % itemsize == 0;
+    let aligned = (b.buf as usize).is_multiple_of(itemsize);
     let readonly = b.readonly != 0;
     let generation = lifecycle::generation();
     let c_strides: Vec<isize> = {

@@ -318,6 +318,9 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
 }
 
 /// `reprNative(handle)`: what the handles' `repr` getter returns.
+///
+/// # Safety
+/// Called by N-API with a valid env and callback info on that env's JS thread.
 pub unsafe extern "C" fn repr_native(env: napi_env, info: crate::sys::napi::CallbackInfo) -> Value {
     let env = Env(env);
     crate::boundary::trampoline(env, "repr", || {

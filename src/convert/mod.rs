@@ -234,11 +234,12 @@ impl<'py> ToJs<'py> {
             // SAFETY: a float subclass.
             return env.double(unsafe { (a.PyFloat_AsDouble)(obj.as_ptr()) });
         }
-        // SAFETY: as above.
-        if unsafe { (a.PyType_IsSubtype)(t, a.PySet_Type) != 0 || (a.PyType_IsSubtype)(t, a.PyFrozenSet_Type) != 0 || (a.PyType_IsSubtype)(t, a.PyByteArray_Type) != 0 } {
-            if unsafe { (a.PyType_IsSubtype)(t, a.PyByteArray_Type) } != 0 {
-                return bytes::to_js(env, gil, obj);
-            }
+        // SAFETY: GIL held; type objects are alive.
+        let subtype = |base| unsafe { (a.PyType_IsSubtype)(t, base) != 0 };
+        if subtype(a.PyByteArray_Type) {
+            return bytes::to_js(env, gil, obj);
+        }
+        if subtype(a.PySet_Type) || subtype(a.PyFrozenSet_Type) {
             return self.container(obj, depth);
         }
         if let Some(ms) = datetime::datetime_ms(gil, obj)? {

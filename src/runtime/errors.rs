@@ -3,7 +3,7 @@
 //! 3.12+ hand the raised exception over with `PyErr_GetRaisedException`; older versions need
 //! `PyErr_Fetch` + `PyErr_NormalizeException` and the traceback attached by hand. The
 //! traceback text is Python's own `traceback.format_exception`, chained causes and contexts
-//! included. Nothing here prints the exception (`PyErr_Print` would turn `SystemExit` into a
+//! included. Nothing here prints the exception through CPython (its printing helper turns `SystemExit` into a
 //! process exit), and no Python error is left set on return.
 
 use crate::error::{Error, PyErrInfo};
@@ -151,6 +151,8 @@ fn format_traceback(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
 }
 
 /// Set a Python exception of type `exc_type` with `msg` (for errors raised into Python).
+/// `exc_type` is one of the table's `PyExc_*` classes, alive for the life of the runtime.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn set(_gil: Gil<'_>, exc_type: PyPtr, msg: &str) {
     let c = std::ffi::CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
     // SAFETY: GIL held; exc_type is an exception class.

@@ -121,6 +121,7 @@ impl<'a, 'py> Borrowed<'a, 'py> {
 
     /// The type's flags (`PyType_GetFlags`), for the `*_Check` family.
     #[inline]
+    #[allow(clippy::unnecessary_cast)] // c_ulong is 32-bit on Windows
     pub fn type_flags(self) -> u64 {
         // SAFETY: GIL held; `type_ptr` is a live type object.
         unsafe { (api().PyType_GetFlags)(self.type_ptr()) as u64 }

@@ -6,6 +6,10 @@
 //! N-API gave us (or a threadsafe-function call), so every `napi_value` is valid for the current
 //! handle scope.
 
+// Every `Value` passed to these wrappers is a handle N-API gave us in the current scope (the
+// module invariant above); the wrappers hand it back to N-API and never dereference it.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use crate::error::{Error, Result};
 use napi_sys as sys;
 use std::ffi::{c_void, CString};

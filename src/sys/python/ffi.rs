@@ -95,13 +95,22 @@ pub const PY_EVAL_INPUT: c_int = pyo3_ffi::Py_eval_input;
 pub const METH_VARARGS: c_int = pyo3_ffi::METH_VARARGS;
 pub const METH_KEYWORDS: c_int = pyo3_ffi::METH_KEYWORDS;
 
+// `c_ulong` is 64-bit here but 32-bit on Windows: the casts are for portability.
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_LONG_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_LONG_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_LIST_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_LIST_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_TUPLE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_TUPLE_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_BYTES_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_BYTES_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_UNICODE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_UNICODE_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_DICT_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_DICT_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_BASE_EXC_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_BASE_EXC_SUBCLASS as u64;
+#[allow(clippy::unnecessary_cast)]
 pub const TPFLAGS_TYPE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_TYPE_SUBCLASS as u64;
 
 pub const PYBUF_FULL_RO: c_int = 0x0004 | 0x0010 | 0x0008 | 0x0100;
