@@ -39,7 +39,7 @@ function toArg(x, seen) {
   if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return x;
   if (x[WRAPPED]) return x[WRAPPED].handle();
   if (typeof x === 'function') return x;
-  if (Array.isArray(x)) return mapChildren(x, Array.from(x.keys()), () => x.slice(), seen);
+  if (Array.isArray(x)) return mapChildren(x, null, () => x.slice(), seen);
   const proto = Object.getPrototypeOf(x);
   if ((proto === Object.prototype || proto === null) && !clib._internals.is_pyobject(x)) {
     return mapChildren(x, Object.keys(x), () => Object.assign(proto === null ? Object.create(null) : {}, x), seen);
@@ -47,10 +47,15 @@ function toArg(x, seen) {
   return x;
 }
 
-/** `toArg` over the children `keys` of `x`; copies `x` (with `copy`) only when one changes. */
+/**
+ * `toArg` over the children of `x` (its `keys`, or its indices when `keys` is null); copies `x`
+ * (with `copy`) only when one changes.
+ */
 function mapChildren(x, keys, copy, seen) {
   let out = x;
-  for (const k of keys) {
+  const n = keys ? keys.length : x.length;
+  for (let i = 0; i < n; i++) {
+    const k = keys ? keys[i] : i;
     const v = x[k];
     if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
       seen = seen || new Map();
