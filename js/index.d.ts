@@ -139,6 +139,7 @@ export interface Clib {
   _set_runtime_path(path: string | null): boolean;
   _set_plugins_path(dir: string | null): boolean;
   _set_max_threads(n?: number): number;
+  _executor_stats(): { threads: number; idle: number; queued: number; max: number };
   _init_python(): boolean;
   _destroy_python(): boolean;
   _runtime_info(): RuntimeInfo | null;

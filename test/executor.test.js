@@ -168,3 +168,19 @@ test('a callback that throws is reported by Node once, and the other callbacks o
   assert.strictEqual(out.reported, 1);
   assert.deepStrictEqual(out.values, Array.from({ length: 20 }, (_, i) => i));
 });
+
+test('the pool grows while calls block and shrinks when idle (PYTHON_TS_WORKER_IDLE_MS)', () => {
+  const r = runNode(`const { clib } = require('.');
+    clib._exec('import time');
+    let n = 0;
+    for (let i = 0; i < 8; i++) clib._eval('time.sleep(0.2)', null, () => {
+      if (++n === 8) {
+        const busy = clib._executor_stats();
+        setTimeout(() => console.log(JSON.stringify({ busy: busy.threads, later: clib._executor_stats().threads, max: busy.max })), 800);
+      }
+    });`, { env: { PYTHON_TS_WORKER_IDLE_MS: '200' } });
+  const out = lastJson(r);
+  assert.ok(out.busy >= 8, `${out.busy} workers for 8 blocking calls`);
+  assert.strictEqual(out.later, 0, 'idle workers ended');
+  assert.strictEqual(out.max, 64);
+});

@@ -12,7 +12,18 @@ use crate::runtime::{context, executor, lifecycle, objects, support};
 use crate::sys::napi::{Args, Env, Value};
 use crate::sys::python::{PY_EVAL_INPUT, PY_FILE_INPUT};
 
-pub static EXPORTS: &[Export] = &[Export { name: "_exec", f: exec }, Export { name: "_eval", f: eval }, Export { name: "_set_max_threads", f: set_max_threads }];
+pub static EXPORTS: &[Export] = &[Export { name: "_exec", f: exec }, Export { name: "_eval", f: eval }, Export { name: "_set_max_threads", f: set_max_threads }, Export { name: "_executor_stats", f: executor_stats }];
+
+/// `_executor_stats()` → `{ threads, idle, queued, max }` of the library's worker pool.
+fn executor_stats(env: Env, _args: &Args) -> Result<Value> {
+    let (threads, idle, queued) = executor::stats();
+    let o = env.object()?;
+    env.set_named(o, "threads", env.double(threads as f64)?)?;
+    env.set_named(o, "idle", env.double(idle as f64)?)?;
+    env.set_named(o, "queued", env.double(queued as f64)?)?;
+    env.set_named(o, "max", env.double(executor::max_threads() as f64)?)?;
+    Ok(o)
+}
 
 /// `_set_max_threads(n)` → the previous limit: how many library worker threads async calls may
 /// use at once (default 64, or `PYTHON_TS_MAX_THREADS`).

@@ -22,7 +22,14 @@ use std::time::{Duration, Instant};
 /// A unit of work for a worker thread.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
-const IDLE_SECS: u64 = 10;
+/// How long an idle worker waits for work before it ends: 10 s, or `PYTHON_TS_WORKER_IDLE_MS`.
+fn idle_timeout() -> Duration {
+    static IDLE: once_cell::sync::Lazy<Duration> = once_cell::sync::Lazy::new(|| {
+        let ms = std::env::var("PYTHON_TS_WORKER_IDLE_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&ms| ms > 0).unwrap_or(10_000);
+        Duration::from_millis(ms)
+    });
+    *IDLE
+}
 pub const DEFAULT_MAX_THREADS: usize = 64;
 /// Workers started at once; more are added only while queued jobs wait (`GROW_AFTER`), i.e.
 /// while the running ones are blocked (a `time.sleep` releases the GIL). Quick calls then stay
@@ -145,7 +152,7 @@ fn take_job() -> Option<Job> {
             return Some(job);
         }
         s.idle += 1;
-        let (guard, timeout) = match POOL.cv.wait_timeout(s, Duration::from_secs(IDLE_SECS)) {
+        let (guard, timeout) = match POOL.cv.wait_timeout(s, idle_timeout()) {
             Ok(r) => r,
             Err(_) => return None,
         };
