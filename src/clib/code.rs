@@ -166,10 +166,7 @@ fn schedule_scalar_call(env: Env, c: crate::clib::objects::CallArgs, scalars: Ve
     let r = schedule_with(env, c.ctx, callback, move |gil| {
         // SAFETY: the pinned handle holds a reference to `addr` until the job is delivered.
         let target = unsafe { Detached::borrow_addr(gil, addr) }.to_owned();
-        let callable = match &method {
-            Some(m) if !m.is_empty() => objects::getattr_bytes(gil, context_id, target.borrow(), m)?,
-            _ => target,
-        };
+        let callable = objects::method_of(gil, context_id, target, &method)?;
         let items = scalars.iter().map(|s| scalar_to_py(gil, s)).collect::<Result<Vec<_>>>()?;
         let args = objects::tuple(gil, items)?;
         objects::call(gil, callable.borrow(), args.borrow(), None)

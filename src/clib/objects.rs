@@ -77,10 +77,7 @@ pub struct PreparedCall<'py> {
 pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<PreparedCall<'py>> {
     let ctx = c.ctx;
     let target = handles::resolve_data(gil, c.handle, ctx.id)?;
-    let callable = match &c.method {
-        Some(m) if !m.is_empty() => objects::getattr_bytes(gil, ctx.id, target.borrow(), m)?,
-        _ => target,
-    };
+    let callable = objects::method_of(gil, ctx.id, target, &c.method)?;
     let mut cx = ToPy::new(env, gil, ctx.id)?;
     let mut kw: Option<Owned<'py>> = None;
     let mut tuple: Option<Owned<'py>> = None;

@@ -102,11 +102,6 @@ pub fn enter_if_running() -> Option<Active> {
     }
 }
 
-/// Number of calls inside the runtime now (async jobs included).
-pub fn active_calls() -> usize {
-    ACTIVE.load(Ordering::Acquire)
-}
-
 /// Choose the runtime by path (before or after init). After init, only the same library is
 /// accepted: one libpython per process.
 pub fn set_runtime_path(path: Option<PathBuf>) -> Result<()> {

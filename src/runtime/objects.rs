@@ -204,6 +204,15 @@ thread_local! {
 
 const MAX_NAMES: usize = 512;
 
+/// The callable of a call: `getattr(target, method)`, or `target` itself when the method name is
+/// absent or empty.
+pub fn method_of<'py>(gil: Gil<'py>, context: u64, target: Owned<'py>, method: &Option<Vec<u8>>) -> Result<Owned<'py>> {
+    match method {
+        Some(m) if !m.is_empty() => getattr_bytes(gil, context, target.borrow(), m),
+        _ => Ok(target),
+    }
+}
+
 /// `getattr(obj, name)` with `name` as UTF-8 bytes; in the main context the name object is an
 /// interned str cached per thread, so hot method calls allocate nothing.
 pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, name: &[u8]) -> Result<Owned<'py>> {

@@ -123,12 +123,6 @@ impl Env {
         Ok(v)
     }
 
-    pub fn int64(&self, i: i64) -> Result<Value> {
-        let mut v = ptr::null_mut();
-        check_status!(self, napi_create_int64(self.0, i, &mut v))?;
-        Ok(v)
-    }
-
     pub fn string(&self, s: &str) -> Result<Value> {
         let mut v = ptr::null_mut();
         check_status!(self, napi_create_string_utf8(self.0, s.as_ptr() as *const c_char, s.len() as isize, &mut v))?;
@@ -265,12 +259,6 @@ impl Env {
         Ok(b)
     }
 
-    pub fn is_buffer(&self, v: Value) -> Result<bool> {
-        let mut b = false;
-        check_status!(self, napi_is_buffer(self.0, v, &mut b))?;
-        Ok(b)
-    }
-
     pub fn is_typedarray(&self, v: Value) -> Result<bool> {
         let mut b = false;
         check_status!(self, napi_is_typedarray(self.0, v, &mut b))?;
@@ -403,12 +391,6 @@ impl Env {
         Ok(v)
     }
 
-    pub fn has_own(&self, obj: Value, key: Value) -> Result<bool> {
-        let mut b = false;
-        check_status!(self, napi_has_own_property(self.0, obj, key, &mut b))?;
-        Ok(b)
-    }
-
     pub fn set_element(&self, arr: Value, i: u32, v: Value) -> Result<()> {
         check_status!(self, napi_set_element(self.0, arr, i, v))
     }
@@ -417,12 +399,6 @@ impl Env {
         let mut v = ptr::null_mut();
         check_status!(self, napi_get_element(self.0, arr, i, &mut v))?;
         Ok(v)
-    }
-
-    pub fn has_element(&self, arr: Value, i: u32) -> Result<bool> {
-        let mut b = false;
-        check_status!(self, napi_has_element(self.0, arr, i, &mut b))?;
-        Ok(b)
     }
 
     /// Own enumerable string keys, as strings (what `Object.keys` gives).
@@ -437,18 +413,6 @@ impl Env {
             &mut v
         ))?;
         Ok(v)
-    }
-
-    pub fn prototype(&self, obj: Value) -> Result<Value> {
-        let mut v = ptr::null_mut();
-        check_status!(self, napi_get_prototype(self.0, obj, &mut v))?;
-        Ok(v)
-    }
-
-    pub fn strict_equals(&self, a: Value, b: Value) -> Result<bool> {
-        let mut r = false;
-        check_status!(self, napi_strict_equals(self.0, a, b, &mut r))?;
-        Ok(r)
     }
 
     pub fn instance_of(&self, obj: Value, ctor: Value) -> Result<bool> {
@@ -617,11 +581,6 @@ impl Env {
         check_status!(self, napi_add_env_cleanup_hook(self.0, Some(hook), arg))
     }
 
-    pub fn adjust_external_memory(&self, delta: i64) -> Result<()> {
-        let mut out = 0i64;
-        check_status!(self, napi_adjust_external_memory(self.0, delta, &mut out))
-    }
-
     pub fn open_scope(&self) -> Result<sys::napi_handle_scope> {
         let mut s = ptr::null_mut();
         check_status!(self, napi_open_handle_scope(self.0, &mut s))?;
@@ -630,12 +589,6 @@ impl Env {
 
     pub fn close_scope(&self, s: sys::napi_handle_scope) -> Result<()> {
         check_status!(self, napi_close_handle_scope(self.0, s))
-    }
-
-    pub fn uv_loop(&self) -> Result<*mut sys::uv_loop_s> {
-        let mut l = ptr::null_mut();
-        check_status!(self, napi_get_uv_event_loop(self.0, &mut l))?;
-        Ok(l)
     }
 
     // Threadsafe functions (results of async work, JS callbacks from Python threads).
@@ -671,12 +624,6 @@ pub fn call_threadsafe(tsfn: sys::napi_threadsafe_function, data: *mut c_void) -
     // SAFETY: N-API allows this call from any thread while the function is not released.
     let status = unsafe { sys::napi_call_threadsafe_function(tsfn, data, 0) };
     status == sys::Status::napi_ok
-}
-
-/// Release our hold on a threadsafe function (from any thread).
-pub fn release_threadsafe(tsfn: sys::napi_threadsafe_function) {
-    // SAFETY: as above; after this the caller must not use `tsfn`.
-    unsafe { sys::napi_release_threadsafe_function(tsfn, 0) };
 }
 
 pub use sys::{napi_threadsafe_function as Tsfn, napi_type_tag as TypeTag};
