@@ -136,7 +136,9 @@ fn interp_of(ts: ThreadStatePtr) -> *mut python::PyInterpreterState {
 
 /// Run `f` with the GIL of `context` held on this thread (the caller holds `Active`).
 pub fn with_context_gil<R>(context: u64, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> Result<R> {
-    LAST.with(|l| l.set(context));
+    if crate::boundary::debug() {
+        LAST.with(|l| l.set(context));
+    }
     if context == 0 {
         return Ok(gil::with_gil(|gil| {
             if refs::has_pending() {

@@ -33,21 +33,29 @@ impl Gil<'_> {
 
 pub type ThreadStatePtr = *mut PyThreadState;
 
+/// This thread's GIL bookkeeping, in one thread-local (each access to a thread-local of a
+/// shared library costs a `__tls_get_addr` call; a call into Python touches these several times).
+struct ThreadGil {
+    /// (runtime generation, this thread's main-interpreter state).
+    main: Cell<(u64, ThreadStatePtr)>,
+    /// How many guards this thread is inside.
+    depth: Cell<u32>,
+    /// The context whose thread state is current while depth > 0 (0: main).
+    current: Cell<u64>,
+}
+
 thread_local! {
-    static MAIN_TSTATE: Cell<(u64, ThreadStatePtr)> = const { Cell::new((0, ptr::null_mut())) };
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// The context whose thread state is current while DEPTH > 0 (0: main).
-    static CURRENT: Cell<u64> = const { Cell::new(0) };
+    static TLS: ThreadGil = const { ThreadGil { main: Cell::new((0, ptr::null_mut())), depth: Cell::new(0), current: Cell::new(0) } };
 }
 
 /// How many GIL guards this thread is inside (0: not holding any GIL through us).
 pub fn depth() -> u32 {
-    DEPTH.with(|d| d.get())
+    TLS.with(|t| t.depth.get())
 }
 
 /// The context current on this thread while inside a guard.
 pub fn current_context() -> u64 {
-    CURRENT.with(|c| c.get())
+    TLS.with(|t| t.current.get())
 }
 
 /// Takes the main interpreter's GIL with this thread's state (making the state the first time).
@@ -55,7 +63,7 @@ pub fn current_context() -> u64 {
 fn acquire_main() -> ThreadStatePtr {
     let api = api();
     let generation = lifecycle::generation();
-    let (gen, ts) = MAIN_TSTATE.with(|c| c.get());
+    let (gen, ts) = TLS.with(|t| t.main.get());
     if gen == generation && !ts.is_null() {
         // SAFETY: `ts` is this thread's state of the running interpreter (same generation) and
         // the thread holds no GIL.
@@ -67,7 +75,7 @@ fn acquire_main() -> ThreadStatePtr {
     unsafe { (api.PyGILState_Ensure)() };
     // SAFETY: the GIL is held now.
     let ts = unsafe { (api.PyThreadState_Get)() };
-    MAIN_TSTATE.with(|c| c.set((generation, ts)));
+    TLS.with(|t| t.main.set((generation, ts)));
     ts
 }
 
@@ -90,11 +98,10 @@ pub unsafe fn with_tstate<R>(ctx: u64, tstate: ThreadStatePtr, f: impl for<'py> 
 }
 
 fn enter<R>(ctx: u64, tstate: Option<ThreadStatePtr>, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
-    let d = depth();
-    let prev = current_context();
+    let (d, prev) = TLS.with(|t| (t.depth.get(), t.current.get()));
     if d > 0 && prev == ctx {
         // Already inside this interpreter on this thread: the GIL is ours.
-        DEPTH.with(|c| c.set(d + 1));
+        TLS.with(|t| t.depth.set(d + 1));
         let _restore = Restore { depth: d, ctx: prev, saved: None, leave: false };
         // SAFETY: depth > 0 with the same context current means the GIL is held.
         return f(unsafe { Gil::assume() });
@@ -111,8 +118,10 @@ fn enter<R>(ctx: u64, tstate: Option<ThreadStatePtr>, f: impl for<'py> FnOnce(Gi
             acquire_main();
         }
     }
-    CURRENT.with(|c| c.set(ctx));
-    DEPTH.with(|c| c.set(d + 1));
+    TLS.with(|t| {
+        t.current.set(ctx);
+        t.depth.set(d + 1);
+    });
     let _restore = Restore { depth: d, ctx: prev, saved, leave: true };
     // SAFETY: acquired above; released by `_restore` after `f`, even on panic.
     f(unsafe { Gil::assume() })
@@ -135,8 +144,10 @@ impl Drop for Restore {
                 unsafe { (api().PyEval_RestoreThread)(s) };
             }
         }
-        CURRENT.with(|c| c.set(self.ctx));
-        DEPTH.with(|c| c.set(self.depth));
+        TLS.with(|t| {
+            t.current.set(self.ctx);
+            t.depth.set(self.depth);
+        });
     }
 }
 
@@ -146,13 +157,13 @@ pub fn without_gil<R>(_gil: Gil<'_>, f: impl FnOnce() -> R) -> R {
     let d = depth();
     // SAFETY: the token proves the GIL is held; SaveThread releases it and returns our state.
     let ts = unsafe { (api().PyEval_SaveThread)() };
-    DEPTH.with(|c| c.set(0));
+    TLS.with(|t| t.depth.set(0));
     struct Reacquire(ThreadStatePtr, u32);
     impl Drop for Reacquire {
         fn drop(&mut self) {
             // SAFETY: restores the state saved above on the same thread.
             unsafe { (api().PyEval_RestoreThread)(self.0) };
-            DEPTH.with(|c| c.set(self.1));
+            TLS.with(|t| t.depth.set(self.1));
         }
     }
     let _r = Reacquire(ts, d);
@@ -174,7 +185,7 @@ pub fn forget_thread_state() {
     if depth() > 0 {
         return;
     }
-    let (gen, ts) = MAIN_TSTATE.with(|c| c.get());
+    let (gen, ts) = TLS.with(|t| t.main.get());
     if gen != lifecycle::generation() || ts.is_null() {
         return;
     }
@@ -186,5 +197,5 @@ pub fn forget_thread_state() {
         (api.PyEval_RestoreThread)(ts);
         (api.PyGILState_Release)(1);
     }
-    MAIN_TSTATE.with(|c| c.set((0, ptr::null_mut())));
+    TLS.with(|t| t.main.set((0, ptr::null_mut())));
 }
