@@ -162,3 +162,13 @@ test('creating and deleting 200 contexts leaves RSS bounded', () => {
   assert.strictEqual(out.left, 0);
   assert.ok(out.growth < 40, `RSS grew ${out.growth.toFixed(1)} MB over 200 contexts`);
 });
+
+test('handles given to a JS callback from a context carry that context as state', () => {
+  const ctx = clib._create_pycontext();
+  clib._exec('def give(f):\n    return f(object())', ctx);
+  let seen;
+  clib._call_python(clib._import_module('__main__', ctx), 'give', [(h) => { seen = h; return 1; }], null, ctx);
+  assert.strictEqual(seen.state, ctx);
+  assert.strictEqual(typeof clib._call_python(seen, '__repr__', [], null, ctx), 'string');
+  clib._delete_pycontext(ctx);
+});

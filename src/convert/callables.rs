@@ -199,7 +199,12 @@ fn in_sync_error() -> Error {
 fn call_here<'py>(gil: Gil<'py>, env: Env, func: usize, context: u64, args: Option<Borrowed<'_, 'py>>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
     let scope = env.open_scope()?;
     let r = (|| {
-        let mut to_js = ToJs::new(env, gil, context, None);
+        // Handles given to the JS function carry their context object, as everywhere else.
+        let state = match context {
+            0 => None,
+            id => instance::get(env)?.contexts.borrow().get(&id).copied().and_then(|r| env.ref_value(r).ok().flatten()),
+        };
+        let mut to_js = ToJs::new(env, gil, context, state);
         let mut argv = Vec::new();
         if let Some(a) = args {
             // SAFETY: GIL held; a tuple.
