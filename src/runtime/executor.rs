@@ -15,7 +15,7 @@ use crate::runtime::gil;
 use crate::runtime::lifecycle;
 use crate::sys::napi::{self, Tsfn};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,9 +31,9 @@ fn idle_timeout() -> Duration {
     *IDLE
 }
 pub const DEFAULT_MAX_THREADS: usize = 64;
-/// Workers started at once; more are added only while queued jobs wait (`GROW_AFTER`), i.e.
-/// while the running ones are blocked (a `time.sleep` releases the GIL). Quick calls then stay
-/// on a couple of threads instead of dozens contending for one GIL.
+/// Workers started at once; more are added only while queued jobs wait and no job has finished
+/// for `GROW_AFTER`, i.e. while the running ones are blocked (a `time.sleep` releases the GIL).
+/// Quick calls then stay on a couple of threads instead of dozens contending for one GIL.
 const EAGER_THREADS: usize = 2;
 const GROW_AFTER: Duration = Duration::from_micros(500);
 /// How long a worker that just finished a job spins for the next one before sleeping: a
@@ -43,8 +43,12 @@ const SPIN: Duration = Duration::from_micros(50);
 struct PoolState {
     queue: VecDeque<(Instant, Job)>,
     threads: usize,
+    /// Workers asleep on the condition variable (spinning ones are not counted: they see the
+    /// queue through `QUEUED`).
     idle: usize,
     supervisor: bool,
+    /// The supervisor sleeps until the queue is non-empty.
+    supervisor_asleep: bool,
 }
 
 struct Pool {
@@ -54,12 +58,20 @@ struct Pool {
 }
 
 static POOL: Pool = Pool {
-    state: Mutex::new(PoolState { queue: VecDeque::new(), threads: 0, idle: 0, supervisor: false }),
+    state: Mutex::new(PoolState { queue: VecDeque::new(), threads: 0, idle: 0, supervisor: false, supervisor_asleep: false }),
     cv: Condvar::new(),
     supervisor_cv: Condvar::new(),
 };
 static MAX_THREADS: AtomicUsize = AtomicUsize::new(0);
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
+/// When a worker last finished a job (µs since `EPOCH`): while jobs keep finishing, the workers
+/// are not blocked and more of them would only contend for the GIL.
+static LAST_DONE: AtomicU64 = AtomicU64::new(0);
+static EPOCH: once_cell::sync::Lazy<Instant> = once_cell::sync::Lazy::new(Instant::now);
+
+fn now_us() -> u64 {
+    EPOCH.elapsed().as_micros() as u64
+}
 
 /// The worker limit: `_set_max_threads(n)`, else `PYTHON_TS_MAX_THREADS`, else 64.
 pub fn max_threads() -> usize {
@@ -102,9 +114,17 @@ pub fn submit(job: Job) {
         s.supervisor = true;
         let _ = std::thread::Builder::new().name("python-ts-supervisor".into()).spawn(supervisor_loop);
     }
+    // Each notification is a futex system call: only wake who is actually asleep.
+    let wake_worker = s.idle > 0;
+    let wake_supervisor = s.supervisor_asleep;
+    s.supervisor_asleep = false;
     drop(s);
-    POOL.cv.notify_one();
-    POOL.supervisor_cv.notify_one();
+    if wake_worker {
+        POOL.cv.notify_one();
+    }
+    if wake_supervisor {
+        POOL.supervisor_cv.notify_one();
+    }
 }
 
 /// Adds a worker whenever the oldest queued job has waited `GROW_AFTER` with no idle worker
@@ -113,13 +133,16 @@ fn supervisor_loop() {
     let Ok(mut s) = POOL.state.lock() else { return };
     loop {
         while s.queue.is_empty() {
+            s.supervisor_asleep = true;
             s = match POOL.supervisor_cv.wait(s) {
                 Ok(g) => g,
                 Err(_) => return,
             };
         }
+        s.supervisor_asleep = false;
         let waited = s.queue.front().map(|(t, _)| t.elapsed()).unwrap_or_default();
-        if waited >= GROW_AFTER && s.idle == 0 && s.threads < max_threads() {
+        let stalled = now_us().saturating_sub(LAST_DONE.load(Ordering::Acquire)) >= GROW_AFTER.as_micros() as u64;
+        if waited >= GROW_AFTER && stalled && s.idle == 0 && s.threads < max_threads() {
             spawn_worker(&mut s);
         }
         s = match POOL.supervisor_cv.wait_timeout(s, GROW_AFTER / 2) {
@@ -169,6 +192,7 @@ fn worker_loop() {
     while let Some(job) = take_job() {
         // A panicking job must not take the worker (and its count) with it.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        LAST_DONE.store(now_us(), Ordering::Release);
     }
     if let Some(_active) = lifecycle::enter_if_running() {
         gil::forget_thread_state();
