@@ -184,3 +184,12 @@ test('the pool grows while calls block and shrinks when idle (PYTHON_TS_WORKER_I
   assert.strictEqual(out.later, 0, 'idle workers ended');
   assert.strictEqual(out.max, 64);
 });
+
+test('worker threads have a main-thread-sized C stack: deep C recursion that works sync works async', () => {
+  const r = runNode(`const { clib } = require('.');
+    clib._exec('import sys, json\\nsys.setrecursionlimit(100000)\\nd = []\\nfor i in range(30000):\\n    d = [d]');
+    const sync = clib._eval('len(json.dumps(d))');
+    clib._eval('len(json.dumps(d))', null, (e, v) => console.log(JSON.stringify({ sync, async: v, err: e && e.message })));`);
+  assert.strictEqual(r.signal, null, r.stderr);
+  assert.deepStrictEqual(lastJson(r), { sync: 60002, async: 60002, err: null });
+});

@@ -94,9 +94,12 @@ pub fn stats() -> (usize, usize, usize) {
     }
 }
 
+/// Python's recursion limits assume a main-thread-sized C stack; Rust threads get 2 MiB.
+const WORKER_STACK: usize = 8 << 20;
+
 fn spawn_worker(s: &mut PoolState) {
     s.threads += 1;
-    if std::thread::Builder::new().name("python-ts-worker".into()).spawn(worker_loop).is_err() {
+    if std::thread::Builder::new().name("python-ts-worker".into()).stack_size(WORKER_STACK).spawn(worker_loop).is_err() {
         s.threads -= 1;
     }
 }
