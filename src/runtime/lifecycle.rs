@@ -284,6 +284,8 @@ fn spawn_library_thread() -> Result<Sender<Command>> {
     let (tx, rx) = channel::<Command>();
     std::thread::Builder::new()
         .name("python-ts-main".into())
+        // It runs atexit handlers at finalization: give it a main-thread-sized stack too.
+        .stack_size(8 << 20)
         .spawn(move || {
             // The main thread state of the interpreter, kept here between init and finalize.
             let mut main_tstate: usize = 0;
