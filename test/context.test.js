@@ -172,3 +172,20 @@ test('handles given to a JS callback from a context carry that context as state'
   assert.strictEqual(typeof clib._call_python(seen, '__repr__', [], null, ctx), 'string');
   clib._delete_pycontext(ctx);
 });
+
+test("new Python({ context: 'isolated' }) gets its own GIL on 3.13 and a clear error before", async () => {
+  for (const p of supportedPythons().filter((x) => x.version[1] === 11 || x.version[1] >= 13)) {
+    const r = await runNodeAsync(`const { Python } = require('.');
+      (async () => { try {
+        const py = new Python({ context: 'isolated' });
+        py.exec('import json\\nx = json.dumps([1])');
+        const out = { x: py.eval('x'), own: py.context.ownGil };
+        out.sum = await py.eval_async('sum(range(10))');
+        out.deleted = py.delete();
+        console.log(JSON.stringify(out));
+      } catch (e) { console.log(JSON.stringify({ error: e.message })); } })();`, { env: { PYTHON_TS_PYTHON: p.exe } });
+    const out = lastJson(r);
+    if (p.version[1] >= 13) assert.deepStrictEqual(out, { x: '[1]', own: true, sum: 45, deleted: true }, p.label);
+    else assert.match(out.error, /own GIL need CPython 3\.13/, p.label);
+  }
+});
