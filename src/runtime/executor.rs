@@ -213,7 +213,9 @@ pub struct EnvShared {
     pub js_thread: std::thread::ThreadId,
     /// The env itself, used only on `js_thread`.
     pub env: usize,
-    in_sync: AtomicU32,
+    /// Sync calls in progress on the JS thread — shared by every env of that thread (Electron
+    /// can host several on one thread, and a sync call from one blocks the others' loops too).
+    in_sync: Arc<AtomicU32>,
     pending: AtomicUsize,
 }
 
@@ -236,7 +238,7 @@ impl EnvShared {
         // SAFETY: `deliver` treats `data` as a boxed `Message`, which is all we ever post.
         let tsfn = unsafe { env.threadsafe_function("python-ts", std::ptr::null_mut(), Some(deliver), None)? };
         env.unref_threadsafe(tsfn)?;
-        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, outbox: Mutex::new(Outbox::default()), js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: AtomicU32::new(0), pending: AtomicUsize::new(0) }))
+        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, outbox: Mutex::new(Outbox::default()), js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: thread_sync_counter(), pending: AtomicUsize::new(0) }))
     }
 
     /// Post a message to the JS thread. If the env has ended, the message runs at once with
@@ -334,6 +336,20 @@ impl EnvShared {
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
+}
+
+/// The sync-call counter of the current thread (one per JS thread, shared by its envs).
+fn thread_sync_counter() -> Arc<AtomicU32> {
+    static COUNTERS: Mutex<Vec<(std::thread::ThreadId, std::sync::Weak<AtomicU32>)>> = Mutex::new(Vec::new());
+    let me = std::thread::current().id();
+    let mut all = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(c) = all.iter().find(|(t, _)| *t == me).and_then(|(_, w)| w.upgrade()) {
+        return c;
+    }
+    let c = Arc::new(AtomicU32::new(0));
+    all.push((me, Arc::downgrade(&c)));
+    c
 }
 
 pub struct SyncGuard<'a>(&'a EnvShared);
