@@ -38,18 +38,18 @@ pub struct EnvData {
 /// JS functions and constructors the native side calls.
 pub struct Helpers {
     pub map: Ref,
-    pub set: Ref,
     pub map_entries: Ref,
     pub set_values: Ref,
     pub memo_new: Ref,
-    pub memo_get: Ref,
     pub memo_set: Ref,
     pub json: Ref,
     pub make_handle: Ref,
     pub numbers_to_f64: Ref,
     pub f64_to_array: Ref,
-    pub object_parts: Ref,
     pub parts_object: Ref,
+    pub inspect: Ref,
+    pub make_kwargs: Ref,
+    pub make_context: Ref,
 }
 
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
@@ -79,13 +79,51 @@ const HELPERS: &str = r#"(function (reprNative) {
     /** `repr(obj)`, computed when read. */
     get repr() { return reprNative(this); }
   }
+  /** Objects made by kwargs({...}) (also type-tagged natively). */
+  class Kwargs {}
+  /** Context objects (also type-tagged natively). */
+  class PyContext {}
+  const objectParts = (o) => {
+    const ks = Object.keys(o);
+    const n = ks.length;
+    const vs = new Array(n);
+    let numeric = true;
+    for (let i = 0; i < n; i++) {
+      const k = ks[i];
+      if (k.indexOf('\0') !== -1) return null;
+      const v = o[k];
+      vs[i] = v;
+      if (typeof v !== 'number') numeric = false;
+    }
+    return [ks.join('\0'), numeric ? Float64Array.from(vs) : vs];
+  };
   return {
     makeHandle(value, pytype, time, index, state) { return new PyObjectHandle(value, pytype, time, index, state); },
-    Map, Set, JSON,
+    makeKwargs() { return new Kwargs(); },
+    makeContext() { return new PyContext(); },
+    // What the serializer needs to know of an object, in one call: a memo hit (its index), a
+    // kind (a negative code), or a plain object's parts [keys joined by NUL, values]. Containers
+    // are entered in the memo under `next`, the index the native side gives the Python object.
+    inspect(o, memo, next) {
+      const hit = memo.get(o);
+      if (hit !== undefined) return hit;
+      if (Array.isArray(o)) { memo.set(o, next); return -1; }
+      if (ArrayBuffer.isView(o)) return o instanceof DataView ? -12 : -2;
+      if (o instanceof ArrayBuffer) return -3;
+      if (o instanceof Date) return -4;
+      if (o instanceof Map) { memo.set(o, next); return -5; }
+      if (o instanceof Set) { memo.set(o, next); return -6; }
+      if (o instanceof Promise) return -7;
+      if (o instanceof Kwargs) return -9;
+      if (o instanceof PyContext) return -10;
+      if (o instanceof PyObjectHandle) return -11;
+      memo.set(o, next);
+      return objectParts(o) || -8;
+    },
+    Map, JSON,
     mapEntries(m) { const a = []; for (const [k, v] of Map.prototype.entries.call(m)) a.push(k, v); return a; },
     setValues(s) { return Array.from(Set.prototype.values.call(s)); },
     memoNew() { return new Map(); },
-    memoGet(m, k) { return m.get(k); },
     memoSet(m, k, v) { m.set(k, v); },
     // Bulk paths of the serializer: one JIT-compiled loop instead of one N-API call per element.
     numbersToF64(a) {
@@ -103,20 +141,6 @@ const HELPERS: &str = r#"(function (reprNative) {
       const out = new Array(n);
       for (let i = 0; i < n; i++) out[i] = f[i];
       return out;
-    },
-    objectParts(o) {
-      const ks = Object.keys(o);
-      const n = ks.length;
-      const vs = new Array(n);
-      let numeric = true;
-      for (let i = 0; i < n; i++) {
-        const k = ks[i];
-        if (k.indexOf('\0') !== -1) return null;
-        const v = o[k];
-        vs[i] = v;
-        if (typeof v !== 'number') numeric = false;
-      }
-      return [ks.join('\0'), numeric ? Float64Array.from(vs) : vs];
     },
     partsObject(keys, vs) {
       const ks = keys.split('\0');
@@ -141,18 +165,18 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
     let r = |name: &str| -> Result<Ref> { env.create_ref(env.get_named(h, name)?, 1) };
     let helpers = Helpers {
         map: r("Map")?,
-        set: r("Set")?,
         map_entries: r("mapEntries")?,
         set_values: r("setValues")?,
         memo_new: r("memoNew")?,
-        memo_get: r("memoGet")?,
         memo_set: r("memoSet")?,
         json: r("JSON")?,
         make_handle: r("makeHandle")?,
         numbers_to_f64: r("numbersToF64")?,
         f64_to_array: r("f64ToArray")?,
-        object_parts: r("objectParts")?,
         parts_object: r("partsObject")?,
+        inspect: r("inspect")?,
+        make_kwargs: r("makeKwargs")?,
+        make_context: r("makeContext")?,
     };
     let data = Box::new(EnvData {
         python_error: env.create_ref(class, 1)?,

@@ -299,3 +299,15 @@ test('property: hostile values give a value or a clear error, and the process su
   }), { numRuns: 1000, seed: 7 });
   assert.strictEqual(clib._eval('1 + 1'), 2);
 });
+
+test('the cyclic GC paused during a conversion is back on afterwards, and a user-disabled GC stays off', () => {
+  clib._exec('import gc\ndef _gc_state(x):\n    return gc.isenabled()');
+  assert.strictEqual(clib._call_python(main, '_gc_state', [[{ a: 1 }]]), true, 'on again before the Python code runs');
+  assert.strictEqual(clib._eval('gc.isenabled()'), true);
+  assert.throws(() => roundTrip([{ a: 1 }, Symbol('x')]), TypeError);
+  assert.strictEqual(clib._eval('gc.isenabled()'), true, 'back on after a failed conversion');
+  clib._exec('gc.disable()');
+  roundTrip([{ a: 1 }]);
+  assert.strictEqual(clib._eval('gc.isenabled()'), false);
+  clib._exec('gc.enable()');
+});

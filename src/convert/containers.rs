@@ -32,7 +32,7 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
         // SAFETY: fresh list of length len; SetItem steals the reference.
         unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, none.into_raw()) };
     }
-    cx.memo_put(v, &list)?;
+    cx.memo_push(&list);
     for i in 0..len {
         let item = env.get_element(v, i)?;
         let obj = cx.value(item, depth + 1)?;
@@ -70,7 +70,7 @@ fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Op
         unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, item.into_raw()) };
     }
     debug_assert_eq!(n as u32, len);
-    cx.memo_put(v, &list)?;
+    cx.memo_push(&list);
     Ok(Some(list))
 }
 
@@ -83,13 +83,17 @@ fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize) {
     }
 }
 
-pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
+/// A plain object → dict. `parts` is what `inspect` gave (keys joined by NUL, values); without
+/// it (a key holds a NUL) the keys are read one by one.
+pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, parts: Option<Value>, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
     // SAFETY: GIL held.
     let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
-    cx.memo_put(v, &dict)?;
-    if bulk_object_to_py(cx, v, &dict, depth)? {
-        return Ok(dict);
+    cx.memo_push(&dict);
+    if let Some(parts) = parts {
+        if parts_to_dict(cx, parts, &dict, depth)? {
+            return Ok(dict);
+        }
     }
     let keys = env.own_keys(v)?;
     let n = env.array_len(keys)?;
@@ -106,14 +110,11 @@ pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<O
     Ok(dict)
 }
 
-/// Plain objects: keys joined by NUL in one string, values in one array (a `Float64Array` when
-/// all are numbers), read by one JS loop. False when a key holds a NUL or a lone surrogate.
-fn bulk_object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, dict: &Owned<'py>, depth: usize) -> Result<bool> {
+/// Fill `dict` from a plain object's parts: keys joined by NUL in one string, values in one
+/// array (a `Float64Array` when all are numbers). False when a key holds a lone surrogate (the
+/// exact, key-by-key path then).
+fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth: usize) -> Result<bool> {
     let env = cx.env;
-    let parts = cx.data()?.call_helper(env, |h| h.object_parts, &[v])?;
-    if env.type_of(parts)? == crate::sys::napi::ValueType::napi_null {
-        return Ok(false);
-    }
     let joined = env.get_element(parts, 0)?;
     let values = env.get_element(parts, 1)?;
     let bytes = env.get_string_utf8_bytes(joined)?;
@@ -152,7 +153,7 @@ pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
     let env = cx.env;
     // SAFETY: GIL held.
     let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
-    cx.memo_put(v, &dict)?;
+    cx.memo_push(&dict);
     let flat = cx.data()?.call_helper(env, |h| h.map_entries, &[v])?;
     let n = env.array_len(flat)?;
     let mut i = 0;
@@ -172,7 +173,7 @@ pub fn set_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
     let env = cx.env;
     // SAFETY: GIL held; an empty set.
     let set = unsafe { Owned::from_result(cx.gil, (api().PySet_New)(std::ptr::null_mut()))? };
-    cx.memo_put(v, &set)?;
+    cx.memo_push(&set);
     let items = cx.data()?.call_helper(env, |h| h.set_values, &[v])?;
     let n = env.array_len(items)?;
     for i in 0..n {
@@ -326,16 +327,15 @@ fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> 
     if all_str {
         let o = env.object()?;
         cx.memo_put(obj, o);
+        // All properties in one N-API call; defining (not assigning) keeps a `__proto__` key an
+        // own property instead of replacing the prototype.
+        let mut entries = Vec::with_capacity(items.len());
         for (k, v) in items {
             let key = super::strings::to_js(env, cx.gil, k.borrow())?;
             let value = cx.value(v.borrow(), depth + 1)?;
-            if is_proto_key(k.borrow()) {
-                // [[Set]] of `__proto__` would replace the prototype: define an own key instead.
-                define_own(env, o, key, value)?;
-            } else {
-                env.set_property(o, key, value)?;
-            }
+            entries.push((key, value));
         }
+        env.define_data(o, &entries)?;
         Ok(o)
     } else {
         let data = crate::instance::get(env)?;
@@ -392,30 +392,4 @@ fn bulk_dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, items: &[(Ow
     Ok(Some(o))
 }
 
-/// Whether a str key is `__proto__`.
-fn is_proto_key(k: Borrowed<'_, '_>) -> bool {
-    let mut len = 0isize;
-    // SAFETY: GIL held; a buffer owned by the str, or NULL (lone surrogates) with an error set.
-    let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(k.as_ptr(), &mut len) };
-    if p.is_null() {
-        // SAFETY: GIL held; the str can't be `__proto__` then.
-        unsafe { (api().PyErr_Clear)() };
-        return false;
-    }
-    // SAFETY: `len` bytes owned by k.
-    len == 9 && unsafe { std::slice::from_raw_parts(p as *const u8, 9) } == b"__proto__"
-}
 
-fn define_own(env: crate::sys::napi::Env, o: Value, key: Value, value: Value) -> Result<()> {
-    let global = env.global()?;
-    let object = env.get_named(global, "Object")?;
-    let define = env.get_named(object, "defineProperty")?;
-    let desc = env.object()?;
-    env.set_named(desc, "value", value)?;
-    let t = env.boolean(true)?;
-    env.set_named(desc, "writable", t)?;
-    env.set_named(desc, "enumerable", t)?;
-    env.set_named(desc, "configurable", t)?;
-    env.call(object, define, &[o, key, desc])?;
-    Ok(())
-}

@@ -26,6 +26,15 @@ pub fn has_replacement(bytes: &[u8]) -> bool {
 }
 
 pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
+    // Short strings (most keys and values) in one N-API call, through the stack.
+    let mut buf = [0u8; 256];
+    if let Some(n) = env.try_string_into(v, &mut buf) {
+        let bytes = &buf[..n];
+        if !has_replacement(bytes) {
+            // SAFETY: GIL held; valid UTF-8 of the given length.
+            return unsafe { Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, n as isize)) };
+        }
+    }
     let bytes = env.get_string_utf8_bytes(v)?;
     // N-API replaces a lone surrogate with U+FFFD (EF BF BD); only then take the exact route.
     if !has_replacement(&bytes) {

@@ -367,7 +367,7 @@ pub fn id_of_object(env: Env, v: Value) -> Result<Option<u64>> {
 
 /// The JS object for a new context `{ type, state, main, time, index, ownGil }`.
 pub fn to_object(env: Env, c: &Context) -> Result<Value> {
-    let o = env.object()?;
+    let o = crate::instance::get(env)?.call_helper(env, |h| h.make_context, &[])?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
     env.define_values(
         o,

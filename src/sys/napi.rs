@@ -460,6 +460,25 @@ impl Env {
         check_status!(self, napi_define_properties(self.0, obj, 1, &desc))
     }
 
+    /// Define own data properties (writable, enumerable, configurable) keyed by JS values, in one
+    /// call. Definition, not assignment: a key `__proto__` becomes an own property.
+    pub fn define_data(&self, obj: Value, entries: &[(Value, Value)]) -> Result<()> {
+        let descs: Vec<sys::napi_property_descriptor> = entries
+            .iter()
+            .map(|(k, v)| sys::napi_property_descriptor {
+                utf8name: ptr::null(),
+                name: *k,
+                method: None,
+                getter: None,
+                setter: None,
+                value: *v,
+                attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+                data: ptr::null_mut(),
+            })
+            .collect();
+        check_status!(self, napi_define_properties(self.0, obj, descs.len(), descs.as_ptr()))
+    }
+
     /// Define several properties at once: `(name, value)` pairs as plain enumerable data
     /// properties, plus an optional lazily computed getter.
     pub fn define_values(&self, obj: Value, values: &[(&'static std::ffi::CStr, Value)], getter: Option<(&'static std::ffi::CStr, sys::napi_callback)>) -> Result<()> {

@@ -218,6 +218,9 @@ py_api! {
         // Deprecated since 3.11, gone in 3.14 (PEP 741's init config replaces them).
         fn Py_SetProgramName(*const WChar);
         fn Py_SetPythonHome(*const WChar);
+        // 3.10+: switch the cyclic GC off while a large conversion allocates containers.
+        fn PyGC_Disable() -> c_int;
+        fn PyGC_Enable() -> c_int;
         // 3.12+: sub-interpreters with their own GIL.
         fn Py_NewInterpreterFromConfig(*mut *mut PyThreadState, *const c_void) -> PyStatus;
         fn PyThreadState_GetInterpreter(*mut PyThreadState) -> *mut PyInterpreterState;
