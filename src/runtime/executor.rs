@@ -2,14 +2,16 @@
 //! callback requests) back to each JS thread.
 //!
 //! Async calls never use libuv's thread pool (other Node work needs its four threads). A job
-//! runs on one of our workers; the pool grows while every worker is busy (blocked Python —
+//! runs on one of our workers; the pool grows while jobs wait and none finishes (blocked Python —
 //! `time.sleep`, I/O — releases the GIL, so blocked jobs overlap) up to a settable limit, and a
-//! worker idle for `IDLE_SECS` ends, giving its Python thread state back first.
+//! worker idle for 10 s (`PYTHON_TS_WORKER_IDLE_MS`) ends, giving its Python thread state back
+//! first.
 //!
-//! Each env has one threadsafe function (`EnvShared::tsfn`). It is unref'd while the env has no
-//! work pending, so it never keeps the event loop alive by itself, and ref'd while jobs are in
-//! flight, so a pending callback does. We never release our hold on it: after the env ends,
-//! posting to it fails with `napi_closing` instead of touching freed memory.
+//! Each env has one threadsafe function (`EnvShared::tsfn`), fed through an outbox so that a
+//! burst of completions costs one wake-up. It is unref'd while the env has no work pending, so
+//! it never keeps the event loop alive by itself, and ref'd while jobs are in flight, so a
+//! pending callback does. We never release our hold on it, and stop posting once the env's
+//! cleanup hook ran or a post was refused: the function may be freed after that.
 
 use crate::runtime::gil;
 use crate::runtime::lifecycle;
