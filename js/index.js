@@ -417,7 +417,10 @@ function makeWrapper(py, handle) {
         if (prop === 'constructor') return Object;
         return undefined;
       }
-      return get(prop);
+      const v = get(prop);
+      // A wrapped object answers `.unwrap()` like a handle does (unless Python has that name).
+      if (v === undefined && prop === 'unwrap') return () => proxy;
+      return v;
     },
     set(_t, prop, value) {
       if (typeof prop === 'symbol') return false;

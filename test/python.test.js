@@ -56,6 +56,7 @@ test('a package plugin and nested attributes', () => {
   assert.strictEqual(pkg.helpers.shout('x'), 'X!');
   const os = py.import('os');
   assert.strictEqual(os.path.join('a', 'b'), path.join('a', 'b'));
+  assert.strictEqual(os.path.unwrap(), os.path, 'attribute objects answer .unwrap() like handles');
   assert.strictEqual(os.getcwd(), process.cwd());
 });
 
