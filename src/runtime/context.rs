@@ -379,7 +379,6 @@ pub fn to_object(env: Env, c: &Context) -> Result<Value> {
             (c"index", env.double(c.id as f64)?),
             (c"ownGil", env.boolean(c.own_gil)?),
         ],
-        None,
     )?;
     env.wrap(o, Box::into_raw(Box::new(c.id)) as *mut _, Some(finalize_id))?;
     env.type_tag(o, &CONTEXT_TAG)?;

@@ -463,50 +463,13 @@ impl Env {
     /// Define own data properties (writable, enumerable, configurable) keyed by JS values, in one
     /// call. Definition, not assignment: a key `__proto__` becomes an own property.
     pub fn define_data(&self, obj: Value, entries: &[(Value, Value)]) -> Result<()> {
-        let descs: Vec<sys::napi_property_descriptor> = entries
-            .iter()
-            .map(|(k, v)| sys::napi_property_descriptor {
-                utf8name: ptr::null(),
-                name: *k,
-                method: None,
-                getter: None,
-                setter: None,
-                value: *v,
-                attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
-                data: ptr::null_mut(),
-            })
-            .collect();
+        let descs: Vec<_> = entries.iter().map(|(k, v)| data_descriptor(ptr::null(), *k, *v)).collect();
         check_status!(self, napi_define_properties(self.0, obj, descs.len(), descs.as_ptr()))
     }
 
-    /// Define several properties at once: `(name, value)` pairs as plain enumerable data
-    /// properties, plus an optional lazily computed getter.
-    pub fn define_values(&self, obj: Value, values: &[(&'static std::ffi::CStr, Value)], getter: Option<(&'static std::ffi::CStr, sys::napi_callback)>) -> Result<()> {
-        let mut descs: Vec<sys::napi_property_descriptor> = values
-            .iter()
-            .map(|(name, v)| sys::napi_property_descriptor {
-                utf8name: name.as_ptr(),
-                name: ptr::null_mut(),
-                method: None,
-                getter: None,
-                setter: None,
-                value: *v,
-                attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
-                data: ptr::null_mut(),
-            })
-            .collect();
-        if let Some((name, g)) = getter {
-            descs.push(sys::napi_property_descriptor {
-                utf8name: name.as_ptr(),
-                name: ptr::null_mut(),
-                method: None,
-                getter: g,
-                setter: None,
-                value: ptr::null_mut(),
-                attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable,
-                data: ptr::null_mut(),
-            });
-        }
+    /// The same with static names.
+    pub fn define_values(&self, obj: Value, values: &[(&'static std::ffi::CStr, Value)]) -> Result<()> {
+        let descs: Vec<_> = values.iter().map(|(name, v)| data_descriptor(name.as_ptr(), ptr::null_mut(), *v)).collect();
         check_status!(self, napi_define_properties(self.0, obj, descs.len(), descs.as_ptr()))
     }
 
@@ -651,6 +614,20 @@ enum ErrorKind {
     Error,
     Type,
     Range,
+}
+
+/// A writable, enumerable, configurable data property named by `utf8name` or `name`.
+fn data_descriptor(utf8name: *const c_char, name: Value, value: Value) -> sys::napi_property_descriptor {
+    sys::napi_property_descriptor {
+        utf8name,
+        name,
+        method: None,
+        getter: None,
+        setter: None,
+        value,
+        attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+        data: ptr::null_mut(),
+    }
 }
 
 fn cstring(s: &str) -> Result<CString> {
