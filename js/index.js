@@ -347,7 +347,8 @@ function makeWrapper(py, handle) {
   const callMethod = (name, args, isAsync) => {
     const a = toArg(args);
     if (isAsync) return py.call_async(handle, name, a);
-    return py._decorate(clib._call_python(handle, name, a, null, py._ctx));
+    // The main context needs no ctx argument: three arguments take the native fast path.
+    return py._decorate(py._ctx === null ? clib._call_python(handle, name, a) : clib._call_python(handle, name, a, null, py._ctx));
   };
   const methodFor = (name, isAsync) => {
     const key = isAsync ? `${name}\0async` : name;

@@ -163,7 +163,7 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
     if env.type_of(obj)? != ValueType::napi_object {
         return Err(Error::Type(format!("python-ts: {F}: obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
     }
-    let handle = handles::data_of(env, obj)?;
+    let handle = handles::data_of_object(env, obj)?;
     let mut buf = [0u8; 128];
     let method = match args.get(1) {
         None => None,
