@@ -170,4 +170,24 @@ function peerAsyncAdd() {
   return () => py.call(m, 'add', 1, 2);
 }
 
-module.exports = { pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+/**
+ * The python-ts and peer variants of an echo benchmark: `bench_mod.echo(value)` timed in ms,
+ * each result checked with `ok(result)` (the peer returns bytes as an ArrayBuffer).
+ */
+function echoVariants(value, ok) {
+  return {
+    'python-ts': async () => {
+      const { clib } = pythonTs();
+      clib._set_plugins_path(PY_DIR);
+      const m = clib._import_module('bench_mod');
+      return timeMs(async () => { if (!ok(clib._call_python(m, 'echo', [value]))) throw new Error('bad echo'); });
+    },
+    'node-calls-python': async () => {
+      const py = peer();
+      const m = py.importSync(BENCH_MOD);
+      return timeMs(async () => { if (!ok(py.callSync(m, 'echo', value))) throw new Error('bad echo'); });
+    },
+  };
+}
+
+module.exports = { echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

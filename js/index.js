@@ -136,38 +136,24 @@ class Python {
       }
       return v;
     }
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (x !== null && typeof x === 'object') {
-          seen = seen || new Set();
-          if (!seen.has(x)) {
-            seen.add(x);
-            this._decorate(x, seen);
-          }
+    const visit = (x) => {
+      if (x !== null && typeof x === 'object') {
+        seen = seen || new Set();
+        if (!seen.has(x)) {
+          seen.add(x);
+          this._decorate(x, seen);
         }
       }
+    };
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) visit(v[i]);
     } else if (v instanceof Map) {
-      seen = seen || new Set();
       for (const [k, x] of v) {
-        for (const y of [k, x]) {
-          if (y !== null && typeof y === 'object' && !seen.has(y)) {
-            seen.add(y);
-            this._decorate(y, seen);
-          }
-        }
+        visit(k);
+        visit(x);
       }
     } else if (!Buffer.isBuffer(v) && !(v instanceof Date)) {
-      for (const k of Object.keys(v)) {
-        const x = v[k];
-        if (x !== null && typeof x === 'object') {
-          seen = seen || new Set();
-          if (!seen.has(x)) {
-            seen.add(x);
-            this._decorate(x, seen);
-          }
-        }
-      }
+      for (const k of Object.keys(v)) visit(v[k]);
     }
     return v;
   }
