@@ -10,7 +10,8 @@ const clib = require('./native');
 
 const { PythonError, kwargs } = clib;
 const HANDLE_TYPE = 'python-ts/PyObject*';
-const WRAPPED = Symbol('python-ts.wrapped');
+/** Marks wrapped objects; registered, so the native serializer can recognise them too. */
+const WRAPPED = Symbol.for('python-ts.wrapped');
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
@@ -31,56 +32,19 @@ function handleOf(x) {
   return undefined;
 }
 
-/**
- * Replace wrapped objects (and wrapped callables) inside call arguments by their handles.
- * Descends into Arrays and plain Objects; anything else is passed as it is.
- */
-function toArg(x, seen) {
-  if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return x;
-  if (x[WRAPPED]) return x[WRAPPED].handle();
-  if (typeof x === 'function') return x;
-  if (Array.isArray(x)) return mapChildren(x, null, () => x.slice(), seen);
-  const proto = Object.getPrototypeOf(x);
-  if ((proto === Object.prototype || proto === null) && !clib._internals.is_pyobject(x)) {
-    return mapChildren(x, Object.keys(x), () => Object.assign(proto === null ? Object.create(null) : {}, x), seen);
-  }
-  return x;
-}
-
-/**
- * `toArg` over the children of `x` (its `keys`, or its indices when `keys` is null); copies `x`
- * (with `copy`) only when one changes.
- */
-function mapChildren(x, keys, copy, seen) {
-  let out = x;
-  const n = keys ? keys.length : x.length;
-  for (let i = 0; i < n; i++) {
-    const k = keys ? keys[i] : i;
-    const v = x[k];
-    if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
-      seen = seen || new Map();
-      if (seen.has(v)) continue;
-      seen.set(v, true);
-      const u = toArg(v, seen);
-      if (u !== v) {
-        if (out === x) out = copy();
-        out[k] = u;
-      }
-    }
-  }
-  return out;
-}
-
+// Wrapped objects inside arguments need no translation here: the native serializer knows a
+// wrapper by `WRAPPED` (a registered symbol) at any depth — twice in one call, inside a Map, a
+// Set, a class instance or kwargs({...}) — and passes the Python object itself.
 function argsOf(args) {
   if (args === undefined || args === null) return [];
   if (!Array.isArray(args)) throw new TypeError('python-ts: args must be an Array');
-  return toArg(args);
+  return args;
 }
 
 function kwargsOf(kw) {
   if (kw === undefined || kw === null) return null;
   if (typeof kw !== 'object' || Array.isArray(kw)) throw new TypeError('python-ts: kwargs must be an Object');
-  return toArg(kw);
+  return kw;
 }
 
 /**
@@ -115,6 +79,9 @@ class Python {
       throw new TypeError("python-ts: new Python({ context }): context must be true, 'isolated' or false");
     }
     this._wrappers = new WeakMap();
+    /** Handles this instance handed out (main context only), for clear(): weakly held. */
+    this._mine = [];
+    this._minePruned = 0;
     this._support = null;
     this._deleted = false;
     if (pluginsPath !== undefined && pluginsPath !== null) this.add_syspath(String(pluginsPath));
@@ -131,6 +98,7 @@ class Python {
   _decorate(v, seen) {
     if (v === null || typeof v !== 'object') return v;
     if (v.type === HANDLE_TYPE && clib._internals.is_pyobject(v)) {
+      this._track(v);
       if (!Object.prototype.hasOwnProperty.call(v, 'unwrap')) {
         Object.defineProperty(v, 'unwrap', { value: () => this.unwrap(v), enumerable: false, configurable: true });
       }
@@ -187,6 +155,7 @@ class Python {
     if (!w) {
       w = makeWrapper(this, h);
       this._wrappers.set(h, w);
+      this._track(h);
     }
     return w;
   }
@@ -276,9 +245,38 @@ class Python {
     return clib._delete_pyobject(h, this._ctx);
   }
 
-  /** Release every handle of this context held by this JS environment. */
+  /**
+   * Remember a handle this instance handed out, so clear()/delete() release this instance's
+   * objects and never another instance's of the same interpreter.
+   * @private
+   */
+  _track(h) {
+    if (this.ownContext) return;
+    const mine = this._mine;
+    mine.push(new WeakRef(h));
+    if (mine.length > 2 * this._minePruned + 1024) {
+      this._mine = mine.filter((r) => r.deref() !== undefined);
+      this._minePruned = this._mine.length;
+    }
+  }
+
+  /**
+   * Release every handle this instance handed out (all of its context's when it has its own).
+   * An object that another instance also holds is the same handle (identity is kept), so it is
+   * released for both.
+   * @returns {number} how many were released
+   */
   clear() {
-    return clib._delete_all_pyobjects(this._ctx);
+    if (this.ownContext) return clib._delete_all_pyobjects(this._ctx);
+    const mine = this._mine;
+    this._mine = [];
+    this._minePruned = 0;
+    let n = 0;
+    for (const r of mine) {
+      const h = r.deref();
+      if (h !== undefined && clib._delete_pyobject(h, this._ctx)) n++;
+    }
+    return n;
   }
 
   /**
@@ -330,8 +328,7 @@ function makeWrapper(py, handle) {
     handle: () => handle,
     py,
   };
-  const callMethod = (name, args, isAsync) => {
-    const a = toArg(args);
+  const callMethod = (name, a, isAsync) => {
     if (isAsync) return py.call_async(handle, name, a);
     // The main context needs no ctx argument: three arguments take the native fast path.
     return py._decorate(py._ctx === null ? clib._call_python(handle, name, a) : clib._call_python(handle, name, a, null, py._ctx));
@@ -412,7 +409,7 @@ function makeWrapper(py, handle) {
     set(_t, prop, value) {
       if (typeof prop === 'symbol') return false;
       fnCache.delete(prop);
-      clib._setattr(handle, prop, toArg(value), py._ctx);
+      clib._setattr(handle, prop, value, py._ctx);
       return true;
     },
     has(_t, prop) {
@@ -505,13 +502,23 @@ class PythonPool {
         mod = clib._import_module(module, w.ctx);
         w.modules.set(module, mod);
       }
-      w.busy++;
-      clib._call_python(mod, func, argsOf(args), kwargsOf(kw), w.ctx, (err, r) => {
+      const done = () => {
         w.busy--;
         if (this._idle && this._workers.every((x) => x.busy === 0)) this._idle();
-        if (err) reject(err);
-        else resolve(r);
-      });
+      };
+      w.busy++;
+      try {
+        clib._call_python(mod, func, argsOf(args), kwargsOf(kw), w.ctx, (err, r) => {
+          done();
+          if (err) reject(err);
+          else resolve(r);
+        });
+      } catch (e) {
+        // Arguments that fail to convert throw before anything is scheduled: the call is not
+        // in flight (close() waited for it forever when this count leaked).
+        done();
+        throw e;
+      }
     });
   }
 

@@ -50,6 +50,10 @@ pub struct Helpers {
     pub inspect: Ref,
     pub make_kwargs: Ref,
     pub make_context: Ref,
+    pub wrapped_handle: Ref,
+    pub unbox: Ref,
+    pub array_from: Ref,
+    pub describe: Ref,
 }
 
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
@@ -97,9 +101,26 @@ const HELPERS: &str = r#"(function (reprNative) {
     }
     return [ks.join('\0'), numeric ? Float64Array.from(vs) : vs];
   };
+  const WRAPPED = Symbol.for('python-ts.wrapped');
+  const define = (o, k, v) => Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  // Objects that are not plain: boxed primitives convert as their primitive, weak collections
+  // have no contents to give.
+  const special = (o) => {
+    if (o instanceof Number || o instanceof String || o instanceof Boolean || o instanceof BigInt || o instanceof Symbol) return -14;
+    if (o instanceof WeakMap || o instanceof WeakSet || (typeof WeakRef === 'function' && o instanceof WeakRef)
+      || (typeof FinalizationRegistry === 'function' && o instanceof FinalizationRegistry)) return -15;
+    return 0;
+  };
   return {
     makeHandle(value, pytype, time, index, state) { return new PyObjectHandle(value, pytype, time, index, state); },
-    makeKwargs() { return new Kwargs(); },
+    // Keys copied as own data properties: `o[k] = v` with k '__proto__' set a prototype instead.
+    makeKwargs(src) { const k = new Kwargs(); if (src) for (const key of Object.keys(src)) define(k, key, src[key]); return k; },
+    // The handle of a wrapped object (a Proxy over a function), or undefined for a plain function.
+    wrappedHandle(f) { let w; try { w = f[WRAPPED]; } catch (e) { return undefined; } return w && typeof w.handle === 'function' ? w.handle() : undefined; },
+    unbox(o) { return o.valueOf(); },
+    arrayFrom(o) { return Array.prototype.slice.call(o); },
+    // Text of any thrown value (String() works for symbols, where coercion throws).
+    describe(v) { try { return String(v); } catch (e) { return '<unprintable JavaScript value>'; } },
     makeContext() { return new PyContext(); },
     // What the serializer needs to know of an object, in one call: a memo hit (its index), a
     // kind (a negative code), or a plain object's parts [keys joined by NUL, values]. Containers
@@ -117,6 +138,10 @@ const HELPERS: &str = r#"(function (reprNative) {
       if (o instanceof Kwargs) return -9;
       if (o instanceof PyContext) return -10;
       if (o instanceof PyObjectHandle) return -11;
+      // A copy of a handle ({...h}, structuredClone(h)) is no handle, and no dict either.
+      if (o.type === 'python-ts/PyObject*') return -13;
+      const proto = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) { const k = special(o); if (k) return k; }
       memo.set(o, next);
       return objectParts(o) || -8;
     },
@@ -177,6 +202,10 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         inspect: r("inspect")?,
         make_kwargs: r("makeKwargs")?,
         make_context: r("makeContext")?,
+        wrapped_handle: r("wrappedHandle")?,
+        unbox: r("unbox")?,
+        array_from: r("arrayFrom")?,
+        describe: r("describe")?,
     };
     let data = Box::new(EnvData {
         python_error: env.create_ref(class, 1)?,
@@ -261,10 +290,11 @@ pub fn python_error(env: Env, info: &PyErrInfo) -> Result<Value> {
     if let Some(id) = info.js_error {
         let r = data.js_errors.borrow().get(&id).copied();
         if let Some(r) = r {
-            if let Some(v) = env.ref_value(r)? {
+            if let Some(holder) = env.ref_value(r)? {
+                let v = env.get_named(holder, "value")?;
                 // The JS error went through Python on its way back: attach the Python frames it
                 // crossed, so both stacks are visible.
-                if env.type_of(v)? == crate::sys::napi::ValueType::napi_object {
+                if env.is_error(v)? {
                     let _ = env.set_named(v, "pythonTraceback", env.string(&info.traceback)?);
                 }
                 return Ok(v);

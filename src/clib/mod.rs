@@ -35,11 +35,16 @@ pub fn register(env: Env, exports: Value) -> Result<()> {
 /// A synchronous call into Python from the JS thread: marks the env as inside a sync call (so
 /// JS callbacks from other Python threads fail fast instead of deadlocking), keeps the runtime
 /// up, and holds the context's GIL for `f`.
+///
+/// The mark is set once the GIL is ours: a JS thread still waiting for the GIL (held by
+/// workers of async calls) is not inside Python yet, and their JS callbacks may wait for it.
 pub fn sync<R>(env: Env, ctx: u64, f: impl for<'py> FnOnce(crate::runtime::gil::Gil<'py>) -> Result<R>) -> Result<R> {
     let data = crate::instance::get(env)?;
-    let _sync = data.shared.sync_guard();
     let _active = crate::runtime::lifecycle::enter()?;
-    crate::runtime::context::with_context_gil(ctx, f)?
+    crate::runtime::context::with_context_gil(ctx, |gil| {
+        let _sync = data.shared.sync_guard();
+        f(gil)
+    })?
 }
 
 pub fn is_nullish(env: Env, v: Option<Value>) -> Result<bool> {

@@ -383,14 +383,11 @@ fn kwargs(env: Env, args: &Args) -> Result<Value> {
         Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
         v => return Err(Error::Type(format!("python-ts: kwargs(obj): obj must be an Object, got {}", describe_arg(env, v)?))),
     };
-    let out = crate::instance::get(env)?.call_helper(env, |h| h.make_kwargs, &[])?;
-    if let Some(src) = src {
-        let keys = env.own_keys(src)?;
-        for i in 0..env.array_len(keys)? {
-            let k = env.get_element(keys, i)?;
-            env.set_property(out, k, env.get_property(src, k)?)?;
-        }
-    }
+    let src = match src {
+        Some(v) => v,
+        None => env.undefined()?,
+    };
+    let out = crate::instance::get(env)?.call_helper(env, |h| h.make_kwargs, &[src])?;
     env.type_tag(out, &KWARGS_TAG)?;
     Ok(out)
 }

@@ -55,9 +55,20 @@ struct ViewHint {
     env: usize,
 }
 
-/// The TypedArray kind and item size of a struct-module format, for native formats only.
-pub fn kind_of(format: &str, itemsize: usize) -> Option<i32> {
-    let f = format.strip_prefix('@').or_else(|| format.strip_prefix('=')).or_else(|| if cfg!(target_endian = "little") { format.strip_prefix('<') } else { None }).unwrap_or(format);
+/// The TypedArray kind of a struct-module format, and whether its bytes are in the other byte
+/// order than this machine's (`>h` on little-endian): such data is copied with each item swapped.
+pub fn kind_of(format: &str, itemsize: usize) -> Option<(i32, bool)> {
+    let (native, foreign) = if cfg!(target_endian = "little") { ('<', '>') } else { ('>', '<') };
+    let (f, swap) = match format.chars().next() {
+        Some('@') | Some('=') => (&format[1..], false),
+        Some(c) if c == native => (&format[1..], false),
+        Some(c) if c == foreign || c == '!' => (&format[1..], true),
+        _ => (format, false),
+    };
+    native_kind(f, itemsize).map(|k| (k, swap && itemsize > 1))
+}
+
+fn native_kind(f: &str, itemsize: usize) -> Option<i32> {
     Some(match (f, itemsize) {
         ("b", 1) => TypedarrayType::int8_array,
         ("B", 1) | ("c", 1) | ("?", 1) => TypedarrayType::uint8_array,
@@ -99,10 +110,10 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
         unsafe { std::ffi::CStr::from_ptr(b.format) }.to_string_lossy().into_owned()
     };
     let itemsize = b.itemsize.max(1) as usize;
-    let Some(kind) = kind_of(&format, itemsize) else {
+    let Some((kind, swap)) = kind_of(&format, itemsize) else {
         release_now(buffer);
         return Err(Error::Type(format!(
-            "python-ts: buffer format {format:?} (item size {itemsize}) has no TypedArray: only native-endian integers and float32/float64 can be viewed"
+            "python-ts: buffer format {format:?} (item size {itemsize}) has no TypedArray: only integers and float32/float64 can be viewed"
         )));
     };
     let ndim = b.ndim.max(0) as usize;
@@ -134,7 +145,7 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
     };
     let data_bytes = count * itemsize;
     let mut zero_copy = false;
-    let ab = if contiguous && aligned && data_bytes > 0 && b.len as usize >= data_bytes {
+    let ab = if contiguous && aligned && !swap && data_bytes > 0 && b.len as usize >= data_bytes {
         let ptr = b.buf;
         let hint = Box::into_raw(Box::new(ViewHint { buffer, generation, context, env: env.0 as usize }));
         // SAFETY: the export keeps `ptr` valid for `data_bytes` until `release_view` runs.
@@ -158,7 +169,16 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
             }
         }
     } else {
-        copy_out(env, gil, obj, buffer, contiguous && aligned, data_bytes)?
+        let ab = copy_out(env, gil, obj, buffer, contiguous && aligned, data_bytes)?;
+        if swap {
+            let (p, n) = env.arraybuffer_info(ab)?;
+            // SAFETY: the ArrayBuffer was just made and filled by `copy_out`; nothing else sees it yet.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(p as *mut u8, n) };
+            for item in bytes.chunks_exact_mut(itemsize) {
+                item.reverse();
+            }
+        }
+        ab
     };
     let data = env.typedarray(kind, count, ab, 0)?;
     if zero_copy {

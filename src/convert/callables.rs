@@ -119,8 +119,10 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
     if f.shared.is_js_thread() {
         return call_here(gil, Env(f.shared.env as _), f.func, f.context, args, kwargs);
     }
-    if f.shared.in_sync_call() {
-        return Err(in_sync_error());
+    if lifecycle::is_finalizing() {
+        // atexit handlers, weakref.finalize and __del__ during shutdown: the JS thread waits
+        // for finalization to end, so a call queued to it would deadlock the exit.
+        return Err(finalizing_error());
     }
     // Queue the call to the JS thread and wait for it with the GIL released.
     let args_d = args.map(|a| a.to_owned().detach());
@@ -168,13 +170,19 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
     }
     let shared = f.shared.clone();
     let r = gil::without_gil(gil, || loop {
-        match rx.recv_timeout(Duration::from_millis(5)) {
+        match rx.recv_timeout(Duration::from_millis(2)) {
             Ok(r) => break r,
             Err(RecvTimeoutError::Disconnected) => break Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())),
             Err(RecvTimeoutError::Timeout) => {
-                if shared.in_sync_call() && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                // The JS thread serves the call when its current sync call returns. One that
+                // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
+                // give up rather than deadlock. A short one (a wrapper's attribute read) made
+                // such callbacks fail at random when this was checked at once.
+                let stuck = shared.sync_call_age().is_some_and(|age| age >= SYNC_GRACE);
+                if stuck && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                     break Err(in_sync_error());
                 }
+
             }
         }
     });
@@ -182,9 +190,21 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
     r.map(|d| unsafe { d.into_owned(gil) })
 }
 
+/// How long a JS callback from another thread waits for a sync call on the JS thread to end
+/// before it fails with `RuntimeError` (the sync call may be waiting for the caller).
+const SYNC_GRACE: Duration = Duration::from_millis(50);
+
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
 const CANCELLED: u8 = 2;
+
+fn finalizing_error() -> Error {
+    Error::Generic(
+        "python-ts: a JavaScript function cannot be called while Python is shutting down (atexit handlers, \
+         weakref.finalize and __del__ run then, and the JavaScript thread is waiting for them to finish)"
+            .into(),
+    )
+}
 
 fn in_sync_error() -> Error {
     Error::Generic(
@@ -245,7 +265,11 @@ fn js_exception(env: Env) -> Error {
         return Error::Runtime("python-ts: a JavaScript call failed".into());
     };
     let text = |v: Value| -> String {
-        env.coerce_to_string(v).and_then(|s| env.get_string(s)).unwrap_or_else(|_| "<unprintable JavaScript value>".into())
+        let s = instance::get(env).and_then(|d| d.call_helper(env, |h| h.describe, &[v])).and_then(|s| env.get_string(s));
+        if s.is_err() {
+            let _ = env.take_exception();
+        }
+        s.unwrap_or_else(|_| "<unprintable JavaScript value>".into())
     };
     let is_error = env.is_error(exc).unwrap_or(false);
     let (message, stack) = if is_error {
@@ -256,7 +280,11 @@ fn js_exception(env: Env) -> Error {
         (text(exc), String::new())
     };
     let id = instance::get(env).ok().and_then(|data| {
-        let r = env.create_ref(exc, 1).ok()?;
+        // Kept inside a holder object: N-API references to primitives (a thrown 42, null or a
+        // string) are refused, and the original value must come back to JS as it was thrown.
+        let holder = env.object().ok()?;
+        env.set_named(holder, "value", exc).ok()?;
+        let r = env.create_ref(holder, 1).ok()?;
         let id = data.next_js_error.get();
         data.next_js_error.set(id + 1);
         let mut map = data.js_errors.borrow_mut();
@@ -278,13 +306,20 @@ pub fn raise(gil: Gil<'_>, e: Error) {
     let a = api();
     match e {
         Error::Python(info) if info.js_error.is_some() || info.name == "JSError" => {
+            // Made with C calls only (JSError has no Python `__init__`): running bytecode here
+            // lets the eval loop hand the GIL over, and a thread that takes it back while
+            // Python finalizes is force-unwound through this frame (an abort).
             let made = (|| {
                 let class = support::attr(gil, "JSError")?;
                 let m = objects::py_str(gil, &info.message)?;
                 let s = objects::py_str(gil, &info.traceback)?;
                 // SAFETY: GIL held.
                 let id = unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(info.js_error.unwrap_or(0) as i64))? };
-                objects::call_with(gil, class.borrow(), &[m.borrow(), s.borrow(), id.borrow()])
+                let exc = objects::call_with(gil, class.borrow(), &[m.borrow()])?;
+                objects::setattr(gil, exc.borrow(), c"js_message", m.borrow())?;
+                objects::setattr(gil, exc.borrow(), c"js_stack", s.borrow())?;
+                objects::setattr(gil, exc.borrow(), c"_python_ts_js_id", id.borrow())?;
+                Ok::<_, Error>(exc)
             })();
             match made {
                 Ok(exc) => errors::restore(gil, exc),

@@ -14,7 +14,19 @@ pub const MAX_ARRAY: u32 = 1 << 27;
 
 pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
-    let len = env.array_len(v)?;
+    let (v, len) = match env.try_array_len(v) {
+        Some(n) => (v, n),
+        None => {
+            // A Proxy over an Array (Vue, MobX and immer hand these out) is an Array to
+            // `Array.isArray` but not to N-API: read it through its traps into a real one.
+            let n = env.get_named(v, "length").ok().and_then(|l| env.try_double(l)).unwrap_or(0.0);
+            if n > MAX_ARRAY as f64 {
+                return Err(Error::Range(format!("python-ts: an array of length {n} is too long to convert (limit {MAX_ARRAY})")));
+            }
+            let copy = cx.data()?.call_helper(env, |h| h.array_from, &[v])?;
+            (copy, env.array_len(copy)?)
+        }
+    };
     if len > MAX_ARRAY {
         return Err(Error::Range(format!("python-ts: an array of length {len} is too long to convert (limit {MAX_ARRAY})")));
     }
@@ -186,6 +198,10 @@ pub fn set_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
     Ok(set)
 }
 
+/// How many more items than `len(s)` a set subclass's `__iter__` may yield before converting it
+/// stops with a `RangeError`.
+const SET_SLACK: u64 = 1 << 16;
+
 /// list, tuple, dict, set, frozenset (and subclasses) → JS.
 pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
     let a = api();
@@ -232,13 +248,23 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
     if flags & py::TPFLAGS_DICT_SUBCLASS != 0 {
         return dict_to_js(cx, obj, depth);
     }
-    // set / frozenset: iterate.
+    // set / frozenset: iterate. A subclass may override `__iter__`, so the items are bounded by
+    // the set's own size: an endless iterator used to run for 15 s and 2.3 GB before V8 gave up.
+    // SAFETY: GIL held; a set or frozenset (subclass).
+    let size = unsafe { (a.PySet_Size)(obj.as_ptr()) }.max(0) as u64;
+    let limit = size + SET_SLACK;
     let arr = cx.env.array(0)?;
     cx.memo_put(obj, arr);
     // SAFETY: GIL held.
     let it = unsafe { Owned::from_result(gil, (a.PyObject_GetIter)(obj.as_ptr()))? };
     let mut i = 0u32;
     loop {
+        if i as u64 >= limit {
+            return Err(Error::Range(format!(
+                "python-ts: the iterator of a set of {size} items yielded more than {limit}; a set subclass whose __iter__ \
+                 doesn't match its contents cannot be converted"
+            )));
+        }
         // SAFETY: GIL held; new reference or NULL at the end (or on error).
         let Some(item) = (unsafe { Owned::from_raw(gil, (a.PyIter_Next)(it.as_ptr())) }) else {
             // SAFETY: GIL held.

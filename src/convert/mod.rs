@@ -45,24 +45,19 @@ pub struct ToPy<'py> {
     /// JS Map from objects already converted to their index in `memo_objs`.
     memo: Option<Value>,
     memo_objs: Vec<Owned<'py>>,
-    /// The cyclic GC was on and this conversion switched it off (back on when it ends).
-    gc_paused: bool,
+    /// The pause id when this conversion switched the cyclic GC off (0: it didn't).
+    gc_pause: u64,
 }
 
 impl Drop for ToPy<'_> {
     fn drop(&mut self) {
-        if self.gc_paused {
-            if let Some(enable) = api().PyGC_Enable {
-                // SAFETY: the GIL is held for 'py (the conversion's lifetime).
-                unsafe { enable() };
-            }
-        }
+        crate::runtime::gil::resume_gc(self.gil, self.gc_pause);
     }
 }
 
 impl<'py> ToPy<'py> {
     pub fn new(env: Env, gil: Gil<'py>, context: u64) -> Result<Self> {
-        Ok(ToPy { env, gil, data: None, context, memo: None, memo_objs: Vec::new(), gc_paused: false })
+        Ok(ToPy { env, gil, data: None, context, memo: None, memo_objs: Vec::new(), gc_pause: 0 })
     }
 
     /// The env's data, fetched the first time a conversion needs it (not for scalars).
@@ -96,7 +91,15 @@ impl<'py> ToPy<'py> {
             ValueType::napi_bigint => numbers::bigint_to_py(env, gil, v),
             ValueType::napi_string => strings::to_py(env, gil, v),
             ValueType::napi_object => self.object(v, depth),
-            ValueType::napi_function => callables::to_py(self, v),
+            ValueType::napi_function => {
+                // A wrapped object of the `Python` class is a Proxy over a function: it stands
+                // for its Python object, wherever it sits in the arguments.
+                let h = self.data()?.call_helper(env, |h| h.wrapped_handle, &[v])?;
+                if env.type_of(h)? == ValueType::napi_object && env.has_type_tag(h, &handles::HANDLE_TAG)? {
+                    return handles::resolve(env, gil, h, self.context);
+                }
+                callables::to_py(self, v)
+            }
             other => Err(Error::Type(format!("python-ts: cannot convert a JavaScript {} to Python", type_word(other)))),
         }
     }
@@ -116,10 +119,7 @@ impl<'py> ToPy<'py> {
                 // over and over while thousands of new dicts and lists appear (measured: 10 000
                 // records spent a tenth of their time in gen-0 collections). The objects are
                 // all reachable; the GC resumes when the conversion ends.
-                if let Some(disable) = api().PyGC_Disable {
-                    // SAFETY: GIL held.
-                    self.gc_paused = unsafe { disable() } == 1;
-                }
+                self.gc_pause = crate::runtime::gil::pause_gc(self.gil);
                 m
             }
         };
@@ -151,6 +151,21 @@ impl<'py> ToPy<'py> {
             -9 if env.has_type_tag(v, &KWARGS_TAG)? => Err(Error::Type("python-ts: kwargs({...}) is only accepted as the last argument of a call".into())),
             -10 if crate::runtime::context::is_context_object(env, v)? => Err(Error::Type("python-ts: a context object cannot be converted to Python".into())),
             -11 => handles::resolve(env, self.gil, v, self.context),
+            -13 if env.has_type_tag(v, &handles::HANDLE_TAG)? => handles::resolve(env, self.gil, v, self.context),
+            -13 => Err(Error::Generic(
+                "python-ts: this object looks like a Python object handle but was not made by python-ts (a copy such as \
+                 {...h} or structuredClone(h)); pass the handle itself"
+                    .into(),
+            )),
+            -14 => {
+                let primitive = data.call_helper(env, |h| h.unbox, &[v])?;
+                self.value(primitive, depth + 1)
+            }
+            -15 => Err(Error::Type(
+                "python-ts: cannot convert a WeakMap, WeakSet, WeakRef or FinalizationRegistry to Python (their contents \
+                 cannot be read)"
+                    .into(),
+            )),
             // -8: a plain object with a NUL in a key; -9/-10 without our tag: plain objects too.
             _ => containers::object_to_py(self, v, None, depth),
         }

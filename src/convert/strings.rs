@@ -1,7 +1,7 @@
 //! str ↔ string. UTF-8 is the fast path both ways; lone surrogates (legal in JS strings and in
 //! Python `str`) go through UTF-16 with `surrogatepass`, so they survive in both directions.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::runtime::errors;
 use crate::runtime::gil::Gil;
 use crate::runtime::objects;
@@ -56,7 +56,30 @@ pub fn from_utf16<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
     }
 }
 
+/// V8's longest string on 64-bit targets, in UTF-16 code units (`String::kMaxLength`).
+pub const MAX_JS_STRING: usize = (1 << 29) - 24;
+
+fn too_long(units: usize) -> Error {
+    Error::Range(format!(
+        "python-ts: a Python str of {units} characters is longer than the longest JavaScript string ({MAX_JS_STRING} UTF-16 code units)"
+    ))
+}
+
 pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
+    // SAFETY: GIL held; obj is a str.
+    let chars = unsafe { (api().PyUnicode_GetLength)(obj.as_ptr()) }.max(0) as usize;
+    if chars > MAX_JS_STRING {
+        return Err(too_long(chars));
+    }
+    match to_js_unchecked(env, gil, obj, chars) {
+        // Astral characters take two code units: a str under the limit in characters can still
+        // be over it in UTF-16, and V8 then fails without a reason.
+        Err(Error::Napi { .. }) if chars > MAX_JS_STRING / 2 => Err(too_long(chars)),
+        r => r,
+    }
+}
+
+fn to_js_unchecked(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, chars: usize) -> Result<Value> {
     let mut len = 0isize;
     // SAFETY: GIL held; a buffer owned by the str (valid while obj lives) or NULL.
     let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(obj.as_ptr(), &mut len) };
@@ -64,8 +87,7 @@ pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
         // SAFETY: `len` bytes of UTF-8 owned by obj.
         let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
         // ASCII (as many UTF-8 bytes as characters): a one-byte JS string, copied as it is.
-        // SAFETY: GIL held; obj is a str.
-        if len > 64 && unsafe { (api().PyUnicode_GetLength)(obj.as_ptr()) } == len {
+        if len > 64 && chars == len as usize {
             return env.string_latin1(bytes);
         }
         return env.string_utf8_bytes(bytes);

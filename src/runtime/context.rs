@@ -84,11 +84,16 @@ impl Context {
     /// This thread's state for the context, made the first time.
     fn thread_state(&self) -> Result<ThreadStatePtr> {
         let me = std::thread::current().id();
+        if let Some(ts) = self.states.lock().unwrap_or_else(|p| p.into_inner()).get(&me) {
+            return Ok(*ts as ThreadStatePtr);
+        }
+        // The main state first, before our lock is taken (it takes the main GIL briefly).
+        gil::ensure_main_state()?;
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(ts) = states.get(&me) {
             return Ok(*ts as ThreadStatePtr);
         }
-        let interp = interp_of(self.creation_state as ThreadStatePtr);
+        let interp = gil::interpreter_of(self.creation_state as ThreadStatePtr);
         // SAFETY: the interpreter is alive (registered); PyThreadState_New needs no GIL.
         let ts = unsafe { (api().PyThreadState_New)(interp) };
         if ts.is_null() {
@@ -121,17 +126,6 @@ pub fn flight(id: u64) -> Result<Option<Flight>> {
     let c = get(id)?;
     c.in_flight.fetch_add(1, Ordering::AcqRel);
     Ok(Some(Flight(c)))
-}
-
-/// The interpreter of a thread state: `PyThreadState_GetInterpreter` (3.9+), else the third
-/// field of the struct (`prev`, `next`, `interp` — the same order in every supported version).
-fn interp_of(ts: ThreadStatePtr) -> *mut python::PyInterpreterState {
-    if let Some(get) = api().PyThreadState_GetInterpreter {
-        // SAFETY: a live thread state.
-        return unsafe { get(ts) };
-    }
-    // SAFETY: 3.8's PyThreadState starts with prev, next, interp.
-    unsafe { *(ts as *const *mut python::PyInterpreterState).add(2) }
 }
 
 /// Run `f` with the GIL of `context` held on this thread (the caller holds `Active`).
@@ -312,7 +306,7 @@ fn end(c: &Context) {
     let mine = match states.iter().find(|(t, _)| *t == me) {
         Some((_, ts)) => *ts as ThreadStatePtr,
         // SAFETY: the interpreter is alive; PyThreadState_New needs no GIL.
-        None => unsafe { (api.PyThreadState_New)(interp_of(c.creation_state as ThreadStatePtr)) },
+        None => unsafe { (api.PyThreadState_New)(gil::interpreter_of(c.creation_state as ThreadStatePtr)) },
     };
     // SAFETY: `mine` is this thread's state of the interpreter; no one else is inside it (no
     // calls in flight, no threads alive, unregistered).

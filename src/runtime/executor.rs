@@ -217,7 +217,7 @@ pub struct EnvShared {
     pub env: usize,
     /// Sync calls in progress on the JS thread — shared by every env of that thread (Electron
     /// can host several on one thread, and a sync call from one blocks the others' loops too).
-    in_sync: Arc<AtomicU32>,
+    in_sync: Arc<SyncState>,
     pending: AtomicUsize,
 }
 
@@ -311,13 +311,21 @@ impl EnvShared {
     }
 
     /// Whether the JS thread is inside a synchronous call into Python.
-    pub fn in_sync_call(&self) -> bool {
-        self.in_sync.load(Ordering::Acquire) > 0
+    /// How long the JS thread has been inside its outermost synchronous call into Python, or
+    /// None when it is in none.
+    pub fn sync_call_age(&self) -> Option<Duration> {
+        if self.in_sync.depth.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let since = self.in_sync.since_us.load(Ordering::Acquire);
+        Some(Duration::from_micros(now_us().saturating_sub(since)))
     }
 
     /// Marks a synchronous call on the JS thread for its duration.
     pub fn sync_guard(&self) -> SyncGuard<'_> {
-        self.in_sync.fetch_add(1, Ordering::AcqRel);
+        if self.in_sync.depth.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.in_sync.since_us.store(now_us(), Ordering::Release);
+        }
         SyncGuard(self)
     }
 
@@ -340,16 +348,25 @@ impl EnvShared {
     }
 }
 
-/// The sync-call counter of the current thread (one per JS thread, shared by its envs).
-fn thread_sync_counter() -> Arc<AtomicU32> {
-    static COUNTERS: Mutex<Vec<(std::thread::ThreadId, std::sync::Weak<AtomicU32>)>> = Mutex::new(Vec::new());
+/// Whether a JS thread is inside a synchronous call into Python, and since when.
+#[derive(Default)]
+pub struct SyncState {
+    /// Nesting depth of sync calls on the thread.
+    depth: AtomicU32,
+    /// When the outermost one began (µs since `EPOCH`).
+    since_us: AtomicU64,
+}
+
+/// The sync-call state of the current thread (one per JS thread, shared by its envs).
+fn thread_sync_counter() -> Arc<SyncState> {
+    static COUNTERS: Mutex<Vec<(std::thread::ThreadId, std::sync::Weak<SyncState>)>> = Mutex::new(Vec::new());
     let me = std::thread::current().id();
     let mut all = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
     all.retain(|(_, w)| w.strong_count() > 0);
     if let Some(c) = all.iter().find(|(t, _)| *t == me).and_then(|(_, w)| w.upgrade()) {
         return c;
     }
-    let c = Arc::new(AtomicU32::new(0));
+    let c = Arc::new(SyncState::default());
     all.push((me, Arc::downgrade(&c)));
     c
 }
@@ -358,7 +375,7 @@ pub struct SyncGuard<'a>(&'a EnvShared);
 
 impl Drop for SyncGuard<'_> {
     fn drop(&mut self) {
-        self.0.in_sync.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_sync.depth.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -14,7 +14,7 @@
 //! is correct whether the two share a GIL or each has its own.
 
 use crate::runtime::lifecycle;
-use crate::sys::python::{api, PyThreadState};
+use crate::sys::python::{api, PyInterpreterState, PyThreadState};
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
@@ -42,10 +42,12 @@ struct ThreadGil {
     depth: Cell<u32>,
     /// The context whose thread state is current while depth > 0 (0: main).
     current: Cell<u64>,
+    /// The conversion that switched the cyclic GC off on this thread (0: none); see `pause_gc`.
+    gc_pause: Cell<u64>,
 }
 
 thread_local! {
-    static TLS: ThreadGil = const { ThreadGil { main: Cell::new((0, ptr::null_mut())), depth: Cell::new(0), current: Cell::new(0) } };
+    static TLS: ThreadGil = const { ThreadGil { main: Cell::new((0, ptr::null_mut())), depth: Cell::new(0), current: Cell::new(0), gc_pause: Cell::new(0) } };
 }
 
 /// How many GIL guards this thread is inside (0: not holding any GIL through us).
@@ -58,8 +60,27 @@ pub fn current_context() -> u64 {
     TLS.with(|t| t.current.get())
 }
 
+/// The interpreter of a thread state: `PyThreadState_GetInterpreter` (3.9+), else the third
+/// field of the struct (`prev`, `next`, `interp` — the same order in every supported version).
+pub fn interpreter_of(ts: ThreadStatePtr) -> *mut PyInterpreterState {
+    if let Some(get) = api().PyThreadState_GetInterpreter {
+        // SAFETY: a live thread state.
+        return unsafe { get(ts) };
+    }
+    // SAFETY: 3.8's PyThreadState starts with prev, next, interp.
+    unsafe { *(ts as *const *mut PyInterpreterState).add(2) }
+}
+
 /// Takes the main interpreter's GIL with this thread's state (making the state the first time).
 /// The thread must hold no GIL.
+///
+/// The state is made with `PyGILState_Ensure`, so the state PyGILState binds to this thread (the
+/// one C extensions' own `PyGILState_Ensure` finds) is the main one. That holds only because
+/// every thread makes its main state before any context's (`ensure_main_state`, called by
+/// `context` before `PyThreadState_New`): on 3.8–3.11 the first state made on a thread is the one
+/// PyGILState returns. A worker whose first job ran in a context used to get the context's state
+/// here and run every later main-context call in that sub-interpreter. The interpreter check
+/// below keeps that from ever happening silently again.
 fn acquire_main() -> ThreadStatePtr {
     let api = api();
     let generation = lifecycle::generation();
@@ -74,9 +95,40 @@ fn acquire_main() -> ThreadStatePtr {
     // state and takes the GIL. The matching Release only happens in `forget_thread_state`.
     unsafe { (api.PyGILState_Ensure)() };
     // SAFETY: the GIL is held now.
-    let ts = unsafe { (api.PyThreadState_Get)() };
+    let mut ts = unsafe { (api.PyThreadState_Get)() };
+    // SAFETY: no arguments; the runtime is initialised.
+    let main = unsafe { (api.PyInterpreterState_Main)() };
+    if interpreter_of(ts) != main {
+        // PyGILState handed out a sub-interpreter's state: never run main-context code in it.
+        // Give it back untouched and use a state of the main interpreter of our own.
+        // SAFETY: Ensure made `ts` current above; SaveThread releases its GIL; the new state is
+        // made for the live main interpreter and restored on this thread, which holds no GIL.
+        unsafe {
+            (api.PyEval_SaveThread)();
+            ts = (api.PyThreadState_New)(main);
+            (api.PyEval_RestoreThread)(ts);
+        }
+    }
     TLS.with(|t| t.main.set((generation, ts)));
     ts
+}
+
+/// Make this thread's main-interpreter state if it has none yet, without keeping the GIL. Called
+/// before a context's state is made on a thread (see `acquire_main` for why the order matters).
+pub fn ensure_main_state() -> crate::error::Result<()> {
+    let (gen, ts) = TLS.with(|t| t.main.get());
+    if gen == lifecycle::generation() && !ts.is_null() {
+        return Ok(());
+    }
+    if depth() > 0 {
+        // Inside another interpreter's call with no main state: cannot take the main GIL here
+        // without risking a deadlock on a shared GIL.
+        return Err(crate::error::Error::Runtime(
+            "python-ts: this thread has no main-interpreter state and is inside a call; enter the context from outside".into(),
+        ));
+    }
+    main_thread_state();
+    Ok(())
 }
 
 /// Runs `f` with the GIL of the main interpreter held by this thread.
@@ -97,8 +149,50 @@ pub unsafe fn with_tstate<R>(ctx: u64, tstate: ThreadStatePtr, f: impl for<'py> 
     enter(ctx, Some(tstate), f)
 }
 
+/// Switch the cyclic GC of the current interpreter off for a conversion; returns its pause id,
+/// or 0 when the GC was off already (then the conversion must leave it alone).
+pub fn pause_gc(_gil: Gil<'_>) -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let Some(disable) = api().PyGC_Disable else { return 0 };
+    // SAFETY: the token proves the GIL is held.
+    if unsafe { disable() } != 1 {
+        return 0;
+    }
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    TLS.with(|t| t.gc_pause.set(id));
+    id
+}
+
+/// End the pause `id` (the conversion is over): the GC goes back on only if the pause is still
+/// in force — user code that ran meanwhile (a getter calling into Python) ended it already and
+/// may have set the GC as it wants.
+pub fn resume_gc(_gil: Gil<'_>, id: u64) {
+    if id == 0 || TLS.with(|t| t.gc_pause.get()) != id {
+        return;
+    }
+    TLS.with(|t| t.gc_pause.set(0));
+    if let Some(enable) = api().PyGC_Enable {
+        // SAFETY: the token proves the GIL is held.
+        unsafe { enable() };
+    }
+}
+
+/// User code is about to run inside a conversion (a nested call into Python): give it the GC
+/// as the user left it, so `gc.disable()` there is not undone when the conversion ends.
+fn end_gc_pause() {
+    if TLS.with(|t| t.gc_pause.replace(0)) != 0 {
+        if let Some(enable) = api().PyGC_Enable {
+            // SAFETY: called with the paused interpreter's GIL held (depth > 0, before any switch).
+            unsafe { enable() };
+        }
+    }
+}
+
 fn enter<R>(ctx: u64, tstate: Option<ThreadStatePtr>, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
     let (d, prev) = TLS.with(|t| (t.depth.get(), t.current.get()));
+    if d > 0 {
+        end_gc_pause();
+    }
     if d > 0 && prev == ctx {
         // Already inside this interpreter on this thread: the GIL is ours.
         TLS.with(|t| t.depth.set(d + 1));
@@ -158,16 +252,38 @@ pub fn without_gil<R>(_gil: Gil<'_>, f: impl FnOnce() -> R) -> R {
     // SAFETY: the token proves the GIL is held; SaveThread releases it and returns our state.
     let ts = unsafe { (api().PyEval_SaveThread)() };
     TLS.with(|t| t.depth.set(0));
-    struct Reacquire(ThreadStatePtr, u32);
+    struct Reacquire(ThreadStatePtr, u32, u64);
     impl Drop for Reacquire {
         fn drop(&mut self) {
+            wait_until_safe_to_reenter(self.2);
             // SAFETY: restores the state saved above on the same thread.
             unsafe { (api().PyEval_RestoreThread)(self.0) };
             TLS.with(|t| t.depth.set(self.1));
         }
     }
-    let _r = Reacquire(ts, d);
+    let _r = Reacquire(ts, d, lifecycle::generation());
     f()
+}
+
+/// Before a thread that waited without the GIL takes it back. While Python is being finalized,
+/// taking the GIL ends the thread with `pthread_exit`, a forced unwind that aborts the process
+/// when it reaches our frames ("FATAL: exception not rethrown", seen at exit with a Python thread
+/// inside a JS callback); after finalization the thread state is gone. CPython would end such a
+/// thread anyway (3.14 parks it too): park it, holding nothing, until the process exits. A
+/// `_destroy_python()` that is refused only passes through `Finalizing`: wait it out.
+fn wait_until_safe_to_reenter(generation: u64) {
+    loop {
+        let finalizing = lifecycle::is_finalizing();
+        if lifecycle::python_is_finalizing() || (!finalizing && !lifecycle::is_running()) || lifecycle::generation() != generation {
+            loop {
+                std::thread::park();
+            }
+        }
+        if !finalizing {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// This thread's main-interpreter state, made if needed (the thread must hold no GIL). Used by

@@ -22,7 +22,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 const UNINIT: u8 = 0;
 const RUNNING: u8 = 1;
@@ -55,6 +54,24 @@ pub fn generation() -> u64 {
 
 pub fn is_running() -> bool {
     STATE.load(Ordering::Acquire) == RUNNING
+}
+
+/// Whether `_destroy_python` (or the exit hook) is ending the interpreter right now: the JS
+/// thread is then blocked waiting for finalization, so nothing may wait for it.
+pub fn is_finalizing() -> bool {
+    STATE.load(Ordering::Acquire) == FINALIZING
+}
+
+/// Whether CPython itself has begun finalizing (`Py_IsFinalizing`). From then on a thread that
+/// takes the GIL is ended with `pthread_exit`, a forced unwind that aborts the process when it
+/// crosses our frames ("FATAL: exception not rethrown").
+pub fn python_is_finalizing() -> bool {
+    let api = crate::sys::python::api();
+    // SAFETY: no arguments; reads a runtime flag, callable without the GIL.
+    match (api.Py_IsFinalizing, api._Py_IsFinalizing) {
+        (Some(f), _) | (None, Some(f)) => unsafe { f() != 0 },
+        (None, None) => false,
+    }
 }
 
 /// The runtime that is (or was) loaded.
@@ -217,15 +234,14 @@ pub fn destroy_python() -> Result<bool> {
         STATE.store(RUNNING, Ordering::Release);
         Err(e)
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while ACTIVE.load(Ordering::Acquire) > 0 {
-        if Instant::now() > deadline {
-            return undo(Error::Generic(format!(
-                "python-ts: cannot destroy Python while {} call(s) are in flight",
-                ACTIVE.load(Ordering::Acquire)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(1));
+    // Refused at once: an async call's result is delivered on this very thread, so waiting for
+    // it here blocked the JS thread (for 5 s, before a refusal all the same).
+    let active = ACTIVE.load(Ordering::Acquire);
+    if active > 0 {
+        return undo(Error::Generic(format!(
+            "python-ts: cannot destroy Python while {active} call(s) are in flight (async calls included); \
+             destroy it after they settle"
+        )));
     }
     // No one else is inside: check for threads that Py_FinalizeEx would wait for.
     let threads = gil::with_gil(live_non_daemon_threads);
@@ -264,7 +280,8 @@ fn live_non_daemon_threads(gil: Gil<'_>) -> Result<Vec<String>> {
     let globals = objects::main_dict(gil)?;
     let names = objects::run(
         gil,
-        "[t.name for t in __import__('threading').enumerate() if t is not __import__('threading').main_thread() and not t.daemon and t.is_alive()]",
+        "[t.name for t in __import__('threading').enumerate() if t is not __import__('threading').main_thread() and not t.daemon \
+         and t.is_alive() and not isinstance(t, __import__('threading')._DummyThread)]",
         python::PY_EVAL_INPUT,
         globals,
     )?;

@@ -35,6 +35,15 @@ pub fn getattr_opt<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &std::ffi::
     r
 }
 
+/// `setattr(obj, name, value)`.
+pub fn setattr(gil: Gil<'_>, obj: Borrowed<'_, '_>, name: &std::ffi::CStr, value: Borrowed<'_, '_>) -> Result<()> {
+    // SAFETY: GIL held, both alive; 0 or -1 with an exception.
+    if unsafe { (api().PyObject_SetAttrString)(obj.as_ptr(), name.as_ptr(), value.as_ptr()) } != 0 {
+        return Err(crate::runtime::errors::fetch(gil));
+    }
+    Ok(())
+}
+
 pub fn getattr_obj<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: Borrowed<'_, 'py>) -> Result<Owned<'py>> {
     // SAFETY: GIL held, both alive; new reference or NULL with an exception.
     unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name.as_ptr())) }

@@ -17,14 +17,13 @@ class JSError(Exception):
     `js_message` and `js_stack` carry the JS side. If it propagates back to JS, JS receives the
     original error object."""
 
-    def __init__(self, message, stack=None, js_id=None):
-        super().__init__(message)
-        self.js_message = message
-        self.js_stack = stack
-        self._python_ts_js_id = js_id
+    # No __init__: python-ts makes these with C calls only and sets the attributes below.
+    js_message = None
+    js_stack = None
+    _python_ts_js_id = None
 
     def __str__(self):
-        return str(self.js_message)
+        return str(self.js_message) if self.js_message is not None else super().__str__()
 
 
 _loop = None
@@ -68,9 +67,18 @@ def run_awaitable(aw):
     import asyncio
 
     async def _await():
-        return await aw
+        # SystemExit and KeyboardInterrupt escape asyncio's tasks and stop the loop itself:
+        # the Promise never settled and every later coroutine hung. Carry them out as values
+        # and raise them here, on the worker, where they are ordinary errors.
+        try:
+            return False, await aw
+        except (SystemExit, KeyboardInterrupt) as e:
+            return True, e
 
-    return asyncio.run_coroutine_threadsafe(_await(), _get_loop()).result()
+    raised, value = asyncio.run_coroutine_threadsafe(_await(), _get_loop()).result()
+    if raised:
+        raise value
+    return value
 
 
 def add_syspath(d):
@@ -86,10 +94,29 @@ def date_from_ms(ms):
 
 
 def ms_from_date(v):
+    # Floor division: a Date has whole milliseconds, and rounding 23:59:59.999999 up moved it
+    # into the next second (datetime.max became year 10000).
     import datetime as d
     if v.tzinfo is not None and v.utcoffset() is not None:
-        return (v - d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)) / d.timedelta(milliseconds=1)
-    return (v - d.datetime(1970, 1, 1)) / d.timedelta(milliseconds=1)
+        return float((v - d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)) // d.timedelta(milliseconds=1))
+    return float((v - d.datetime(1970, 1, 1)) // d.timedelta(milliseconds=1))
+
+
+def _threads_of_js_are_not_daemons():
+    # Threads that enter Python through us (the JS thread, our workers) are `_DummyThread`s,
+    # which are daemons, and a new Thread inherits `daemon` from the thread that makes it: every
+    # `threading.Thread()` made from JS was a daemon, so shutdown didn't wait for it and a
+    # runtime could be destroyed under it. In a Python program the main thread is no daemon.
+    init = threading._DummyThread.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._daemonic = False
+
+    threading._DummyThread.__init__ = __init__
+
+
+_threads_of_js_are_not_daemons()
 "#;
 
 /// Create `python_ts` and register it in `sys.modules` (GIL of the new interpreter held).

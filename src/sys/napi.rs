@@ -172,13 +172,13 @@ impl Env {
         (status == sys::Status::napi_ok).then_some(n)
     }
 
-    /// A short string read in one call, None when `v` is not a string or doesn't fit `buf`.
+    /// A short string read in one call, None when `v` is not a string or may not have fit `buf`.
     #[inline]
     pub fn try_string_into(&self, v: Value, buf: &mut [u8]) -> Option<usize> {
         let mut written = 0usize;
         // SAFETY: env valid; `buf` is writable for its length.
         let status = unsafe { sys::napi_get_value_string_utf8(self.0, v, buf.as_mut_ptr() as *mut c_char, buf.len(), &mut written) };
-        (status == sys::Status::napi_ok && written + 1 < buf.len()).then_some(written)
+        (status == sys::Status::napi_ok && fits_whole(written, buf.len())).then_some(written)
     }
 
     pub fn get_double(&self, v: Value) -> Result<f64> {
@@ -643,4 +643,28 @@ pub fn setup() {
         let lib = unsafe { sys::setup() };
         std::mem::forget(lib);
     });
+}
+
+/// Whether `written` bytes of UTF-8 in a buffer of `cap` bytes (one kept for the terminator) are
+/// the whole string. N-API stops at a character boundary, so a string that didn't fit can leave
+/// up to 3 bytes unused (a 4-byte character that no longer fits): only a gap of 4 or more bytes
+/// proves it all arrived. Taking "written + 1 < cap" for it truncated `'é'.repeat(200)` to 127.
+#[inline]
+pub const fn fits_whole(written: usize, cap: usize) -> bool {
+    written + 4 < cap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits_whole;
+
+    #[test]
+    fn a_short_read_that_stops_at_a_character_boundary_is_not_whole() {
+        // 'é' is 2 bytes: 127 of them fill 254 of 255 usable bytes of a 256-byte buffer.
+        assert!(!fits_whole(254, 256));
+        // A 4-byte character that didn't fit leaves 3 bytes unused.
+        assert!(!fits_whole(252, 256));
+        assert!(fits_whole(251, 256));
+        assert!(fits_whole(0, 256));
+    }
 }

@@ -104,6 +104,7 @@ py_api! {
         fn PyThreadState_Get() -> *mut PyThreadState;
         fn PyThreadState_Swap(*mut PyThreadState) -> *mut PyThreadState;
         fn PyThreadState_New(*mut PyInterpreterState) -> *mut PyThreadState;
+        fn PyInterpreterState_Main() -> *mut PyInterpreterState;
         fn PyThreadState_Clear(*mut PyThreadState);
         fn PyThreadState_Delete(*mut PyThreadState);
         fn PyEval_EvalCode(PyPtr, PyPtr, PyPtr) -> PyPtr;
@@ -226,6 +227,9 @@ py_api! {
         fn PyThreadState_GetInterpreter(*mut PyThreadState) -> *mut PyInterpreterState;
         fn PyInterpreterState_Get() -> *mut PyInterpreterState;
         fn PyInterpreterState_GetID(*mut PyInterpreterState) -> i64;
+        // 3.13+ (public), 3.8–3.12 (private): CPython has begun finalizing.
+        fn Py_IsFinalizing() -> c_int;
+        fn _Py_IsFinalizing() -> c_int;
     }
     objects {
         _Py_NoneStruct, _Py_TrueStruct, _Py_FalseStruct,

@@ -1,0 +1,335 @@
+'use strict';
+// Regression specs: one test per defect found in real use, named after what broke. Each failed
+// before its fix. docs/reliability.md lists the defect classes, their causes and these tests.
+// Cases that crashed or hung the process run in a child and the test reads its exit status.
+const test = require('node:test');
+const assert = require('node:assert');
+const { Python, PythonPool, clib, kwargs, PythonError } = require('..');
+const { runNode, runNodeAsync, lastJson, ROOT, supportedPythons } = require('./helpers');
+
+const ADDON = `require(${JSON.stringify(ROOT)})`;
+const py = new Python();
+const builtins = py.import('builtins');
+py.exec(`
+import gc, threading, time, datetime
+def _rt_two(a, b):
+    return [type(a).__name__, type(b).__name__, a is b]
+def _rt_kw(**k):
+    return {n: type(v).__name__ for n, v in k.items()}
+def _rt_repr(x):
+    return repr(x)
+def _rt_call(f, *a):
+    return f(*a)
+`);
+const main = py.import('__main__');
+/** 3.13 or newer on this machine (own-GIL contexts), or undefined. */
+const py313 = supportedPythons().find((p) => p.version[1] >= 13);
+
+// 1. Strings.
+
+test('strings whose UTF-8 nearly fills the short-string buffer arrive whole (é×200, kana×20, emoji×100)', () => {
+  for (const s of ['é'.repeat(200), 'a' + 'こんにちは世界'.repeat(20), '😀'.repeat(100), 'x'.repeat(252) + '😀', 'é'.repeat(127)]) {
+    assert.strictEqual(builtins.len(s), [...s].length, `length of ${s.slice(0, 8)}…`);
+    assert.strictEqual(main._rt_call((x) => x, s), s);
+  }
+});
+
+test('long kwargs keys, Map keys and method names arrive whole', () => {
+  const key = 'ключ'.repeat(40); // 320 bytes of UTF-8
+  assert.deepStrictEqual(main._rt_kw(kwargs({ [key]: 1 })), { [key]: 'int' });
+  assert.strictEqual(main._rt_repr(new Map([[key, 1]])), `{'${key}': 1}`);
+  const name = 'метод_' + 'й'.repeat(70);
+  py.exec(`def ${name}():\n    return 7`);
+  assert.strictEqual(clib._call_python(clib._import_module('__main__'), name, []), 7);
+});
+
+test('a Python str longer than the longest JS string is a RangeError naming the limit', () => {
+  const r = runNode(`
+    const { clib } = ${ADDON};
+    try { clib._eval("'x' * (2**29)"); console.log(JSON.stringify({ ok: true })); }
+    catch (e) { console.log(JSON.stringify({ name: e.constructor.name, message: e.message })); }`);
+  const out = lastJson(r);
+  assert.strictEqual(out.name, 'RangeError', r.stderr);
+  assert.match(out.message, /longest JavaScript string/);
+});
+
+// 2–3. Thread states: contexts and the main interpreter.
+
+function contextLeakSource() {
+  return `
+    const { Python, clib } = ${ADDON};
+    clib._set_max_threads(1);
+    (async () => {
+      const c = new Python({ context: true });
+      await c.exec_async('only_in_context = 5');
+      const leaked = await new Python().eval_async('"only_in_context" in globals()');
+      c.delete();
+      const after = await new Python().eval_async('3 + 3');
+      console.log(JSON.stringify({ leaked, after }));
+    })();`;
+}
+
+test('an async call in a context leaves no worker in that context: main calls stay in main, and after delete they still work', async () => {
+  const r = await runNodeAsync(contextLeakSource(), { timeout: 60000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  assert.deepStrictEqual(lastJson(r), { leaked: false, after: 6 });
+});
+
+test('the same on every runtime >= 3.8 here (3.9 spun, others segfaulted)', async (t) => {
+  const pys = supportedPythons();
+  assert.ok(pys.length > 0, 'no CPython >= 3.8 found');
+  for (const p of pys) {
+    await t.test(p.label, async () => {
+      const r = await runNodeAsync(contextLeakSource(), { env: { PYTHON_TS_PYTHON: p.exe }, timeout: 60000 });
+      assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+      assert.deepStrictEqual(lastJson(r), { leaked: false, after: 6 });
+    });
+  }
+});
+
+test('own-GIL pool calls interleaved with main async and allocating sync calls do not corrupt the heap (3.13+)', { skip: !py313 && 'no CPython 3.13+ here' }, async () => {
+  const r = await runNodeAsync(`
+    const { Python, PythonPool } = ${ADDON};
+    (async () => {
+      const pool = new PythonPool({ size: 1 });
+      const py = new Python();
+      let sum = 0;
+      for (let round = 0; round < 20; round++) {
+        const ps = [];
+        for (let i = 0; i < 10; i++) {
+          ps.push(pool.call('builtins', 'sum', [[1, 2, 3]]));
+          ps.push(py.eval_async('1 + 1'));
+          py.eval('[object() for _ in range(50)]');
+        }
+        for (const v of await Promise.all(ps)) sum += v;
+      }
+      await pool.close();
+      console.log(JSON.stringify({ ownGil: pool.ownGil, sum }));
+    })();`, { env: { PYTHON_TS_PYTHON: py313.exe }, timeout: 120000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  assert.deepStrictEqual(lastJson(r), { ownGil: true, sum: 20 * 10 * 8 });
+});
+
+test('own-GIL and main async calls calling one JS function back do not free objects under the wrong interpreter (3.13+)', { skip: !py313 && 'no CPython 3.13+ here' }, async () => {
+  const r = await runNodeAsync(`
+    const { Python } = ${ADDON};
+    (async () => {
+      const iso = new Python({ context: 'isolated' });
+      const py = new Python();
+      const code = 'def run(f, n):\\n    return sum(f(i) for i in range(n))';
+      py.exec(code); iso.exec(code);
+      const mm = py.import('__main__'), im = iso.import('__main__');
+      const f = (x) => x * 2;
+      let bad = 0;
+      for (let round = 0; round < 30; round++) {
+        const ps = [];
+        for (let i = 0; i < 10; i++) { ps.push(mm.run_async(f, 20)); ps.push(im.run_async(f, 20)); }
+        for (const v of await Promise.all(ps)) if (v !== 380) bad++;
+        py.eval('[object() for _ in range(50)]');
+      }
+      iso.delete();
+      console.log(JSON.stringify({ bad }));
+    })();`, { env: { PYTHON_TS_PYTHON: py313.exe }, timeout: 120000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  assert.deepStrictEqual(lastJson(r), { bad: 0 });
+});
+
+// 4. Exit and lifecycle.
+
+test('exit while a Python thread calls a JS function every 1 ms: exit 0 in 8 of 8 runs', async () => {
+  const src = `
+    const { Python } = ${ADDON};
+    const py = new Python();
+    py.exec('import threading, time\\ndef spin(f):\\n    def run():\\n        while True:\\n            f(1)\\n            time.sleep(0.001)\\n    threading.Thread(target=run, daemon=True).start()');
+    let n = 0;
+    py.import('__main__').spin(() => { n++; });
+    setTimeout(() => console.log(JSON.stringify({ called: n > 0 })), 30 + Math.floor(Math.random() * 20));`;
+  const runs = await Promise.all(Array.from({ length: 8 }, () => runNodeAsync(src, { timeout: 30000 })));
+  for (const r of runs) {
+    assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+    assert.deepStrictEqual(lastJson(r), { called: true });
+  }
+});
+
+test('atexit handlers, weakref.finalize and __del__ that call JS do not deadlock the exit', async () => {
+  const r = await runNodeAsync(`
+    const { Python } = ${ADDON};
+    const py = new Python();
+    py.exec('import atexit, weakref\\nclass Holder:\\n    pass\\ndef reg(f):\\n    global h\\n    atexit.register(lambda: f("atexit"))\\n    h = Holder()\\n    weakref.finalize(h, f, "finalize")');
+    py.import('__main__').reg(() => {});
+    console.log(JSON.stringify({ ok: true }));`, { timeout: 30000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  assert.deepStrictEqual(lastJson(r), { ok: true });
+  assert.match(r.stderr, /cannot be called while Python is shutting down/);
+});
+
+test('an async def raising SystemExit or KeyboardInterrupt rejects with a PythonError and later coroutines still run', async () => {
+  py.exec('async def _rt_exit(e):\n    raise e\nasync def _rt_seven():\n    return 7');
+  for (const exc of ['SystemExit(3)', 'KeyboardInterrupt()']) {
+    await assert.rejects(py.eval_async(`_rt_exit(${exc})`), (e) => e instanceof PythonError && e.name === exc.split('(')[0]);
+    assert.strictEqual(await py.eval_async('_rt_seven()'), 7);
+  }
+});
+
+test('threads made from JS are not daemons, so _destroy_python() refuses while one runs', () => {
+  const r = runNode(`
+    const { clib } = ${ADDON};
+    const out = { daemon: clib._eval('__import__("threading").Thread().daemon') };
+    clib._exec('import threading, time\\nt = threading.Thread(target=time.sleep, args=(0.3,))\\nt.start()');
+    try { clib._destroy_python(); out.destroyed = true; } catch (e) { out.refused = /non-daemon/.test(e.message); }
+    clib._exec('t.join()');
+    out.destroyedAfter = clib._destroy_python();
+    console.log(JSON.stringify(out));`);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.deepStrictEqual(lastJson(r), { daemon: false, refused: true, destroyedAfter: true });
+});
+
+test('_destroy_python() with an async call pending refuses at once instead of blocking the JS thread', async () => {
+  const r = await runNodeAsync(`
+    const { clib } = ${ADDON};
+    clib._exec('import time');
+    clib._eval('time.sleep(0.5) or 1', null, (e, v) => {
+      const out = { v, waitedMs };
+      out.destroyed = clib._destroy_python();
+      console.log(JSON.stringify(out));
+    });
+    const t = Date.now();
+    let refused = false;
+    try { clib._destroy_python(); } catch (e) { refused = /in flight/.test(e.message); }
+    const waitedMs = Date.now() - t;
+    if (!refused) throw new Error('not refused');`, { timeout: 30000 });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const out = lastJson(r);
+  assert.strictEqual(out.v, 1);
+  assert.ok(out.waitedMs < 400, `blocked ${out.waitedMs} ms`);
+  assert.strictEqual(out.destroyed, true);
+});
+
+// 5. The JS layer.
+
+test('a wrapped object arrives as itself: twice in one call, in Arrays, Maps, Sets, class instances and kwargs', () => {
+  const d = py.eval('__import__("decimal").Decimal("1.5")');
+  assert.deepStrictEqual(main._rt_two(d, d), ['Decimal', 'Decimal', true]);
+  assert.deepStrictEqual(main._rt_two([d, d], [d]), ['list', 'list', false]);
+  assert.strictEqual(main._rt_repr([d, d]), "[Decimal('1.5'), Decimal('1.5')]");
+  assert.strictEqual(main._rt_repr(new Map([[1, d]])), "{1: Decimal('1.5')}");
+  assert.strictEqual(main._rt_repr(new Set([d])), "{Decimal('1.5')}");
+  class Point { constructor() { this.x = d; } }
+  assert.strictEqual(main._rt_repr(new Point()), "{'x': Decimal('1.5')}");
+  assert.deepStrictEqual(main._rt_kw(kwargs({ a: d, b: [d] })), { a: 'Decimal', b: 'list' });
+  const m = py.import('math');
+  assert.strictEqual(main._rt_repr(m.floor), '<built-in function floor>', 'a wrapped callable is the Python callable, not a JS function');
+});
+
+test('delete() on one Python instance leaves another instance\'s objects alone', () => {
+  const a = new Python();
+  const b = new Python();
+  const oa = a.eval('object()');
+  const ob = b.eval('[1, 2, 3].__iter__()');
+  a.delete();
+  assert.strictEqual(b.call(ob, '__next__'), 1);
+  assert.throws(() => clib._call_python(oa.__wrapper__ || oa, '__repr__', []), /released|deleted|dead/i);
+});
+
+test('PythonPool.close() resolves after a call whose arguments failed to convert', async () => {
+  const pool = new PythonPool({ size: 1 });
+  await assert.rejects(pool.call('builtins', 'len', [Symbol('x')]), TypeError);
+  await pool.close();
+});
+
+test('wrapped _async calls that call JS back never fail because the wrapper reads attributes meanwhile', async () => {
+  py.exec('def _rt_run(f, n):\n    return sum(f(i) for i in range(n))');
+  const f = (x) => x;
+  const ps = [];
+  for (let i = 0; i < 200; i++) {
+    ps.push(main._rt_run_async(f, 10)); // each reads an attribute synchronously while earlier calls run
+    if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const got = await Promise.all(ps);
+  assert.ok(got.every((v) => v === 45));
+});
+
+test('a sparse array with a[1e9] set through the wrapper is a RangeError at once', () => {
+  const a = [];
+  a[1e9] = 1;
+  const t = Date.now();
+  assert.throws(() => main._rt_repr(a), RangeError);
+  assert.ok(Date.now() - t < 2000, `took ${Date.now() - t} ms`);
+});
+
+// 6. Values.
+
+test('a set subclass whose __iter__ never ends is a RangeError, not gigabytes of memory', () => {
+  py.exec('class _RtEndless(set):\n    def __iter__(self):\n        while True:\n            yield 1');
+  assert.throws(() => py.eval('_RtEndless([1])'), (e) => e instanceof RangeError && /set of 1 items/.test(e.message));
+});
+
+test('boxed primitives convert as their primitive; weak collections are TypeErrors', () => {
+  assert.strictEqual(main._rt_repr(new Number(5)), '5');
+  assert.strictEqual(main._rt_repr(new String('s')), "'s'");
+  assert.strictEqual(main._rt_repr(new Boolean(false)), 'False');
+  assert.strictEqual(main._rt_repr(Object(3n)), '3');
+  assert.throws(() => main._rt_repr(Object(Symbol('q'))), TypeError);
+  for (const v of [new WeakMap(), new WeakSet(), new WeakRef({})]) assert.throws(() => main._rt_repr(v), (e) => e instanceof TypeError && /Weak/.test(e.message));
+});
+
+test('a Proxy over an Array converts like the Array', () => {
+  assert.strictEqual(main._rt_repr(new Proxy([1, 'a', [2]], {})), "[1, 'a', [2]]");
+  const big = new Proxy([], { get: (t, k) => (k === 'length' ? 2 ** 31 : undefined) });
+  assert.throws(() => main._rt_repr(big), RangeError);
+});
+
+test('a JS callback that throws 42, null, a string, undefined or a Symbol surfaces as that same value', () => {
+  for (const v of [42, null, 'plain string', undefined, Symbol('s'), { code: 1 }]) {
+    let caught = 'nothing';
+    try {
+      main._rt_call(() => { throw v; });
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught === v, `got ${String(caught)} for ${String(v)}`);
+  }
+});
+
+test('kwargs keep a "__proto__" key; a copied handle is an Error, not a dict', () => {
+  assert.deepStrictEqual(Object.entries(main._rt_kw(kwargs(JSON.parse('{"__proto__": 5, "x": 1}')))), [['__proto__', 'int'], ['x', 'int']]);
+  const h = clib._eval('object()');
+  for (const copy of [{ ...h }, structuredClone(h)]) {
+    assert.throws(() => main._rt_repr(copy), (e) => e instanceof Error && /not made by python-ts/.test(e.message));
+  }
+});
+
+test('datetimes floor their microseconds (no rounding into the next millisecond; datetime.max stays in 9999)', () => {
+  assert.strictEqual(py.eval('datetime.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc)').toISOString(), '1969-12-31T23:59:59.999Z');
+  assert.strictEqual(py.eval('datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)').toISOString(), '9999-12-31T23:59:59.999Z');
+  assert.strictEqual(py.eval('datetime.datetime(2020, 1, 1, 0, 0, 0, 1500, tzinfo=datetime.timezone.utc)').getTime(), Date.UTC(2020, 0, 1) + 1);
+});
+
+test('gc.disable() run by a getter during a conversion stays in force afterwards', () => {
+  const arg = { a: [1], get b() { clib._exec('gc.disable()'); return 2; } };
+  try {
+    main._rt_repr(arg);
+    assert.strictEqual(py.eval('gc.isenabled()'), false);
+  } finally {
+    py.exec('gc.enable()');
+  }
+});
+
+// 7. Docs made exact.
+
+test('a big-endian buffer is viewed as a byte-swapped copy', () => {
+  py.exec('import ctypes\n_rt_be = (ctypes.c_int16.__ctype_be__ * 3)(1, -2, 300)');
+  const v = py.view(py.eval('_rt_be'));
+  assert.strictEqual(v.format, '>h');
+  assert.deepStrictEqual(Array.from(v.data), [1, -2, 300]);
+  assert.strictEqual(v.copied, true);
+});
+
+test('JS → Python → JS re-entrancy ends in a clean RangeError at the JS stack limit, and the process goes on', () => {
+  py.exec('def _rt_nest(f, n):\n    return f(n)');
+  let depth = 0;
+  const f = (n) => { depth = Math.max(depth, n); return main._rt_nest(f, n + 1); };
+  assert.throws(() => main._rt_nest(f, 0), RangeError);
+  assert.ok(depth > 100, `only ${depth} levels`);
+  assert.strictEqual(py.eval('1 + 1'), 2);
+});
