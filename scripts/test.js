@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: node's test runner over test/*.test.js, then cargo's unit tests.
+// `npm test`: node's test runner over test/*.test.js (a process per file), the same files in one
+// process, then cargo's unit tests.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -15,7 +16,19 @@ let failed = false;
 const js = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', ...files], { cwd: root, stdio: 'inherit' });
 if (js.status !== 0) failed = true;
 if (!only.length) {
-  const rs = spawnSync('cargo', ['test', '--release', '--lib', '--locked'], { cwd: root, stdio: 'inherit', env: { ...process.env, PYO3_NO_PYTHON: '1' } });
-  if (rs.status !== 0) failed = true;
+  // The same files again in ONE process, sharing one interpreter, as an application does.
+  console.log('# the whole JS suite in one process');
+  const one = spawnSync(process.execPath, ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit' });
+  if (one.status !== 0) failed = true;
+  const cargo = (args) => {
+    const r = spawnSync('cargo', args, { cwd: root, stdio: 'inherit', env: { ...process.env, PYO3_NO_PYTHON: '1' } });
+    if (r.status !== 0) {
+      console.error(`# failed: cargo ${args.join(' ')}`);
+      failed = true;
+    }
+  };
+  cargo(['test', '--release', '--lib', '--locked']);
+  cargo(['fmt', '--check']);
+  cargo(['clippy', '--release', '--lib', '--locked', '--', '-D', 'warnings']);
 }
 process.exit(failed ? 1 : 0);

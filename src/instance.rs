@@ -231,7 +231,11 @@ unsafe extern "C" fn close_shared(arg: *mut std::ffi::c_void) {
     shared.close();
 }
 
-unsafe extern "C" fn finalize(_env: crate::sys::napi::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+unsafe extern "C" fn finalize(
+    _env: crate::sys::napi::napi_env,
+    data: *mut std::ffi::c_void,
+    _hint: *mut std::ffi::c_void,
+) {
     CACHED.with(|c| {
         if c.get().1 == data as usize {
             c.set((0, 0));
@@ -302,6 +306,7 @@ pub fn python_error(env: Env, info: &PyErrInfo) -> Result<Value> {
         }
     }
     let class = env.ref_value(data.python_error)?.ok_or(Error::JsPending)?;
-    let args = [env.string(&info.message)?, env.string(&info.name)?, env.string(&info.py_type)?, env.string(&info.traceback)?];
+    let args =
+        [env.string(&info.message)?, env.string(&info.name)?, env.string(&info.py_type)?, env.string(&info.traceback)?];
     env.new_instance(class, &args)
 }

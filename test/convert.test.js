@@ -3,7 +3,11 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fc = require('fast-check');
-const { clib, PythonError } = require('..');
+const { clib, PythonError, kwargs } = require('..');
+
+// Every random draw is seeded; PYTHON_TS_SEED repeats a run with another seed.
+const SEED = Number(process.env.PYTHON_TS_SEED || 20261201);
+console.log(`# convert.test.js property seed ${SEED}`);
 
 const I = clib._internals;
 /** JS → Python → JS through the library's own two converters. */
@@ -250,7 +254,8 @@ function normalise(v) {
   if (v instanceof Date) return v;
   if (v && typeof v === 'object') {
     const o = {};
-    for (const k of Object.keys(v)) o[k] = normalise(v[k]);
+    // defineProperty: `o['__proto__'] = x` would set a prototype, not a key.
+    for (const k of Object.keys(v)) Object.defineProperty(o, k, { value: normalise(v[k]), writable: true, enumerable: true, configurable: true });
     return o;
   }
   return v;
@@ -277,7 +282,35 @@ test('property: random nested values round-trip to their documented normalisatio
     const r = roundTrip(v);
     assert.deepStrictEqual(r, normalise(v));
   }), { numRuns: 1500, seed: 20261125 });
-  fc.assert(fc.property(tree, (v) => { assert.deepStrictEqual(roundTrip(v), normalise(v)); }), { numRuns: 300 });
+  fc.assert(fc.property(tree, (v) => { assert.deepStrictEqual(roundTrip(v), normalise(v)); }), { numRuns: 300, seed: SEED });
+});
+
+// Long strings from every plane: the short-string buffer (256 bytes) truncated 'é'.repeat(200).
+const longString = fc.oneof(
+  fc.fullUnicodeString({ minLength: 60, maxLength: 3000 }),
+  fc.string16bits({ minLength: 60, maxLength: 3000 }), // lone surrogates too
+  fc.tuple(fc.nat(300), fc.constantFrom('é', '€', '😀', 'こ', '\u0800', '\u{10FFFF}'), fc.nat(200))
+    .map(([pad, ch, n]) => 'x'.repeat(pad) + ch.repeat(n)), // multibyte characters across byte 255
+);
+clib._exec('def _kw_keys(**k):\n    return list(k)\nclass _Named:\n    pass');
+test(`property: long strings of every plane survive as values, dict keys, Map keys and kwargs keys (seed ${SEED})`, () => {
+  fc.assert(fc.property(longString, (str) => {
+    assert.strictEqual(roundTrip(str), str);
+    assert.strictEqual(clib._call_python(main, '_type_of', [str]), 'str');
+    assert.deepStrictEqual(Object.keys(roundTrip({ [str]: 1 })), [str]);
+    assert.deepStrictEqual(clib._call_python(main, '_kw_keys', [kwargs({ [str]: 1 })]), [str]);
+    const back = roundTrip(new Map([[str, 1], [2, 2]]));
+    assert.ok(back instanceof Map && back.get(str) === 1);
+  }), { numRuns: 300, seed: SEED });
+});
+
+test(`property: long method names from every plane call the method of that name (seed ${SEED})`, () => {
+  const obj = clib._call_python(main, '_Named', []);
+  const setattr = clib._eval('setattr');
+  fc.assert(fc.property(fc.fullUnicodeString({ minLength: 1, maxLength: 400 }).filter((n) => !n.includes('\0')), (name) => {
+    clib._call_python(setattr, null, [obj, name, clib._eval('lambda: 42')]);
+    assert.strictEqual(clib._call_python(obj, name, []), 42);
+  }), { numRuns: 200, seed: SEED });
 });
 
 const hostile = fc.oneof(

@@ -12,7 +12,12 @@ use crate::runtime::{context, executor, lifecycle, objects, support};
 use crate::sys::napi::{Args, Env, Value};
 use crate::sys::python::{PY_EVAL_INPUT, PY_FILE_INPUT};
 
-pub static EXPORTS: &[Export] = &[Export { name: "_exec", f: exec }, Export { name: "_eval", f: eval }, Export { name: "_set_max_threads", f: set_max_threads }, Export { name: "_executor_stats", f: executor_stats }];
+pub static EXPORTS: &[Export] = &[
+    Export { name: "_exec", f: exec },
+    Export { name: "_eval", f: eval },
+    Export { name: "_set_max_threads", f: set_max_threads },
+    Export { name: "_executor_stats", f: executor_stats },
+];
 
 /// `_executor_stats()` → `{ threads, idle, queued, max }` of the library's worker pool.
 fn executor_stats(env: Env, _args: &Args) -> Result<Value> {
@@ -52,7 +57,7 @@ fn exec(env: Env, args: &Args) -> Result<Value> {
             Ok(objects::none(gil))
         });
     }
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let main = objects::main_dict(gil)?;
         objects::run(gil, &code, PY_FILE_INPUT, main)?;
         Ok(())
@@ -69,7 +74,7 @@ fn eval(env: Env, args: &Args) -> Result<Value> {
             objects::run(gil, &code, PY_EVAL_INPUT, main)
         });
     }
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let main = objects::main_dict(gil)?;
         let r = objects::run(gil, &code, PY_EVAL_INPUT, main)?;
         ToJs::new(env, gil, ctx.id, ctx.state).convert(r.borrow())
@@ -150,7 +155,12 @@ fn scalar_to_py<'py>(gil: Gil<'py>, s: &Scalar) -> Result<Owned<'py>> {
 
 /// The scalar fast path: the handle is pinned on the JS thread, the worker does the lookup,
 /// the argument objects and the call.
-fn schedule_scalar_call(env: Env, c: crate::clib::objects::CallArgs, scalars: Vec<Scalar>, callback: Value) -> Result<Value> {
+fn schedule_scalar_call(
+    env: Env,
+    c: crate::clib::objects::CallArgs,
+    scalars: Vec<Scalar>,
+    callback: Value,
+) -> Result<Value> {
     let handle_value = c.obj;
     let pin = crate::convert::handles::pin(env, handle_value, c.handle)?;
     let addr = pin.addr;
@@ -163,25 +173,36 @@ fn schedule_scalar_call(env: Env, c: crate::clib::objects::CallArgs, scalars: Ve
     }
     let method = c.method;
     let mut pin = Some(pin);
-    let r = schedule_with(env, c.ctx, callback, move |gil| {
-        // SAFETY: the pinned handle holds a reference to `addr` until the job is delivered.
-        let target = unsafe { Detached::borrow_addr(gil, addr) }.to_owned();
-        let callable = objects::method_of(gil, context_id, target, &method)?;
-        let items = scalars.iter().map(|s| scalar_to_py(gil, s)).collect::<Result<Vec<_>>>()?;
-        let args = objects::tuple(gil, items)?;
-        objects::call(gil, callable.borrow(), args.borrow(), None)
-    }, move |env| {
-        if let Some(p) = pin.take() {
-            crate::convert::handles::unpin(env, p);
-        }
-    });
+    let r = schedule_with(
+        env,
+        c.ctx,
+        callback,
+        move |gil| {
+            // SAFETY: the pinned handle holds a reference to `addr` until the job is delivered.
+            let target = unsafe { Detached::borrow_addr(gil, addr) }.to_owned();
+            let callable = objects::method_of(gil, context_id, target, &method)?;
+            let items = scalars.iter().map(|s| scalar_to_py(gil, s)).collect::<Result<Vec<_>>>()?;
+            let args = objects::tuple(gil, items)?;
+            objects::call(gil, callable.borrow(), args.borrow(), None)
+        },
+        move |env| {
+            if let Some(p) = pin.take() {
+                crate::convert::handles::unpin(env, p);
+            }
+        },
+    );
     r
 }
 
 /// Run `work` on a library worker thread in context `ctx`; an awaitable result is run to
 /// completion on the context's asyncio loop; `callback(err, result)` is called on the JS thread
 /// with the result converted there. Exactly one call of the callback per job.
-pub fn schedule(env: Env, ctx: Ctx, callback: Value, work: impl for<'py> FnOnce(Gil<'py>) -> Result<Owned<'py>> + Send + 'static) -> Result<Value> {
+pub fn schedule(
+    env: Env,
+    ctx: Ctx,
+    callback: Value,
+    work: impl for<'py> FnOnce(Gil<'py>) -> Result<Owned<'py>> + Send + 'static,
+) -> Result<Value> {
     schedule_with(env, ctx, callback, work, |_| {})
 }
 
@@ -237,7 +258,14 @@ fn schedule_with(
 
 /// Convert the result on the JS thread, let go of the job's hold on the runtime and context
 /// (`release`: the callback may delete them), then call the callback.
-fn deliver(env: Env, callback: usize, state: Option<usize>, context_id: u64, result: Result<Outcome>, release: impl FnOnce()) {
+fn deliver(
+    env: Env,
+    callback: usize,
+    state: Option<usize>,
+    context_id: u64,
+    result: Result<Outcome>,
+    release: impl FnOnce(),
+) {
     let Ok(scope) = env.open_scope() else { return };
     let state_value = state.and_then(|s| env.ref_value(s as _).ok().flatten());
     let converted = result.and_then(|outcome| match outcome {
@@ -338,7 +366,8 @@ fn error_value(env: Env, e: Error) -> Result<Value> {
 /// its result. Called on a worker thread, which waits with the GIL released.
 fn await_if_awaitable<'py>(gil: Gil<'py>, r: Owned<'py>) -> Result<Owned<'py>> {
     // SAFETY: GIL held.
-    let awaitable = unsafe { (crate::sys::python::api().PyObject_HasAttrString)(r.as_ptr(), c"__await__".as_ptr()) } != 0;
+    let awaitable =
+        unsafe { (crate::sys::python::api().PyObject_HasAttrString)(r.as_ptr(), c"__await__".as_ptr()) } != 0;
     if !awaitable || crate::runtime::objects::is_type(r.borrow()) {
         return Ok(r);
     }

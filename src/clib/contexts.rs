@@ -21,10 +21,19 @@ fn create_pycontext(env: Env, args: &Args) -> Result<Value> {
             match env.type_of(v)? {
                 ValueType::napi_undefined | ValueType::napi_null => false,
                 ValueType::napi_boolean => env.get_bool(v)?,
-                _ => return Err(Error::Type("python-ts: _create_pycontext({ ownGil }): ownGil must be a boolean".into())),
+                _ => {
+                    return Err(Error::Type(
+                        "python-ts: _create_pycontext({ ownGil }): ownGil must be a boolean".into(),
+                    ))
+                }
             }
         }
-        v => return Err(Error::Type(format!("python-ts: _create_pycontext(opts): opts must be an Object, got {}", describe_arg(env, v)?))),
+        v => {
+            return Err(Error::Type(format!(
+                "python-ts: _create_pycontext(opts): opts must be an Object, got {}",
+                describe_arg(env, v)?
+            )))
+        }
     };
     let _active = lifecycle::enter()?;
     let c = context::create(own_gil)?;

@@ -53,7 +53,9 @@ pub fn parse_uint64(s: &str) -> Option<u64> {
 
 fn str_to_uint64(env: Env, args: &Args) -> Result<Value> {
     let s = super::string_arg(env, args, 0, "str_to_uint64(s)", "s")?;
-    let n = parse_uint64(&s).ok_or_else(|| Error::Range(format!("python-ts: str_to_uint64: {s:?} is not a decimal 64-bit unsigned integer")))?;
+    let n = parse_uint64(&s).ok_or_else(|| {
+        Error::Range(format!("python-ts: str_to_uint64: {s:?} is not a decimal 64-bit unsigned integer"))
+    })?;
     env.bigint_words(false, &[n])
 }
 
@@ -70,11 +72,18 @@ fn uint64_to_str(env: Env, args: &Args) -> Result<Value> {
         ValueType::napi_number => {
             let d = env.get_double(v)?;
             if !((0.0..=numbers::MAX_SAFE).contains(&d) && d.trunc() == d) {
-                return Err(Error::Range("python-ts: uint64_to_str: a number must be a safe non-negative integer".into()));
+                return Err(Error::Range(
+                    "python-ts: uint64_to_str: a number must be a safe non-negative integer".into(),
+                ));
             }
             d as u64
         }
-        _ => return Err(Error::Type(format!("python-ts: uint64_to_str(n): n must be a BigInt or number, got {}", describe_arg(env, Some(v))?))),
+        _ => {
+            return Err(Error::Type(format!(
+                "python-ts: uint64_to_str(n): n must be a BigInt or number, got {}",
+                describe_arg(env, Some(v))?
+            )))
+        }
     };
     env.string(&n.to_string())
 }
@@ -155,7 +164,10 @@ fn napi_number_is_int(env: Env, args: &Args) -> Result<Value> {
 fn napi_object_is_empty(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "napi_object_is_empty(obj)")?;
     if env.type_of(v)? != ValueType::napi_object {
-        return Err(Error::Type(format!("python-ts: napi_object_is_empty(obj): obj must be an object, got {}", describe_arg(env, Some(v))?)));
+        return Err(Error::Type(format!(
+            "python-ts: napi_object_is_empty(obj): obj must be an object, got {}",
+            describe_arg(env, Some(v))?
+        )));
     }
     let keys = env.own_keys(v)?;
     env.boolean(env.array_len(keys)? == 0)
@@ -164,7 +176,7 @@ fn napi_object_is_empty(env: Env, args: &Args) -> Result<Value> {
 fn napi_value_to_pyobject(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "napi_value_to_pyobject(value)")?;
     let ctx = context_arg(env, args, 1, "napi_value_to_pyobject")?;
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let obj = ToPy::new(env, gil, ctx.id)?.convert(v)?;
         ToJs::new(env, gil, ctx.id, ctx.state).handle(obj.borrow())
     })
@@ -173,7 +185,7 @@ fn napi_value_to_pyobject(env: Env, args: &Args) -> Result<Value> {
 fn pyobject_to_napi_value(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "pyobject_to_napi_value(handle)")?;
     let ctx = context_arg(env, args, 1, "pyobject_to_napi_value")?;
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let obj = handles::resolve(env, gil, v, ctx.id)?;
         ToJs::new(env, gil, ctx.id, ctx.state).convert(obj.borrow())
     })
@@ -185,8 +197,12 @@ fn throw_pyexception_in_javascript(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "throw_pyexception_in_javascript(exc)")?;
     let ctx = context_arg(env, args, 2, "throw_pyexception_in_javascript")?;
     let is_name = env.type_of(v)? == ValueType::napi_string;
-    let message = if is_nullish(env, args.get(1))? { String::new() } else { env.get_string(env.coerce_to_string(arg(args, 1, "")?)?)? };
-        let err = super::sync(env, ctx.id, |gil| -> Result<Error> {
+    let message = if is_nullish(env, args.get(1))? {
+        String::new()
+    } else {
+        env.get_string(env.coerce_to_string(arg(args, 1, "")?)?)?
+    };
+    let err = super::sync(env, ctx.id, |gil| -> Result<Error> {
         let exc = if is_name {
             let name = env.get_string(v)?;
             let builtins = objects::import(gil, "builtins")?;
@@ -210,7 +226,6 @@ fn throw_pyexception_in_javascript(env: Env, args: &Args) -> Result<Value> {
         other => Err(other),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -26,7 +26,12 @@ fn set_debug(env: Env, args: &Args) -> Result<Value> {
     let on = match args.get(0) {
         Some(v) if env.type_of(v)? == ValueType::napi_boolean => env.get_bool(v)?,
         v if is_nullish(env, v)? => true,
-        v => return Err(Error::Type(format!("python-ts: _set_debug(on): on must be a boolean, got {}", super::describe_arg(env, v)?))),
+        v => {
+            return Err(Error::Type(format!(
+                "python-ts: _set_debug(on): on must be a boolean, got {}",
+                super::describe_arg(env, v)?
+            )))
+        }
     };
     boundary::set_debug(on);
     env.boolean(on)

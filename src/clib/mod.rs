@@ -102,7 +102,9 @@ pub fn context_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Ctx> {
             return Ok(Ctx { id: 0, state: None });
         }
     }
-    Err(Error::Type(format!("python-ts: {func}: ctx must be a context made by _create_pycontext, or {{}}/null for the main context")))
+    Err(Error::Type(format!(
+        "python-ts: {func}: ctx must be a context made by _create_pycontext, or {{}}/null for the main context"
+    )))
 }
 
 /// An optional callback argument: `Some(function)`, `None` when absent; a `TypeError` otherwise.

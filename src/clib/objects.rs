@@ -28,14 +28,15 @@ pub static EXPORTS: &[Export] = &[
 fn import_module(env: Env, args: &Args) -> Result<Value> {
     let name = string_arg(env, args, 0, "_import_module(name)", "name")?;
     let ctx = context_arg(env, args, 1, "_import_module")?;
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let m = objects::import(gil, &name)?;
         ToJs::new(env, gil, ctx.id, ctx.state).handle(m.borrow())
     })
 }
 
 fn reload_module(env: Env, args: &Args) -> Result<Value> {
-    let target = args.get(0).ok_or_else(|| Error::Type("python-ts: _reload_module(module): module is required".into()))?;
+    let target =
+        args.get(0).ok_or_else(|| Error::Type("python-ts: _reload_module(module): module is required".into()))?;
     let ctx = context_arg(env, args, 1, "_reload_module")?;
     let is_name = env.type_of(target)? == ValueType::napi_string;
     if !is_name && !handles::is_handle(env, target)? {
@@ -45,7 +46,7 @@ fn reload_module(env: Env, args: &Args) -> Result<Value> {
         )));
     }
     let name = if is_name { Some(env.get_string(target)?) } else { None };
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let module = match &name {
             Some(n) => {
                 let c = objects::cstr(n)?;
@@ -86,7 +87,10 @@ pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Prepar
         let mut last = None;
         if n > 0 {
             let v = env.get_element(a, n - 1)?;
-            if env.try_double(v).is_none() && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
+            if env.try_double(v).is_none()
+                && env.type_of(v)? == ValueType::napi_object
+                && env.has_type_tag(v, &KWARGS_TAG)?
+            {
                 kw = Some(kwargs_dict(&mut cx, v)?);
                 n -= 1;
             } else {
@@ -161,7 +165,10 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
     const F: &str = "_call_python(obj, method, args?, kwargs?, ctx?, callback?)";
     let obj = args.get(0).ok_or_else(|| Error::Type(format!("python-ts: {F}: obj is required")))?;
     if env.type_of(obj)? != ValueType::napi_object {
-        return Err(Error::Type(format!("python-ts: {F}: obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
+        return Err(Error::Type(format!(
+            "python-ts: {F}: obj must be a Python object handle, got {}",
+            describe_arg(env, Some(obj))?
+        )));
     }
     let handle = handles::data_of_object(env, obj)?;
     let mut buf = [0u8; 128];
@@ -170,9 +177,14 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
         Some(v) => match env.try_string_into(v, &mut buf) {
             Some(n) => Some(buf[..n].to_vec()),
             None => match env.type_of(v)? {
-            ValueType::napi_undefined | ValueType::napi_null => None,
+                ValueType::napi_undefined | ValueType::napi_null => None,
                 ValueType::napi_string => Some(env.get_string_utf8_bytes(v)?),
-                _ => return Err(Error::Type(format!("python-ts: {F}: method must be a string (or empty/null to call obj), got {}", describe_arg(env, Some(v))?))),
+                _ => {
+                    return Err(Error::Type(format!(
+                        "python-ts: {F}: method must be a string (or empty/null to call obj), got {}",
+                        describe_arg(env, Some(v))?
+                    )))
+                }
             },
         },
     };
@@ -180,17 +192,33 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
         Some(v) => match env.try_array_len(v) {
             Some(n) => (Some(v), n),
             None if is_nullish(env, Some(v))? => (None, 0),
-            None => return Err(Error::Type(format!("python-ts: {F}: args must be an Array, got {}", describe_arg(env, Some(v))?))),
+            None => {
+                return Err(Error::Type(format!(
+                    "python-ts: {F}: args must be an Array, got {}",
+                    describe_arg(env, Some(v))?
+                )))
+            }
         },
         None => (None, 0),
     };
     if args.argc <= 3 {
-        return Ok(CallArgs { obj, handle, method, args: call_args, args_len, kwargs: None, ctx: Ctx { id: 0, state: None }, callback: None });
+        return Ok(CallArgs {
+            obj,
+            handle,
+            method,
+            args: call_args,
+            args_len,
+            kwargs: None,
+            ctx: Ctx { id: 0, state: None },
+            callback: None,
+        });
     }
     let kwargs = match args.get(3) {
         v if is_nullish(env, v)? => None,
         Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
-        v => return Err(Error::Type(format!("python-ts: {F}: kwargs must be an Object, got {}", describe_arg(env, v)?))),
+        v => {
+            return Err(Error::Type(format!("python-ts: {F}: kwargs must be an Object, got {}", describe_arg(env, v)?)))
+        }
     };
     let ctx = context_arg(env, args, 4, "_call_python")?;
     let callback = super::callback_arg(env, args, 5, "_call_python")?;
@@ -211,14 +239,20 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
 
 /// `dir(target)` without `__builtins__`, `__loader__`, `__spec__` (as the seed had it), each name
 /// given to `f` as a borrowed str and its text.
-fn for_each_dir_name<'py>(gil: Gil<'py>, target: Borrowed<'_, 'py>, mut f: impl FnMut(Borrowed<'_, 'py>, String) -> Result<()>) -> Result<()> {
+fn for_each_dir_name<'py>(
+    gil: Gil<'py>,
+    target: Borrowed<'_, 'py>,
+    mut f: impl FnMut(Borrowed<'_, 'py>, String) -> Result<()>,
+) -> Result<()> {
     // SAFETY: GIL held; a new list or NULL.
     let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
     // SAFETY: GIL held; dir() returns a list.
     let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
     for i in 0..n {
         // SAFETY: index in range; borrowed from the list, which lives through the loop.
-        let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else { continue };
+        let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else {
+            continue;
+        };
         let text = objects::utf8_of(gil, name)?;
         if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
             continue;
@@ -269,7 +303,7 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
         Some(v) if env.type_of(v)? == ValueType::napi_boolean => env.get_bool(v)?,
         _ => true,
     };
-        super::sync(env, ctx.id, |gil| {
+    super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
         let out = env.array(2)?;
         match objects::getattr(gil, target.borrow(), &name) {
@@ -301,7 +335,10 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
 fn buffer_view(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _buffer_view(obj): obj is required".into()))?;
     if env.type_of(obj)? != ValueType::napi_object {
-        return Err(Error::Type(format!("python-ts: _buffer_view(obj): obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
+        return Err(Error::Type(format!(
+            "python-ts: _buffer_view(obj): obj must be a Python object handle, got {}",
+            describe_arg(env, Some(obj))?
+        )));
     }
     let ctx = context_arg(env, args, 1, "_buffer_view")?;
     super::sync(env, ctx.id, |gil| {
@@ -312,7 +349,8 @@ fn buffer_view(env: Env, args: &Args) -> Result<Value> {
 
 /// `_setattr(obj, name, value, ctx?)`: `setattr(obj, name, value)`.
 fn setattr(env: Env, args: &Args) -> Result<Value> {
-    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _setattr(obj, name, value): obj is required".into()))?;
+    let obj =
+        args.get(0).ok_or_else(|| Error::Type("python-ts: _setattr(obj, name, value): obj is required".into()))?;
     let name = string_arg(env, args, 1, "_setattr(obj, name, value)", "name")?;
     let value = args.get(2).unwrap_or(env.undefined()?);
     let ctx = context_arg(env, args, 3, "_setattr")?;
@@ -359,7 +397,10 @@ fn delete_all_pyobjects(env: Env, args: &Args) -> Result<Value> {
 fn delete_pyobject(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _delete_pyobject(obj): obj is required".into()))?;
     if env.type_of(obj)? != ValueType::napi_object {
-        return Err(Error::Type(format!("python-ts: _delete_pyobject(obj): obj must be a Python object handle, got {}", describe_arg(env, Some(obj))?)));
+        return Err(Error::Type(format!(
+            "python-ts: _delete_pyobject(obj): obj must be a Python object handle, got {}",
+            describe_arg(env, Some(obj))?
+        )));
     }
     let _ctx = context_arg(env, args, 1, "_delete_pyobject")?;
     let Some(_active) = lifecycle::enter_if_running() else {
@@ -381,7 +422,12 @@ fn kwargs(env: Env, args: &Args) -> Result<Value> {
     let src = match src {
         v if is_nullish(env, v)? => None,
         Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
-        v => return Err(Error::Type(format!("python-ts: kwargs(obj): obj must be an Object, got {}", describe_arg(env, v)?))),
+        v => {
+            return Err(Error::Type(format!(
+                "python-ts: kwargs(obj): obj must be an Object, got {}",
+                describe_arg(env, v)?
+            )))
+        }
     };
     let src = match src {
         Some(v) => v,

@@ -101,7 +101,13 @@ fn release_now(mut buffer: Box<PyBuffer>) {
     unsafe { (api().PyBuffer_Release)(&mut *buffer) };
 }
 
-fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, buffer: Box<PyBuffer>) -> Result<Value> {
+fn describe_and_map(
+    env: Env,
+    gil: Gil<'_>,
+    obj: Borrowed<'_, '_>,
+    context: u64,
+    buffer: Box<PyBuffer>,
+) -> Result<Value> {
     let b = &*buffer;
     let format = if b.format.is_null() {
         "B".to_string()
@@ -117,11 +123,19 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
         )));
     };
     let ndim = b.ndim.max(0) as usize;
-    // SAFETY: the export's shape and strides arrays hold `ndim` entries (requested with
-    // PyBUF_STRIDES), or are NULL for ndim 0.
-    let shape: Vec<isize> = if ndim == 0 || b.shape.is_null() { vec![] } else { unsafe { std::slice::from_raw_parts(b.shape, ndim) }.to_vec() };
-    // SAFETY: as above, for the strides array.
-    let byte_strides: Vec<isize> = if ndim == 0 || b.strides.is_null() { vec![] } else { unsafe { std::slice::from_raw_parts(b.strides, ndim) }.to_vec() };
+    let shape: Vec<isize> = if ndim == 0 || b.shape.is_null() {
+        vec![]
+    } else {
+        // SAFETY: the export's shape and strides arrays hold `ndim` entries (requested with
+        // PyBUF_STRIDES), or are NULL for ndim 0.
+        unsafe { std::slice::from_raw_parts(b.shape, ndim) }.to_vec()
+    };
+    let byte_strides: Vec<isize> = if ndim == 0 || b.strides.is_null() {
+        vec![]
+    } else {
+        // SAFETY: as above, for the strides array.
+        unsafe { std::slice::from_raw_parts(b.strides, ndim) }.to_vec()
+    };
     let count: usize = if ndim == 0 { 1 } else { shape.iter().map(|&n| n.max(0) as usize).product() };
     let mut contiguous = true;
     let mut expect = itemsize as isize;
@@ -203,7 +217,14 @@ fn describe_and_map(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64,
 }
 
 /// A copy in C order: straight from the export when contiguous, else via `tobytes()`.
-fn copy_out(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, buffer: Box<PyBuffer>, contiguous: bool, bytes: usize) -> Result<Value> {
+fn copy_out(
+    env: Env,
+    gil: Gil<'_>,
+    obj: Borrowed<'_, '_>,
+    buffer: Box<PyBuffer>,
+    contiguous: bool,
+    bytes: usize,
+) -> Result<Value> {
     let (ab, dst) = env.arraybuffer(bytes)?;
     if contiguous {
         // SAFETY: the export holds at least `bytes` contiguous bytes; `dst` was just allocated.

@@ -56,7 +56,9 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
     let func = env.create_ref(v, 1)? as usize;
     let f = Box::into_raw(Box::new(JsFunction { shared: cx.data()?.shared.clone(), func, context: cx.context }));
     // SAFETY: GIL held; the capsule owns the box from here (freed by its destructor).
-    let cap = unsafe { Owned::from_raw(cx.gil, (api().PyCapsule_New)(f as *mut _, CAPSULE_NAME.as_ptr(), Some(capsule_destructor))) };
+    let cap = unsafe {
+        Owned::from_raw(cx.gil, (api().PyCapsule_New)(f as *mut _, CAPSULE_NAME.as_ptr(), Some(capsule_destructor)))
+    };
     let Some(cap) = cap else {
         // SAFETY: the capsule was not made; we still own the box.
         drop(unsafe { Box::from_raw(f) });
@@ -109,13 +111,22 @@ unsafe extern "C" fn call_trampoline(slf: PyPtr, args: PyPtr, kwargs: PyPtr) -> 
             std::ptr::null_mut()
         }
         Err(payload) => {
-            errors::set(gil, api().PyExc_RuntimeError, &format!("python-ts internal error (panic): {}", crate::boundary::panic_message(&payload)));
+            errors::set(
+                gil,
+                api().PyExc_RuntimeError,
+                &format!("python-ts internal error (panic): {}", crate::boundary::panic_message(&payload)),
+            );
             std::ptr::null_mut()
         }
     }
 }
 
-fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
+fn call<'py>(
+    gil: Gil<'py>,
+    f: &JsFunction,
+    args: Option<Borrowed<'_, 'py>>,
+    kwargs: Option<Borrowed<'_, 'py>>,
+) -> Result<Owned<'py>> {
     if f.shared.is_js_thread() {
         return call_here(gil, Env(f.shared.env as _), f.func, f.context, args, kwargs);
     }
@@ -141,7 +152,8 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
         let Some(env) = env else {
             release(args_d);
             release(kwargs_d);
-            let _ = tx.send(Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())));
+            let _ =
+                tx.send(Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())));
             return;
         };
         if st.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_err() {
@@ -159,7 +171,8 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
             let a = args_d.map(|d| unsafe { d.into_owned(gil) });
             // SAFETY: as above.
             let k = kwargs_d.map(|d| unsafe { d.into_owned(gil) });
-            call_here(gil, env, func, context, a.as_ref().map(|a| a.borrow()), k.as_ref().map(|k| k.borrow())).map(Owned::detach)
+            call_here(gil, env, func, context, a.as_ref().map(|a| a.borrow()), k.as_ref().map(|k| k.borrow()))
+                .map(Owned::detach)
         })
         .and_then(|r| r);
         let _ = env.close_scope(scope);
@@ -172,7 +185,9 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
     let r = gil::without_gil(gil, || loop {
         match rx.recv_timeout(Duration::from_millis(2)) {
             Ok(r) => break r,
-            Err(RecvTimeoutError::Disconnected) => break Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())),
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into()))
+            }
             Err(RecvTimeoutError::Timeout) => {
                 // The JS thread serves the call when its current sync call returns. One that
                 // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
@@ -182,7 +197,6 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
                 if stuck && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                     break Err(in_sync_error());
                 }
-
             }
         }
     });
@@ -192,7 +206,7 @@ fn call<'py>(gil: Gil<'py>, f: &JsFunction, args: Option<Borrowed<'_, 'py>>, kwa
 
 /// How long a JS callback from another thread waits for a sync call on the JS thread to end
 /// before it fails with `RuntimeError` (the sync call may be waiting for the caller).
-const SYNC_GRACE: Duration = Duration::from_millis(50);
+const SYNC_GRACE: Duration = Duration::from_millis(500);
 
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
@@ -216,7 +230,14 @@ fn in_sync_error() -> Error {
 }
 
 /// Call the JS function on its own JS thread (the GIL is held).
-fn call_here<'py>(gil: Gil<'py>, env: Env, func: usize, context: u64, args: Option<Borrowed<'_, 'py>>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
+fn call_here<'py>(
+    gil: Gil<'py>,
+    env: Env,
+    func: usize,
+    context: u64,
+    args: Option<Borrowed<'_, 'py>>,
+    kwargs: Option<Borrowed<'_, 'py>>,
+) -> Result<Owned<'py>> {
     let scope = env.open_scope()?;
     let r = (|| {
         // Handles given to the JS function carry their context object, as everywhere else.
@@ -231,7 +252,8 @@ fn call_here<'py>(gil: Gil<'py>, env: Env, func: usize, context: u64, args: Opti
             let n = unsafe { (api().PyTuple_Size)(a.as_ptr()) };
             for i in 0..n {
                 // SAFETY: index in range; the tuple keeps the item alive.
-                let item = unsafe { Borrowed::from_raw(gil, (api().PyTuple_GetItem)(a.as_ptr(), i)) }.ok_or_else(|| errors::fetch(gil))?;
+                let item = unsafe { Borrowed::from_raw(gil, (api().PyTuple_GetItem)(a.as_ptr(), i)) }
+                    .ok_or_else(|| errors::fetch(gil))?;
                 argv.push(to_js.convert(item)?);
             }
         }
@@ -241,7 +263,9 @@ fn call_here<'py>(gil: Gil<'py>, env: Env, func: usize, context: u64, args: Opti
                 argv.push(to_js.convert(k)?);
             }
         }
-        let f = env.ref_value(func as _)?.ok_or_else(|| Error::Runtime("python-ts: the JavaScript function was collected".into()))?;
+        let f = env
+            .ref_value(func as _)?
+            .ok_or_else(|| Error::Runtime("python-ts: the JavaScript function was collected".into()))?;
         let this = env.undefined()?;
         let result = env.call(this, f, &argv);
         let result = match result {
@@ -265,7 +289,8 @@ fn js_exception(env: Env) -> Error {
         return Error::Runtime("python-ts: a JavaScript call failed".into());
     };
     let text = |v: Value| -> String {
-        let s = instance::get(env).and_then(|d| d.call_helper(env, |h| h.describe, &[v])).and_then(|s| env.get_string(s));
+        let s =
+            instance::get(env).and_then(|d| d.call_helper(env, |h| h.describe, &[v])).and_then(|s| env.get_string(s));
         if s.is_err() {
             let _ = env.take_exception();
         }
@@ -274,7 +299,12 @@ fn js_exception(env: Env) -> Error {
     let is_error = env.is_error(exc).unwrap_or(false);
     let (message, stack) = if is_error {
         let m = env.get_named(exc, "message").map(text).unwrap_or_default();
-        let s = env.get_named(exc, "stack").ok().filter(|s| env.type_of(*s).ok() == Some(ValueType::napi_string)).map(text).unwrap_or_default();
+        let s = env
+            .get_named(exc, "stack")
+            .ok()
+            .filter(|s| env.type_of(*s).ok() == Some(ValueType::napi_string))
+            .map(text)
+            .unwrap_or_default();
         (m, s)
     } else {
         (text(exc), String::new())
@@ -298,7 +328,13 @@ fn js_exception(env: Env) -> Error {
         }
         Some(id)
     });
-    Error::Python(Box::new(PyErrInfo { name: "JSError".into(), message: message.clone(), traceback: stack, py_type: "python_ts.JSError".into(), js_error: id }))
+    Error::Python(Box::new(PyErrInfo {
+        name: "JSError".into(),
+        message: message.clone(),
+        traceback: stack,
+        py_type: "python_ts.JSError".into(),
+        js_error: id,
+    }))
 }
 
 /// Raise `e` as the pending Python exception.
@@ -314,7 +350,8 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 let m = objects::py_str(gil, &info.message)?;
                 let s = objects::py_str(gil, &info.traceback)?;
                 // SAFETY: GIL held.
-                let id = unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(info.js_error.unwrap_or(0) as i64))? };
+                let id =
+                    unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(info.js_error.unwrap_or(0) as i64))? };
                 let exc = objects::call_with(gil, class.borrow(), &[m.borrow()])?;
                 objects::setattr(gil, exc.borrow(), c"js_message", m.borrow())?;
                 objects::setattr(gil, exc.borrow(), c"js_stack", s.borrow())?;

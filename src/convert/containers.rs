@@ -21,14 +21,18 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
             // `Array.isArray` but not to N-API: read it through its traps into a real one.
             let n = env.get_named(v, "length").ok().and_then(|l| env.try_double(l)).unwrap_or(0.0);
             if n > MAX_ARRAY as f64 {
-                return Err(Error::Range(format!("python-ts: an array of length {n} is too long to convert (limit {MAX_ARRAY})")));
+                return Err(Error::Range(format!(
+                    "python-ts: an array of length {n} is too long to convert (limit {MAX_ARRAY})"
+                )));
             }
             let copy = cx.data()?.call_helper(env, |h| h.array_from, &[v])?;
             (copy, env.array_len(copy)?)
         }
     };
     if len > MAX_ARRAY {
-        return Err(Error::Range(format!("python-ts: an array of length {len} is too long to convert (limit {MAX_ARRAY})")));
+        return Err(Error::Range(format!(
+            "python-ts: an array of length {len} is too long to convert (limit {MAX_ARRAY})"
+        )));
     }
     if len >= BULK {
         if let Some(list) = numeric_array_to_py(cx, v, len)? {
@@ -146,7 +150,12 @@ fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth
     }
     for (i, key) in bytes.split(|b| *b == 0).take(count).enumerate() {
         // SAFETY: GIL held; valid UTF-8 (from N-API) of the given length.
-        let k = unsafe { Owned::from_result(cx.gil, (api().PyUnicode_FromStringAndSize)(key.as_ptr() as *const _, key.len() as isize))? };
+        let k = unsafe {
+            Owned::from_result(
+                cx.gil,
+                (api().PyUnicode_FromStringAndSize)(key.as_ptr() as *const _, key.len() as isize),
+            )?
+        };
         let value = if numeric {
             super::numbers::number_to_py(cx.gil, nums.get(i).copied().unwrap_or(f64::NAN))?
         } else {
@@ -239,7 +248,8 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
         cx.memo_put(obj, arr);
         for i in 0..n {
             // SAFETY: index in range; the tuple keeps the item alive.
-            let item = unsafe { Borrowed::from_raw(gil, (a.PyTuple_GetItem)(obj.as_ptr(), i)) }.ok_or_else(|| errors::fetch(gil))?;
+            let item = unsafe { Borrowed::from_raw(gil, (a.PyTuple_GetItem)(obj.as_ptr(), i)) }
+                .ok_or_else(|| errors::fetch(gil))?;
             let v = cx.value(item, depth + 1)?;
             cx.env.set_element(arr, i as u32, v)?;
         }
@@ -286,7 +296,13 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
     let a = api();
     let is_list = obj.type_flags() & py::TPFLAGS_LIST_SUBCLASS != 0;
     // SAFETY: GIL held; a list or tuple.
-    let n = unsafe { if is_list { (a.PyList_Size)(obj.as_ptr()) } else { (a.PyTuple_Size)(obj.as_ptr()) } };
+    let n = unsafe {
+        if is_list {
+            (a.PyList_Size)(obj.as_ptr())
+        } else {
+            (a.PyTuple_Size)(obj.as_ptr())
+        }
+    };
     if n < BULK as isize {
         return Ok(None);
     }
@@ -297,7 +313,13 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
     for (i, slot) in out.iter_mut().enumerate() {
         // SAFETY: index in range; borrowed item (no Python code runs in this loop, so the
         // container can't change underneath).
-        let item = unsafe { if is_list { (a.PyList_GetItem)(obj.as_ptr(), i as isize) } else { (a.PyTuple_GetItem)(obj.as_ptr(), i as isize) } };
+        let item = unsafe {
+            if is_list {
+                (a.PyList_GetItem)(obj.as_ptr(), i as isize)
+            } else {
+                (a.PyTuple_GetItem)(obj.as_ptr(), i as isize)
+            }
+        };
         if item.is_null() {
             errors::clear(cx.gil);
             return Ok(None);
@@ -334,7 +356,10 @@ fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, O
     while unsafe { (a.PyDict_Next)(obj.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
         // SAFETY: non-null borrowed references from the dict.
         unsafe {
-            out.push((Borrowed::from_raw(cx.gil, k).unwrap_unchecked().to_owned(), Borrowed::from_raw(cx.gil, v).unwrap_unchecked().to_owned()));
+            out.push((
+                Borrowed::from_raw(cx.gil, k).unwrap_unchecked().to_owned(),
+                Borrowed::from_raw(cx.gil, v).unwrap_unchecked().to_owned(),
+            ));
         }
     }
     out
@@ -343,7 +368,9 @@ fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, O
 fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
     let a = api();
     let items = dict_items(cx, obj);
-    let all_str = items.iter().all(|(k, _)| k.borrow().type_ptr() == a.PyUnicode_Type || k.borrow().type_flags() & py::TPFLAGS_UNICODE_SUBCLASS != 0);
+    let all_str = items.iter().all(|(k, _)| {
+        k.borrow().type_ptr() == a.PyUnicode_Type || k.borrow().type_flags() & py::TPFLAGS_UNICODE_SUBCLASS != 0
+    });
     let env = cx.env;
     if all_str && items.len() >= BULK as usize {
         if let Some(o) = bulk_dict_to_js(cx, obj, &items, depth)? {
@@ -380,7 +407,12 @@ fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> 
 /// A dict with many str keys and scalar values → Object: keys joined by NUL into one string,
 /// values in one array, assembled by one JS loop. None when a value is a container or object (a
 /// cycle could lead back here), or a key holds a NUL or a lone surrogate.
-fn bulk_dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, items: &[(Owned<'py>, Owned<'py>)], depth: usize) -> Result<Option<Value>> {
+fn bulk_dict_to_js<'py>(
+    cx: &mut ToJs<'py>,
+    obj: Borrowed<'_, 'py>,
+    items: &[(Owned<'py>, Owned<'py>)],
+    depth: usize,
+) -> Result<Option<Value>> {
     let env = cx.env;
     let a = api();
     let scalar = |t| t == a.PyFloat_Type || t == a.PyLong_Type || t == a.PyUnicode_Type || t == a.PyBool_Type;
@@ -417,5 +449,3 @@ fn bulk_dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, items: &[(Ow
     cx.memo_put(obj, o);
     Ok(Some(o))
 }
-
-

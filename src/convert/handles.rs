@@ -62,7 +62,8 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
         }
     }
     let index = data.next_index();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
     // One JS class for every handle (fields in-object, `repr` a getter on its prototype): small
     // objects with a shared shape, cheap to make and to collect.
     let args = [
@@ -76,7 +77,13 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
         },
     ];
     let js = data.call_helper(env, |h| h.make_handle, &args)?;
-    let hd = Box::into_raw(Box::new(HandleData { ptr: Cell::new(obj.to_owned().detach().addr()), generation, context, pins: Cell::new(0), deferred: Cell::new(0) }));
+    let hd = Box::into_raw(Box::new(HandleData {
+        ptr: Cell::new(obj.to_owned().detach().addr()),
+        generation,
+        context,
+        pins: Cell::new(0),
+        deferred: Cell::new(0),
+    }));
     if let Err(e) = env.wrap(js, hd as *mut c_void, Some(finalize_handle)) {
         // SAFETY: the wrap failed, so we still own the box; give the reference back now.
         let hd = unsafe { Box::from_raw(hd) };
@@ -126,13 +133,20 @@ pub fn data_of_object(env: Env, v: Value) -> Result<&'static HandleData> {
     // object is collected (it is alive: `v` is on the stack).
     let hd = unsafe { &*p };
     if hd.context != 0 && !crate::runtime::context::is_alive(hd.context) {
-        return Err(Error::Generic(format!("python-ts: this Python object belongs to context {}, which was deleted", hd.context)));
+        return Err(Error::Generic(format!(
+            "python-ts: this Python object belongs to context {}, which was deleted",
+            hd.context
+        )));
     }
     if hd.is_released() {
-        return Err(Error::Generic("python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into()));
+        return Err(Error::Generic(
+            "python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into(),
+        ));
     }
     if hd.generation != lifecycle::generation() || !lifecycle::is_running() {
-        return Err(Error::Generic("python-ts: this Python object belongs to a Python runtime that was destroyed".into()));
+        return Err(Error::Generic(
+            "python-ts: this Python object belongs to a Python runtime that was destroyed".into(),
+        ));
     }
     Ok(hd)
 }
@@ -151,7 +165,9 @@ pub fn resolve<'py>(env: Env, gil: Gil<'py>, v: Value, context: u64) -> Result<O
 /// against `context` and still alive (the GIL is held, so nothing released it since).
 pub fn resolve_data<'py>(gil: Gil<'py>, hd: &HandleData, context: u64) -> Result<Owned<'py>> {
     if hd.is_released() {
-        return Err(Error::Generic("python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into()));
+        return Err(Error::Generic(
+            "python-ts: this Python object was released (_delete_pyobject / gc); it can no longer be used".into(),
+        ));
     }
     if hd.context != context {
         return Err(Error::Generic(format!(
@@ -251,13 +267,8 @@ fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
 /// Release every live handle of `context` in this env (`Python.clear()`); returns how many.
 pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
     let data = instance::get(env)?;
-    let entries: Vec<(usize, *const HandleData)> = data
-        .handles
-        .borrow()
-        .iter()
-        .filter(|(k, _)| k.0 == context)
-        .map(|(k, e)| (k.1, e.data))
-        .collect();
+    let entries: Vec<(usize, *const HandleData)> =
+        data.handles.borrow().iter().filter(|(k, _)| k.0 == context).map(|(k, e)| (k.1, e.data)).collect();
     let mut n = 0;
     for (_, hd) in entries {
         // SAFETY: entries in the registry point at live HandleData.
@@ -292,7 +303,8 @@ pub fn kill_context(env: Env, context: u64) -> Result<()> {
 pub fn live(env: Env) -> Result<Vec<Value>> {
     let data = instance::get(env)?;
     let generation = lifecycle::generation();
-    let refs: Vec<(crate::sys::napi::Ref, *const HandleData)> = data.handles.borrow().values().map(|e| (e.weak, e.data)).collect();
+    let refs: Vec<(crate::sys::napi::Ref, *const HandleData)> =
+        data.handles.borrow().values().map(|e| (e.weak, e.data)).collect();
     let mut out = Vec::with_capacity(refs.len());
     for (weak, hd) in refs {
         // SAFETY: registry entries point at live HandleData.

@@ -137,7 +137,11 @@ impl<'py> ToPy<'py> {
             return containers::object_to_py(self, v, Some(info), depth);
         };
         if code >= 0.0 {
-            return self.memo_objs.get(code as usize).cloned().ok_or_else(|| Error::Generic("python-ts: conversion memo out of step".into()));
+            return self
+                .memo_objs
+                .get(code as usize)
+                .cloned()
+                .ok_or_else(|| Error::Generic("python-ts: conversion memo out of step".into()));
         }
         match code as i32 {
             -1 => containers::array_to_py(self, v, depth),
@@ -241,7 +245,12 @@ impl<'py> ToJs<'py> {
         if t == a.PyUnicode_Type {
             return strings::to_js(env, gil, obj);
         }
-        if t == a.PyList_Type || t == a.PyTuple_Type || t == a.PyDict_Type || t == a.PySet_Type || t == a.PyFrozenSet_Type {
+        if t == a.PyList_Type
+            || t == a.PyTuple_Type
+            || t == a.PyDict_Type
+            || t == a.PySet_Type
+            || t == a.PyFrozenSet_Type
+        {
             return self.container(obj, depth);
         }
         if t == a.PyBytes_Type || t == a.PyByteArray_Type {

@@ -75,7 +75,8 @@ pub fn int_to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value>
     // SAFETY: GIL held; hex() of an int.
     let s = unsafe { Owned::from_result(gil, (a.PyNumber_ToBase)(obj.as_ptr(), 16))? };
     let text = objects::utf8_of(gil, s.borrow())?;
-    let (negative, words) = hex_to_words(&text).ok_or_else(|| Error::Conversion(format!("bad hex from Python: {text}")))?;
+    let (negative, words) =
+        hex_to_words(&text).ok_or_else(|| Error::Conversion(format!("bad hex from Python: {text}")))?;
     env.bigint_words(negative, &words)
 }
 
@@ -129,7 +130,9 @@ mod tests {
 
     #[test]
     fn hex_round_trips_through_words() {
-        for (neg, words) in [(false, vec![0u64]), (true, vec![1]), (false, vec![0, 1]), (true, vec![u64::MAX, 0x1234, 7])] {
+        for (neg, words) in
+            [(false, vec![0u64]), (true, vec![1]), (false, vec![0, 1]), (true, vec![u64::MAX, 0x1234, 7])]
+        {
             let hex = words_to_hex(neg, &words);
             let (n2, w2) = hex_to_words(&hex).unwrap();
             let mut w = words.clone();

@@ -32,14 +32,21 @@ pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
         let bytes = &buf[..n];
         if !has_replacement(bytes) {
             // SAFETY: GIL held; valid UTF-8 of the given length.
-            return unsafe { Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, n as isize)) };
+            return unsafe {
+                Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, n as isize))
+            };
         }
     }
     let bytes = env.get_string_utf8_bytes(v)?;
     // N-API replaces a lone surrogate with U+FFFD (EF BF BD); only then take the exact route.
     if !has_replacement(&bytes) {
         // SAFETY: GIL held; valid UTF-8 of the given length.
-        return unsafe { Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, bytes.len() as isize)) };
+        return unsafe {
+            Owned::from_result(
+                gil,
+                (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, bytes.len() as isize),
+            )
+        };
     }
     let units = env.get_string_utf16(v)?;
     from_utf16(gil, &units)
@@ -47,11 +54,16 @@ pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
 
 pub fn from_utf16<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
     let mut order: i32 = -1; // little-endian, no BOM handling
-    // SAFETY: GIL held; `units` is a valid buffer of 2*len bytes.
+                             // SAFETY: GIL held; `units` is a valid buffer of 2*len bytes.
     unsafe {
         Owned::from_result(
             gil,
-            (api().PyUnicode_DecodeUTF16)(units.as_ptr() as *const _, (units.len() * 2) as isize, c"surrogatepass".as_ptr(), &mut order),
+            (api().PyUnicode_DecodeUTF16)(
+                units.as_ptr() as *const _,
+                (units.len() * 2) as isize,
+                c"surrogatepass".as_ptr(),
+                &mut order,
+            ),
         )
     }
 }

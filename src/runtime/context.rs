@@ -93,7 +93,8 @@ impl Context {
         if let Some(ts) = states.get(&me) {
             return Ok(*ts as ThreadStatePtr);
         }
-        let interp = gil::interpreter_of(self.creation_state as ThreadStatePtr);
+        // SAFETY: the creation state lives as long as the (registered, live) interpreter.
+        let interp = unsafe { gil::interpreter_of(self.creation_state as ThreadStatePtr) };
         // SAFETY: the interpreter is alive (registered); PyThreadState_New needs no GIL.
         let ts = unsafe { (api().PyThreadState_New)(interp) };
         if ts.is_null() {
@@ -186,7 +187,8 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
             check_multi_interp_extensions: 1,
             gil: python::PY_INTERPRETER_CONFIG_OWN_GIL,
         };
-        let from_config = api.Py_NewInterpreterFromConfig.ok_or_else(|| Error::Runtime("no Py_NewInterpreterFromConfig".into()))?;
+        let from_config =
+            api.Py_NewInterpreterFromConfig.ok_or_else(|| Error::Runtime("no Py_NewInterpreterFromConfig".into()))?;
         // SAFETY: main GIL held with a current state, as the function requires; on success the
         // new state is current and holds the new GIL (the main GIL is released).
         let status = unsafe { from_config(&mut new_ts, &config as *const _ as *const _) };
@@ -245,7 +247,7 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
 }
 
 const THREADS_ALIVE: &str = "[t.name for t in __import__('threading').enumerate() \
-    if t is not __import__('threading').current_thread() and t is not __import__('threading').main_thread() \
+    if t.ident != __import__('threading').get_ident() and t is not __import__('threading').main_thread() \
     and t.is_alive() and not isinstance(t, __import__('threading')._DummyThread)]";
 
 /// End a context. Refused (clear error) while calls are in flight or its Python threads run.
@@ -264,6 +266,8 @@ pub fn delete(id: u64) -> Result<bool> {
     let alive = with_context_gil(id, |gil| -> Result<Vec<String>> {
         let stop = support::attr(gil, "shutdown_loop")?;
         objects::call_with(gil, stop.borrow(), &[])?;
+        let release = support::attr(gil, "release_dummy_thread")?;
+        objects::call_with(gil, release.borrow(), &[])?;
         let main = objects::main_dict(gil)?;
         let names = objects::run(gil, THREADS_ALIVE, python::PY_EVAL_INPUT, main)?;
         let mut out = Vec::new();
@@ -287,7 +291,9 @@ pub fn delete(id: u64) -> Result<bool> {
     {
         let mut reg = registry();
         if c.in_flight() > 0 {
-            return Err(Error::Generic(format!("python-ts: context {id} has calls in flight; delete it after they end")));
+            return Err(Error::Generic(format!(
+                "python-ts: context {id} has calls in flight; delete it after they end"
+            )));
         }
         reg.retain(|x| x.id != id);
     }
@@ -362,7 +368,8 @@ pub fn id_of_object(env: Env, v: Value) -> Result<Option<u64>> {
 /// The JS object for a new context `{ type, state, main, time, index, ownGil }`.
 pub fn to_object(env: Env, c: &Context) -> Result<Value> {
     let o = crate::instance::get(env)?.call_helper(env, |h| h.make_context, &[])?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
     env.define_values(
         o,
         &[
@@ -379,7 +386,11 @@ pub fn to_object(env: Env, c: &Context) -> Result<Value> {
     Ok(o)
 }
 
-unsafe extern "C" fn finalize_id(_env: crate::sys::napi::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+unsafe extern "C" fn finalize_id(
+    _env: crate::sys::napi::napi_env,
+    data: *mut std::ffi::c_void,
+    _hint: *mut std::ffi::c_void,
+) {
     // SAFETY: the boxed id made in `to_object`.
     drop(unsafe { Box::from_raw(data as *mut u64) });
 }

@@ -163,22 +163,31 @@ fn from_library(lib: &Path, source: &str) -> Result<RuntimeInfo> {
     // Where the stdlib sits relative to the library: `<home>/lib/libpython…` (pyenv, a relocated
     // embedded distribution), or `/usr/lib/<multiarch>/libpython…` (Debian).
     let lib_dir = lib.parent().map(Path::to_path_buf).unwrap_or_default();
-    let candidates = [lib_dir.parent().map(Path::to_path_buf), Some(lib_dir.clone()), lib_dir.parent().and_then(Path::parent).map(Path::to_path_buf)];
-    let home = candidates
-        .into_iter()
-        .flatten()
-        .find(|h| h.join("lib").join(&stdlib).join("os.py").is_file())
-        .ok_or_else(|| {
-            Error::Runtime(format!(
-                "python-ts: {source}: found {} but no standard library (lib/{stdlib}/os.py) around it",
-                lib.display()
-            ))
-        })?;
+    let candidates = [
+        lib_dir.parent().map(Path::to_path_buf),
+        Some(lib_dir.clone()),
+        lib_dir.parent().and_then(Path::parent).map(Path::to_path_buf),
+    ];
+    let home =
+        candidates.into_iter().flatten().find(|h| h.join("lib").join(&stdlib).join("os.py").is_file()).ok_or_else(
+            || {
+                Error::Runtime(format!(
+                    "python-ts: {source}: found {} but no standard library (lib/{stdlib}/os.py) around it",
+                    lib.display()
+                ))
+            },
+        )?;
     let exe = [format!("bin/python{major}.{minor}"), "bin/python3".into(), "bin/python".into()]
         .iter()
         .map(|e| home.join(e))
         .find(|e| is_executable(e));
-    Ok(RuntimeInfo { version: (major, minor, 0), library: lib, executable: exe, home: Some(home), source: source.into() })
+    Ok(RuntimeInfo {
+        version: (major, minor, 0),
+        library: lib,
+        executable: exe,
+        home: Some(home),
+        source: source.into(),
+    })
 }
 
 /// The one subprocess: Python 2 compatible, so an old `python` gets a clear refusal too.
@@ -271,7 +280,12 @@ fn parse_query(text: &str, exe: &Path, source: &str) -> Result<RuntimeInfo> {
 fn cache_key(exe: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(exe).ok()?;
-    let mut key = format!("{}|{}|{}", exe.display(), meta.len(), meta.mtime_nsec() as i128 + meta.mtime() as i128 * 1_000_000_000);
+    let mut key = format!(
+        "{}|{}|{}",
+        exe.display(),
+        meta.len(),
+        meta.mtime_nsec() as i128 + meta.mtime() as i128 * 1_000_000_000
+    );
     let text = exe.to_string_lossy();
     if text.contains("/shims/") {
         key.push_str(&format!("|PYENV_VERSION={}", std::env::var("PYENV_VERSION").unwrap_or_default()));
@@ -283,7 +297,8 @@ fn cache_key(exe: &Path) -> Option<String> {
             }
             dir = d.parent().map(Path::to_path_buf);
         }
-        let root = std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| exe.parent()?.parent().map(Path::to_path_buf));
+        let root =
+            std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| exe.parent()?.parent().map(Path::to_path_buf));
         if let Some(root) = root {
             let global = std::fs::read_to_string(root.join("version")).unwrap_or_default();
             key.push_str(&format!("|global={}", global.trim()));
@@ -362,11 +377,8 @@ mod cache {
         }
         let old = std::fs::read_to_string(&path).unwrap_or_default();
         let k = key.replace('\t', " ");
-        let mut lines: Vec<String> = old
-            .lines()
-            .filter(|l| l.split('\t').next() != Some(k.as_str()))
-            .map(String::from)
-            .collect();
+        let mut lines: Vec<String> =
+            old.lines().filter(|l| l.split('\t').next() != Some(k.as_str())).map(String::from).collect();
         lines.push(encode(key, info));
         let keep = lines.len().saturating_sub(64);
         // Write to a private temporary file and rename it, so concurrent processes never read a

@@ -134,7 +134,8 @@ fn format_traceback(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
         unsafe { (a.PyTuple_SetItem)(args.as_ptr(), i as isize, item.to_owned().into_raw()) };
     }
     // SAFETY: GIL held.
-    let lines = unsafe { Owned::from_raw(gil, (a.PyObject_Call)(format.as_ptr(), args.as_ptr(), std::ptr::null_mut())) };
+    let lines =
+        unsafe { Owned::from_raw(gil, (a.PyObject_Call)(format.as_ptr(), args.as_ptr(), std::ptr::null_mut())) };
     let Some(lines) = lines else {
         clear(gil);
         return None;

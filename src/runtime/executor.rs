@@ -27,7 +27,11 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 /// How long an idle worker waits for work before it ends: 10 s, or `PYTHON_TS_WORKER_IDLE_MS`.
 fn idle_timeout() -> Duration {
     static IDLE: once_cell::sync::Lazy<Duration> = once_cell::sync::Lazy::new(|| {
-        let ms = std::env::var("PYTHON_TS_WORKER_IDLE_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&ms| ms > 0).unwrap_or(10_000);
+        let ms = std::env::var("PYTHON_TS_WORKER_IDLE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .unwrap_or(10_000);
         Duration::from_millis(ms)
     });
     *IDLE
@@ -60,7 +64,13 @@ struct Pool {
 }
 
 static POOL: Pool = Pool {
-    state: Mutex::new(PoolState { queue: VecDeque::new(), threads: 0, idle: 0, supervisor: false, supervisor_asleep: false }),
+    state: Mutex::new(PoolState {
+        queue: VecDeque::new(),
+        threads: 0,
+        idle: 0,
+        supervisor: false,
+        supervisor_asleep: false,
+    }),
     cv: Condvar::new(),
     supervisor_cv: Condvar::new(),
 };
@@ -81,7 +91,11 @@ pub fn max_threads() -> usize {
     if n > 0 {
         return n;
     }
-    std::env::var("PYTHON_TS_MAX_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or(DEFAULT_MAX_THREADS)
+    std::env::var("PYTHON_TS_MAX_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(DEFAULT_MAX_THREADS)
 }
 
 pub fn set_max_threads(n: usize) {
@@ -101,7 +115,8 @@ const WORKER_STACK: usize = 8 << 20;
 
 fn spawn_worker(s: &mut PoolState) {
     s.threads += 1;
-    if std::thread::Builder::new().name("python-ts-worker".into()).stack_size(WORKER_STACK).spawn(worker_loop).is_err() {
+    if std::thread::Builder::new().name("python-ts-worker".into()).stack_size(WORKER_STACK).spawn(worker_loop).is_err()
+    {
         s.threads -= 1;
     }
 }
@@ -240,7 +255,14 @@ impl EnvShared {
         // SAFETY: `deliver` treats `data` as a boxed `Message`, which is all we ever post.
         let tsfn = unsafe { env.threadsafe_function("python-ts", std::ptr::null_mut(), Some(deliver), None)? };
         env.unref_threadsafe(tsfn)?;
-        Ok(Arc::new(EnvShared { tsfn: tsfn as usize, outbox: Mutex::new(Outbox::default()), js_thread: std::thread::current().id(), env: env.0 as usize, in_sync: thread_sync_counter(), pending: AtomicUsize::new(0) }))
+        Ok(Arc::new(EnvShared {
+            tsfn: tsfn as usize,
+            outbox: Mutex::new(Outbox::default()),
+            js_thread: std::thread::current().id(),
+            env: env.0 as usize,
+            in_sync: thread_sync_counter(),
+            pending: AtomicUsize::new(0),
+        }))
     }
 
     /// Post a message to the JS thread. If the env has ended, the message runs at once with
@@ -379,7 +401,12 @@ impl Drop for SyncGuard<'_> {
     }
 }
 
-unsafe extern "C" fn deliver(env: napi::napi_env, _js_cb: napi::Value, _context: *mut std::ffi::c_void, data: *mut std::ffi::c_void) {
+unsafe extern "C" fn deliver(
+    env: napi::napi_env,
+    _js_cb: napi::Value,
+    _context: *mut std::ffi::c_void,
+    data: *mut std::ffi::c_void,
+) {
     if data.is_null() {
         return;
     }

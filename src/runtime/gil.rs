@@ -62,7 +62,10 @@ pub fn current_context() -> u64 {
 
 /// The interpreter of a thread state: `PyThreadState_GetInterpreter` (3.9+), else the third
 /// field of the struct (`prev`, `next`, `interp` — the same order in every supported version).
-pub fn interpreter_of(ts: ThreadStatePtr) -> *mut PyInterpreterState {
+///
+/// # Safety
+/// `ts` is a live thread state of the running interpreter.
+pub unsafe fn interpreter_of(ts: ThreadStatePtr) -> *mut PyInterpreterState {
     if let Some(get) = api().PyThreadState_GetInterpreter {
         // SAFETY: a live thread state.
         return unsafe { get(ts) };
@@ -98,7 +101,8 @@ fn acquire_main() -> ThreadStatePtr {
     let mut ts = unsafe { (api.PyThreadState_Get)() };
     // SAFETY: no arguments; the runtime is initialised.
     let main = unsafe { (api.PyInterpreterState_Main)() };
-    if interpreter_of(ts) != main {
+    // SAFETY: `ts` is current on this thread (just made or found by Ensure).
+    if unsafe { interpreter_of(ts) } != main {
         // PyGILState handed out a sub-interpreter's state: never run main-context code in it.
         // Give it back untouched and use a state of the main interpreter of our own.
         // SAFETY: Ensure made `ts` current above; SaveThread releases its GIL; the new state is
@@ -124,7 +128,8 @@ pub fn ensure_main_state() -> crate::error::Result<()> {
         // Inside another interpreter's call with no main state: cannot take the main GIL here
         // without risking a deadlock on a shared GIL.
         return Err(crate::error::Error::Runtime(
-            "python-ts: this thread has no main-interpreter state and is inside a call; enter the context from outside".into(),
+            "python-ts: this thread has no main-interpreter state and is inside a call; enter the context from outside"
+                .into(),
         ));
     }
     main_thread_state();
@@ -274,7 +279,10 @@ pub fn without_gil<R>(_gil: Gil<'_>, f: impl FnOnce() -> R) -> R {
 fn wait_until_safe_to_reenter(generation: u64) {
     loop {
         let finalizing = lifecycle::is_finalizing();
-        if lifecycle::python_is_finalizing() || (!finalizing && !lifecycle::is_running()) || lifecycle::generation() != generation {
+        if lifecycle::python_is_finalizing()
+            || (!finalizing && !lifecycle::is_running())
+            || lifecycle::generation() != generation
+        {
             loop {
                 std::thread::park();
             }

@@ -39,7 +39,8 @@ struct Control {
     thread: Option<Sender<Command>>,
 }
 
-static CONTROL: Mutex<Control> = Mutex::new(Control { runtime_path: None, plugins_path: None, info: None, thread: None });
+static CONTROL: Mutex<Control> =
+    Mutex::new(Control { runtime_path: None, plugins_path: None, info: None, thread: None });
 
 enum Command {
     Init(RuntimeInfo, Option<PathBuf>, Sender<Result<()>>),
@@ -67,8 +68,8 @@ pub fn is_finalizing() -> bool {
 /// crosses our frames ("FATAL: exception not rethrown").
 pub fn python_is_finalizing() -> bool {
     let api = crate::sys::python::api();
-    // SAFETY: no arguments; reads a runtime flag, callable without the GIL.
     match (api.Py_IsFinalizing, api._Py_IsFinalizing) {
+        // SAFETY: no arguments; reads a runtime flag, callable without the GIL.
         (Some(f), _) | (None, Some(f)) => unsafe { f() != 0 },
         (None, None) => false,
     }
@@ -289,8 +290,10 @@ fn live_non_daemon_threads(gil: Gil<'_>) -> Result<Vec<String>> {
     let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
     let mut out = Vec::new();
     for i in 0..n.max(0) {
-        // SAFETY: index in range; borrowed item of a live list.
-        if let Some(item) = unsafe { crate::runtime::refs::Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) } {
+        if let Some(item) =
+            // SAFETY: index in range; borrowed item of a live list.
+            unsafe { crate::runtime::refs::Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }
+        {
             out.push(objects::str_of(gil, item)?);
         }
     }
@@ -309,13 +312,16 @@ fn spawn_library_thread() -> Result<Sender<Command>> {
             for cmd in rx {
                 match cmd {
                     Command::Init(info, plugins, reply) => {
-                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| do_init(&info, plugins.as_deref(), &mut main_tstate)))
-                            .unwrap_or_else(|_| Err(Error::Panic("Python initialisation panicked".into())));
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            do_init(&info, plugins.as_deref(), &mut main_tstate)
+                        }))
+                        .unwrap_or_else(|_| Err(Error::Panic("Python initialisation panicked".into())));
                         let _ = reply.send(r);
                     }
                     Command::Finalize(reply) => {
-                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| do_finalize(&mut main_tstate)))
-                            .unwrap_or_else(|_| Err(Error::Panic("Python finalization panicked".into())));
+                        let r =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| do_finalize(&mut main_tstate)))
+                                .unwrap_or_else(|_| Err(Error::Panic("Python finalization panicked".into())));
                         let _ = reply.send(r);
                     }
                 }
@@ -361,7 +367,9 @@ fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &
     // SAFETY: called before Py_InitializeEx on this (the library's) thread.
     unsafe {
         if (api.Py_IsInitialized)() != 0 {
-            return Err(Error::Runtime("python-ts: CPython is already initialised by someone else in this process".into()));
+            return Err(Error::Runtime(
+                "python-ts: CPython is already initialised by someone else in this process".into(),
+            ));
         }
         if let (Some(set), Some(exe)) = (api.Py_SetProgramName, &info.executable) {
             set(wide(exe)?);

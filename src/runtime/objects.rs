@@ -50,7 +50,12 @@ pub fn getattr_obj<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: Borrowed<'_
 }
 
 /// `callable(*args, **kwargs)`; `args` must be a tuple, `kwargs` a dict or absent.
-pub fn call<'py>(gil: Gil<'py>, callable: Borrowed<'_, 'py>, args: Borrowed<'_, 'py>, kwargs: Option<Borrowed<'_, 'py>>) -> Result<Owned<'py>> {
+pub fn call<'py>(
+    gil: Gil<'py>,
+    callable: Borrowed<'_, 'py>,
+    args: Borrowed<'_, 'py>,
+    kwargs: Option<Borrowed<'_, 'py>>,
+) -> Result<Owned<'py>> {
     let kw = kwargs.map(|k| k.as_ptr()).unwrap_or(std::ptr::null_mut());
     // SAFETY: GIL held; args is a tuple, kw a dict or NULL.
     unsafe { Owned::from_result(gil, (api().PyObject_Call)(callable.as_ptr(), args.as_ptr(), kw)) }
@@ -122,12 +127,10 @@ pub fn bytes_of(gil: Gil<'_>, b: Borrowed<'_, '_>) -> Result<Vec<u8>> {
 pub fn type_name(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> String {
     // SAFETY: GIL held; types are alive while their instances are.
     let t = unsafe { Borrowed::from_raw(gil, obj.type_ptr()) };
-    t.and_then(|t| getattr(gil, t, "__name__").ok())
-        .and_then(|n| utf8_of(gil, n.borrow()).ok())
-        .unwrap_or_else(|| {
-            crate::runtime::errors::clear(gil);
-            "object".into()
-        })
+    t.and_then(|t| getattr(gil, t, "__name__").ok()).and_then(|n| utf8_of(gil, n.borrow()).ok()).unwrap_or_else(|| {
+        crate::runtime::errors::clear(gil);
+        "object".into()
+    })
 }
 
 pub fn none<'py>(gil: Gil<'py>) -> Owned<'py> {
@@ -241,7 +244,8 @@ pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, n
     let name_ptr = match cached {
         Some(p) => p,
         None => {
-            let c = cstr(std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?)?;
+            let c =
+                cstr(std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?)?;
             // SAFETY: GIL held; a new reference to an interned str (kept by the cache).
             let s = unsafe { Owned::from_result(gil, (api().PyUnicode_InternFromString)(c.as_ptr()))? };
             let p = s.into_raw() as usize;

@@ -81,6 +81,15 @@ def run_awaitable(aw):
     return value
 
 
+def release_dummy_thread():
+    """Before an interpreter ends on this thread: drop this thread's `_DummyThread` while the
+    `threading` module still works (3.13 releases it from a thread-local, whose destructor ran
+    after module teardown and printed "Exception ignored ... _DeleteDummyThreadOnDel")."""
+    info = getattr(threading, '_thread_local_info', None)
+    if info is not None:
+        info.__dict__.pop('_track_dummy_thread_ref', None)
+
+
 def add_syspath(d):
     """Put `d` first on sys.path, moving it there if it is already present."""
     while d in sys.path:
@@ -124,7 +133,8 @@ pub fn install(gil: Gil<'_>) -> Result<()> {
     // SAFETY: GIL held; new module or NULL.
     let m = unsafe { Owned::from_result(gil, (api().PyModule_New)(c"python_ts".as_ptr()))? };
     // SAFETY: module alive; borrowed dict.
-    let d = unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }.ok_or_else(|| Error::Runtime("module without dict".into()))?;
+    let d = unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }
+        .ok_or_else(|| Error::Runtime("module without dict".into()))?;
     let b = objects::import(gil, "builtins")?;
     // SAFETY: GIL held; d is a dict.
     unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) };
@@ -140,7 +150,8 @@ pub fn install(gil: Gil<'_>) -> Result<()> {
 /// `sys.modules` (borrowed).
 pub fn sys_modules<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
     // SAFETY: GIL held; PySys_GetObject returns a borrowed reference.
-    unsafe { Borrowed::from_raw(gil, (api().PySys_GetObject)(c"modules".as_ptr())) }.ok_or_else(|| Error::Runtime("sys.modules is missing".into()))
+    unsafe { Borrowed::from_raw(gil, (api().PySys_GetObject)(c"modules".as_ptr())) }
+        .ok_or_else(|| Error::Runtime("sys.modules is missing".into()))
 }
 
 /// `sys.modules[name]` if loaded (borrowed), without importing it.
@@ -152,6 +163,7 @@ pub fn loaded_module<'py>(gil: Gil<'py>, name: &std::ffi::CStr) -> Option<Borrow
 
 /// An attribute of the `python_ts` module.
 pub fn attr<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
-    let m = loaded_module(gil, c"python_ts").ok_or_else(|| Error::Runtime("python_ts support module missing".into()))?;
+    let m =
+        loaded_module(gil, c"python_ts").ok_or_else(|| Error::Runtime("python_ts support module missing".into()))?;
     objects::getattr(gil, m, name)
 }

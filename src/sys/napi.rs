@@ -82,8 +82,12 @@ impl Env {
     }
 
     pub fn cb_info(&self, info: CallbackInfo) -> Result<Args> {
-        let mut args = Args { this: ptr::null_mut(), argv: [ptr::null_mut(); MAX_ARGS], argc: MAX_ARGS, data: ptr::null_mut() };
-        check_status!(self, napi_get_cb_info(self.0, info, &mut args.argc, args.argv.as_mut_ptr(), &mut args.this, &mut args.data))?;
+        let mut args =
+            Args { this: ptr::null_mut(), argv: [ptr::null_mut(); MAX_ARGS], argc: MAX_ARGS, data: ptr::null_mut() };
+        check_status!(
+            self,
+            napi_get_cb_info(self.0, info, &mut args.argc, args.argv.as_mut_ptr(), &mut args.this, &mut args.data)
+        )?;
         Ok(args)
     }
 
@@ -177,7 +181,9 @@ impl Env {
     pub fn try_string_into(&self, v: Value, buf: &mut [u8]) -> Option<usize> {
         let mut written = 0usize;
         // SAFETY: env valid; `buf` is writable for its length.
-        let status = unsafe { sys::napi_get_value_string_utf8(self.0, v, buf.as_mut_ptr() as *mut c_char, buf.len(), &mut written) };
+        let status = unsafe {
+            sys::napi_get_value_string_utf8(self.0, v, buf.as_mut_ptr() as *mut c_char, buf.len(), &mut written)
+        };
         (status == sys::Status::napi_ok && fits_whole(written, buf.len())).then_some(written)
     }
 
@@ -200,7 +206,10 @@ impl Env {
         check_status!(self, napi_get_value_string_utf8(self.0, v, ptr::null_mut(), 0, &mut len))?;
         let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
         let mut written = 0usize;
-        check_status!(self, napi_get_value_string_utf8(self.0, v, buf.as_mut_ptr() as *mut c_char, len + 1, &mut written))?;
+        check_status!(
+            self,
+            napi_get_value_string_utf8(self.0, v, buf.as_mut_ptr() as *mut c_char, len + 1, &mut written)
+        )?;
         // SAFETY: N-API wrote `written` bytes into the buffer (excluding the terminator).
         unsafe { buf.set_len(written) };
         Ok(buf)
@@ -329,7 +338,10 @@ impl Env {
     pub fn buffer_copy(&self, bytes: &[u8]) -> Result<Value> {
         let mut v = ptr::null_mut();
         let mut data = ptr::null_mut();
-        check_status!(self, napi_create_buffer_copy(self.0, bytes.len(), bytes.as_ptr() as *const c_void, &mut data, &mut v))?;
+        check_status!(
+            self,
+            napi_create_buffer_copy(self.0, bytes.len(), bytes.as_ptr() as *const c_void, &mut data, &mut v)
+        )?;
         Ok(v)
     }
 
@@ -352,7 +364,13 @@ impl Env {
     /// # Safety
     /// `data` must stay valid for `len` bytes until `finalize` is called (or the buffer is
     /// detached).
-    pub unsafe fn external_arraybuffer(&self, data: *mut c_void, len: usize, finalize: sys::napi_finalize, hint: *mut c_void) -> Result<Value> {
+    pub unsafe fn external_arraybuffer(
+        &self,
+        data: *mut c_void,
+        len: usize,
+        finalize: sys::napi_finalize,
+        hint: *mut c_void,
+    ) -> Result<Value> {
         let mut v = ptr::null_mut();
         check_status!(self, napi_create_external_arraybuffer(self.0, data, len, finalize, hint, &mut v))?;
         Ok(v)
@@ -404,14 +422,17 @@ impl Env {
     /// Own enumerable string keys, as strings (what `Object.keys` gives).
     pub fn own_keys(&self, obj: Value) -> Result<Value> {
         let mut v = ptr::null_mut();
-        check_status!(self, napi_get_all_property_names(
-            self.0,
-            obj,
-            sys::KeyCollectionMode::own_only,
-            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
-            sys::KeyConversion::numbers_to_strings,
-            &mut v
-        ))?;
+        check_status!(
+            self,
+            napi_get_all_property_names(
+                self.0,
+                obj,
+                sys::KeyCollectionMode::own_only,
+                sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+                sys::KeyConversion::numbers_to_strings,
+                &mut v
+            )
+        )?;
         Ok(v)
     }
 
@@ -423,7 +444,10 @@ impl Env {
 
     pub fn function(&self, name: &str, cb: sys::napi_callback, data: *mut c_void) -> Result<Value> {
         let mut v = ptr::null_mut();
-        check_status!(self, napi_create_function(self.0, name.as_ptr() as *const c_char, name.len() as isize, cb, data, &mut v))?;
+        check_status!(
+            self,
+            napi_create_function(self.0, name.as_ptr() as *const c_char, name.len() as isize, cb, data, &mut v)
+        )?;
         Ok(v)
     }
 
@@ -446,7 +470,13 @@ impl Env {
         Ok(v)
     }
 
-    pub fn define_getter(&self, obj: Value, name: &'static std::ffi::CStr, getter: sys::napi_callback, data: *mut c_void) -> Result<()> {
+    pub fn define_getter(
+        &self,
+        obj: Value,
+        name: &'static std::ffi::CStr,
+        getter: sys::napi_callback,
+        data: *mut c_void,
+    ) -> Result<()> {
         let desc = sys::napi_property_descriptor {
             utf8name: name.as_ptr(),
             name: ptr::null_mut(),
@@ -469,7 +499,8 @@ impl Env {
 
     /// The same with static names.
     pub fn define_values(&self, obj: Value, values: &[(&'static std::ffi::CStr, Value)]) -> Result<()> {
-        let descs: Vec<_> = values.iter().map(|(name, v)| data_descriptor(name.as_ptr(), ptr::null_mut(), *v)).collect();
+        let descs: Vec<_> =
+            values.iter().map(|(name, v)| data_descriptor(name.as_ptr(), ptr::null_mut(), *v)).collect();
         check_status!(self, napi_define_properties(self.0, obj, descs.len(), descs.as_ptr()))
     }
 
@@ -586,9 +617,22 @@ impl Env {
     ) -> Result<sys::napi_threadsafe_function> {
         let name = self.string(name)?;
         let mut tsfn = ptr::null_mut();
-        check_status!(self, napi_create_threadsafe_function(
-            self.0, ptr::null_mut(), ptr::null_mut(), name, 0, 1, context, finalize, context, call_js, &mut tsfn
-        ))?;
+        check_status!(
+            self,
+            napi_create_threadsafe_function(
+                self.0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                name,
+                0,
+                1,
+                context,
+                finalize,
+                context,
+                call_js,
+                &mut tsfn
+            )
+        )?;
         Ok(tsfn)
     }
 
@@ -625,7 +669,9 @@ fn data_descriptor(utf8name: *const c_char, name: Value, value: Value) -> sys::n
         getter: None,
         setter: None,
         value,
-        attributes: sys::PropertyAttributes::enumerable | sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+        attributes: sys::PropertyAttributes::enumerable
+            | sys::PropertyAttributes::writable
+            | sys::PropertyAttributes::configurable,
         data: ptr::null_mut(),
     }
 }
