@@ -13,8 +13,7 @@ export interface PyHandle {
   readonly index: number;
   /** The handle's context; undefined for the main context. */
   readonly state?: PyContext;
-  /** Present on handles that reached JS through the `Python` class. */
-  unwrap?<T = PyObject>(): T;
+
 }
 
 /** A sub-interpreter context. */
@@ -34,6 +33,12 @@ export interface Kwargs {
   readonly __kwargs: unique symbol;
 }
 
+/** A Python tuple, made by `tuple([...])` (an Array is a list). */
+export interface PyTuple {
+  readonly __tuple: unique symbol;
+  readonly items: readonly unknown[];
+}
+
 /**
  * A wrapped Python object: attributes read Python values, methods call Python (`name()` sync,
  * `name_async()` as a Promise). A trailing `kwargs({...})` gives keyword arguments.
@@ -41,8 +46,17 @@ export interface Kwargs {
 export type PyObject = {
   readonly __wrapper__: PyHandle;
   __refresh__(): PyObject;
+  /** A wrapped object is its own wrapper (so seed-style `.unwrap()` chains still run). */
+  unwrap(): PyObject;
   [Symbol.dispose](): void;
+  /** `iter(obj)`, lazily. */
+  [Symbol.iterator](): Iterator<any>;
+  /** Async iterables (and sync ones), each step off the JS thread. */
+  [Symbol.asyncIterator](): AsyncIterator<any>;
+  /** `str(obj)`. */
+  [Symbol.toPrimitive](hint: string): string;
   [name: string]: any;
+  [index: number]: any;
 } & ((...args: any[]) => any);
 
 export type NodeCallback<T = any> = (err: PythonError | Error | null, result?: T) => void;
@@ -75,6 +89,8 @@ export interface BufferView {
   strides: number[];
   format: string;
   readonly: boolean;
+  /** The data is a copy (non-contiguous, unaligned or other-byte-order data, or no external memory). */
+  copied: boolean;
 }
 
 export declare class Python {
@@ -98,6 +114,13 @@ export declare class Python {
   delete(): boolean;
   isPyObject(x: unknown): boolean;
   sameContext(obj: unknown): boolean;
+  /** The qualified Python type name (`'decimal.Decimal'`; bare for builtins), undefined for JS values. */
+  typeOf(x: unknown): string | undefined;
+  getitem<T = any>(obj: PyHandle | PyObject, key: any): T;
+  setitem(obj: PyHandle | PyObject, key: any, value: any): void;
+  delitem(obj: PyHandle | PyObject, key: any): void;
+  /** Convert a Python type your own way on the way to JS; `fn` null removes it. */
+  registerConverter(typeName: string, fn: PyObject | ((obj: PyObject) => any) | null): void;
   view(obj: PyHandle | PyObject): BufferView;
   [Symbol.dispose](): void;
 }
@@ -118,6 +141,7 @@ export declare class PythonPool {
 }
 
 export declare function kwargs(obj?: Record<string, any>): Kwargs;
+export declare function tuple(items: readonly unknown[]): PyTuple;
 
 export interface RuntimeInfo {
   version: string;
@@ -135,6 +159,7 @@ export interface Clib {
   readonly contexts: PyContext[];
   PythonError: typeof PythonError;
   kwargs: typeof kwargs;
+  tuple: typeof tuple;
   _set_debug(on?: boolean): boolean;
   _set_runtime_path(path: string | null): boolean;
   _set_plugins_path(dir: string | null): boolean;

@@ -51,6 +51,7 @@ pub struct Helpers {
     pub make_kwargs: Ref,
     pub make_context: Ref,
     pub wrapped_handle: Ref,
+    pub make_tuple: Ref,
     pub unbox: Ref,
     pub array_from: Ref,
     pub describe: Ref,
@@ -82,9 +83,13 @@ const HELPERS: &str = r#"(function (reprNative) {
     }
     /** `repr(obj)`, computed when read. */
     get repr() { return reprNative(this); }
+    /** util.inspect / console.log show the object's repr(). */
+    [Symbol.for('nodejs.util.inspect.custom')]() { try { return `[PyObject ${this.pytype}: ${this.repr}]`; } catch (e) { return `[PyObject ${this.pytype}]`; } }
   }
   /** Objects made by kwargs({...}) (also type-tagged natively). */
   class Kwargs {}
+  /** Objects made by tuple([...]) (also type-tagged natively). */
+  class Tuple {}
   /** Context objects (also type-tagged natively). */
   class PyContext {}
   const objectParts = (o) => {
@@ -114,6 +119,7 @@ const HELPERS: &str = r#"(function (reprNative) {
   return {
     makeHandle(value, pytype, time, index, state) { return new PyObjectHandle(value, pytype, time, index, state); },
     // Keys copied as own data properties: `o[k] = v` with k '__proto__' set a prototype instead.
+    makeTuple(items) { const t = new Tuple(); Object.defineProperty(t, 'items', { value: Array.from(items), enumerable: true }); return t; },
     makeKwargs(src) { const k = new Kwargs(); if (src) for (const key of Object.keys(src)) define(k, key, src[key]); return k; },
     // The handle of a wrapped object (a Proxy over a function), or undefined for a plain function.
     wrappedHandle(f) { let w; try { w = f[WRAPPED]; } catch (e) { return undefined; } return w && typeof w.handle === 'function' ? w.handle() : undefined; },
@@ -138,6 +144,7 @@ const HELPERS: &str = r#"(function (reprNative) {
       if (o instanceof Kwargs) return -9;
       if (o instanceof PyContext) return -10;
       if (o instanceof PyObjectHandle) return -11;
+      if (o instanceof Tuple) return -16;
       // A copy of a handle ({...h}, structuredClone(h)) is no handle, and no dict either.
       if (o.type === 'python-ts/PyObject*') return -13;
       const proto = Object.getPrototypeOf(o);
@@ -203,6 +210,7 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         make_kwargs: r("makeKwargs")?,
         make_context: r("makeContext")?,
         wrapped_handle: r("wrappedHandle")?,
+        make_tuple: r("makeTuple")?,
         unbox: r("unbox")?,
         array_from: r("arrayFrom")?,
         describe: r("describe")?,

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { clib, Python } = require('..');
-const { runNode, runNodeAsync, lastJson, supportedPythons, ROOT } = require('./helpers');
+const { runNode, runNodeAsync, lastJson, supportedPythons, numpyPython, ROOT } = require('./helpers');
 
 clib._exec("import array\n_arr = array.array('d', [1.5, 2.5, 3.5])\n_ba = bytearray(b'abc')\n_by = b'xyz'");
 
@@ -96,24 +96,6 @@ test('a worker holding views blocks destroying the runtime with a clear error', 
   const out = lastJson(r);
   assert.strictEqual(out.err, true, out.msg);
 });
-
-// numpy, in a venv this test makes (skipped when the package can't be installed here).
-let numpyVenv = null;
-function numpyPython() {
-  if (numpyVenv !== null) return numpyVenv;
-  numpyVenv = false;
-  const base = supportedPythons().find((p) => p.version[1] === 11) || supportedPythons().pop();
-  const dir = path.join(ROOT, 'test', '.tmp', `numpy-venv-${base.version.join('.')}`);
-  const py = path.join(dir, 'bin', 'python');
-  if (!fs.existsSync(py) || spawnSync(py, ['-c', 'import numpy'], { stdio: 'ignore' }).status !== 0) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    if (spawnSync(base.exe, ['-m', 'venv', dir], { stdio: 'ignore' }).status !== 0) return numpyVenv;
-    const pip = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'numpy'], { encoding: 'utf8', timeout: 300000 });
-    if (pip.status !== 0) return numpyVenv;
-  }
-  numpyVenv = py;
-  return numpyVenv;
-}
 
 test('numpy: arrays are viewed with dtype, shape and strides, without a copy; JS typed arrays reach numpy with the right dtype', (t) => {
   const py = numpyPython();

@@ -45,7 +45,7 @@ test('isolation: module variables, sys.path and __main__ stay in their context',
 test('objects of one context are refused by another with a clear error; after delete() they throw', () => {
   const a = new Python({ context: true });
   const b = new Python({ context: true });
-  const obj = a.eval('object()');
+  const obj = a.eval('object()').__wrapper__;
   assert.strictEqual(a.sameContext(obj), true);
   assert.strictEqual(b.sameContext(obj), false);
   assert.strictEqual(obj.state, a.context);

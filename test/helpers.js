@@ -87,4 +87,23 @@ function tmpdir(prefix = 'python-ts-') {
   return d;
 }
 
-module.exports = { ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };
+// numpy, in a venv this test makes (skipped when the package can't be installed here).
+let numpyVenv = null;
+/** A venv's python with numpy (made once in test/.tmp with pip), or false when pip can't get it. */
+function numpyPython() {
+  if (numpyVenv !== null) return numpyVenv;
+  numpyVenv = false;
+  const base = supportedPythons().find((p) => p.version[1] === 11) || supportedPythons().pop();
+  const dir = path.join(ROOT, 'test', '.tmp', `numpy-venv-${base.version.join('.')}`);
+  const py = path.join(dir, 'bin', 'python');
+  if (!fs.existsSync(py) || spawnSync(py, ['-c', 'import numpy'], { stdio: 'ignore' }).status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (spawnSync(base.exe, ['-m', 'venv', dir], { stdio: 'ignore' }).status !== 0) return numpyVenv;
+    const pip = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'numpy'], { encoding: 'utf8', timeout: 300000 });
+    if (pip.status !== 0) return numpyVenv;
+  }
+  numpyVenv = py;
+  return numpyVenv;
+}
+
+module.exports = { numpyPython, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };

@@ -18,6 +18,10 @@ def sum_list(xs):
     return sum(xs)
 
 
+def ints(n):
+    return list(range(n))
+
+
 def floats(n):
     return [i * 0.5 for i in range(n)]
 

@@ -23,6 +23,7 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_delete_pyobject", f: delete_pyobject },
     Export { name: "_delete_all_pyobjects", f: delete_all_pyobjects },
     Export { name: "kwargs", f: kwargs },
+    Export { name: "tuple", f: tuple },
 ];
 
 fn import_module(env: Env, args: &Args) -> Result<Value> {
@@ -414,6 +415,22 @@ fn delete_pyobject(env: Env, args: &Args) -> Result<Value> {
     };
     let r = context::with_context_gil(context, |gil| handles::release(env, gil, obj))??;
     env.boolean(r)
+}
+
+/// `tuple([...])`: passes a Python tuple (nestable) where an Array would be a list.
+fn tuple(env: Env, args: &Args) -> Result<Value> {
+    let items = match args.get(0) {
+        Some(v) if env.is_array(v)? => v,
+        v => {
+            return Err(Error::Type(format!(
+                "python-ts: tuple(items): items must be an Array, got {}",
+                describe_arg(env, v)?
+            )))
+        }
+    };
+    let out = crate::instance::get(env)?.call_helper(env, |h| h.make_tuple, &[items])?;
+    env.type_tag(out, &crate::convert::TUPLE_TAG)?;
+    Ok(out)
 }
 
 /// `kwargs({...})`: marks keyword arguments for the last position of a call.

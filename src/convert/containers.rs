@@ -170,6 +170,22 @@ fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth
     Ok(true)
 }
 
+/// `tuple([...])` → tuple (its items converted like an Array's).
+pub fn tuple_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
+    let env = cx.env;
+    let items = env.get_named(v, "items")?;
+    let n = env.array_len(items)?;
+    // SAFETY: GIL held.
+    let t = unsafe { Owned::from_result(cx.gil, (api().PyTuple_New)(n as isize))? };
+    for i in 0..n {
+        let item = cx.value(env.get_element(items, i)?, depth + 1)?;
+        // SAFETY: index in range of a fresh tuple; SetItem steals the reference. Unset slots are
+        // NULL, which tuple deallocation skips, so an early error releases a valid tuple.
+        unsafe { (api().PyTuple_SetItem)(t.as_ptr(), i as isize, item.into_raw()) };
+    }
+    Ok(t)
+}
+
 pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
     // SAFETY: GIL held.

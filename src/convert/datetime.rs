@@ -1,5 +1,6 @@
 //! Date ↔ datetime. JS → Python: an aware `datetime` in UTC. Python → JS: an aware datetime
-//! by its instant, a naive one read as UTC. An invalid Date is a `RangeError`.
+//! by its instant, a naive one read as local time (as `datetime.timestamp()` does). An invalid
+//! Date is a `RangeError`.
 
 use crate::error::{Error, Result};
 use crate::runtime::gil::Gil;

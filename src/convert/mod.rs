@@ -32,6 +32,9 @@ pub const MAX_DEPTH: usize = 1000;
 /// The tag of objects made by `kwargs({...})`.
 pub static KWARGS_TAG: TypeTag = TypeTag { lower: 0x51d2_77c0_aa13_4e9b, upper: 0x0c6f_e4a2_9b35_d817 };
 
+/// The tag of objects made by `tuple([...])`.
+pub static TUPLE_TAG: TypeTag = TypeTag { lower: 0x7a3c_19e4_d2b8_605f, upper: 0x93e1_4b7d_0c2a_f816 };
+
 fn too_deep() -> Error {
     Error::Range(format!("python-ts: value nested deeper than {MAX_DEPTH} levels cannot be converted"))
 }
@@ -155,6 +158,7 @@ impl<'py> ToPy<'py> {
             -9 if env.has_type_tag(v, &KWARGS_TAG)? => Err(Error::Type("python-ts: kwargs({...}) is only accepted as the last argument of a call".into())),
             -10 if crate::runtime::context::is_context_object(env, v)? => Err(Error::Type("python-ts: a context object cannot be converted to Python".into())),
             -11 => handles::resolve(env, self.gil, v, self.context),
+            -16 if env.has_type_tag(v, &TUPLE_TAG)? => containers::tuple_to_py(self, v, depth),
             -13 if env.has_type_tag(v, &handles::HANDLE_TAG)? => handles::resolve(env, self.gil, v, self.context),
             -13 => Err(Error::Generic(
                 "python-ts: this object looks like a Python object handle but was not made by python-ts (a copy such as \
@@ -285,6 +289,9 @@ impl<'py> ToJs<'py> {
         }
         if let Some(ms) = datetime::datetime_ms(gil, obj)? {
             return env.date(ms);
+        }
+        if let Some(item) = numbers::numpy_item(gil, obj)? {
+            return self.value(item.borrow(), depth + 1);
         }
         self.handle(obj)
     }

@@ -10,7 +10,7 @@ use crate::runtime::gil::Gil;
 use crate::runtime::objects;
 use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, Value};
-use crate::sys::python::api;
+use crate::sys::python::{api, PyPtr};
 
 pub const MAX_SAFE: f64 = 9007199254740991.0;
 
@@ -122,6 +122,30 @@ pub fn hex_to_words(text: &str) -> Option<(bool, Vec<u64>)> {
         end = start;
     }
     Some((negative, words))
+}
+
+/// A numpy scalar (`numpy.generic`: `int64`, `bool_`, `float32`, …) as its `.item()` — a Python
+/// int, float, bool, … — so `np.argmax(xs)` reaches JS as a number. Only looked up when numpy is
+/// loaded. None for anything else, and for an `.item()` that is itself a numpy scalar.
+pub fn numpy_item<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>) -> Result<Option<Owned<'py>>> {
+    let Some(np) = crate::runtime::support::loaded_module(gil, c"numpy") else { return Ok(None) };
+    let Some(generic) = objects::getattr_opt(gil, np, c"generic") else { return Ok(None) };
+    let is_generic = |o: PyPtr| -> Result<bool> {
+        // SAFETY: GIL held; both objects alive.
+        match unsafe { (api().PyObject_IsInstance)(o, generic.as_ptr()) } {
+            r if r < 0 => Err(crate::runtime::errors::fetch(gil)),
+            r => Ok(r == 1),
+        }
+    };
+    if !is_generic(obj.as_ptr())? {
+        return Ok(None);
+    }
+    let item = objects::getattr(gil, obj, "item")?;
+    let v = objects::call_with(gil, item.borrow(), &[])?;
+    if is_generic(v.as_ptr())? {
+        return Ok(None);
+    }
+    Ok(Some(v))
 }
 
 #[cfg(test)]

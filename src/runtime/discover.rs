@@ -32,6 +32,14 @@ pub struct RuntimeInfo {
 
 const MIN_VERSION: (u32, u32) = (3, 8);
 
+/// The virtual environment an interpreter belongs to (the folder holding `pyvenv.cfg`, above
+/// `bin/python`), or None for a base installation. Two paths to one installation (a symlink,
+/// `python3` and `python3.11`) give the same answer; a venv and its base do not.
+pub fn venv_of(executable: &Path) -> Option<PathBuf> {
+    let root = executable.parent()?.parent()?;
+    root.join("pyvenv.cfg").is_file().then(|| root.canonicalize().unwrap_or_else(|_| root.to_path_buf()))
+}
+
 /// Resolve the runtime: `explicit` first, then the environment, then `PATH`.
 pub fn resolve(explicit: Option<&Path>) -> Result<RuntimeInfo> {
     if let Some(p) = explicit {

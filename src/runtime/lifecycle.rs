@@ -136,6 +136,16 @@ pub fn set_runtime_path(path: Option<PathBuf>) -> Result<()> {
                 wanted.library.display()
             )));
         }
+        // Another venv over the same library: its packages would silently be missing.
+        if let (Some(a), Some(b)) = (&loaded.executable, &wanted.executable) {
+            if discover::venv_of(a) != discover::venv_of(b) {
+                return Err(Error::Runtime(format!(
+                    "python-ts: one Python per process: {} is running, cannot switch to {}",
+                    a.display(),
+                    b.display()
+                )));
+            }
+        }
     }
     lock()?.runtime_path = path;
     Ok(())

@@ -90,6 +90,57 @@ def release_dummy_thread():
         info.__dict__.pop('_track_dummy_thread_ref', None)
 
 
+def type_name(o):
+    """The qualified name of `type(o)`: bare for builtins (`ZeroDivisionError`), else
+    `module.Qualname` (`decimal.Decimal`, `numpy.ndarray`)."""
+    t = type(o)
+    m = getattr(t, '__module__', None)
+    return t.__qualname__ if m in (None, 'builtins') else m + '.' + t.__qualname__
+
+
+from operator import getitem, setitem, delitem
+
+
+def iter_of(o):
+    return iter(o)
+
+
+class _End:
+    """What `next_or_end` gives at the end of an iterator (one object per interpreter)."""
+    __slots__ = ()
+
+
+END = _End()
+
+
+def next_or_end(it):
+    """One step of a sync iterator for JS: the next item, or END."""
+    return next(it, END)
+
+
+def step(it):
+    """One step of a sync iterator for JS: [done, value]."""
+    try:
+        return [False, next(it)]
+    except StopIteration:
+        return [True, None]
+
+
+async def astep(it):
+    """One step of an async iterator for JS: [done, value]."""
+    try:
+        return [False, await it.__anext__()]
+    except StopAsyncIteration:
+        return [True, None]
+
+
+def aiter_of(o):
+    """For `for await` from JS: [is_async, iterator] — async iterables first, then sync ones."""
+    if hasattr(type(o), '__aiter__'):
+        return [True, o.__aiter__()]
+    return [False, iter(o)]
+
+
 def add_syspath(d):
     """Put `d` first on sys.path, moving it there if it is already present."""
     while d in sys.path:
@@ -105,10 +156,16 @@ def date_from_ms(ms):
 def ms_from_date(v):
     # Floor division: a Date has whole milliseconds, and rounding 23:59:59.999999 up moved it
     # into the next second (datetime.max became year 10000).
+    # A naive datetime is read as local time, as `datetime.timestamp()` reads it.
     import datetime as d
-    if v.tzinfo is not None and v.utcoffset() is not None:
-        return float((v - d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)) // d.timedelta(milliseconds=1))
-    return float((v - d.datetime(1970, 1, 1)) // d.timedelta(milliseconds=1))
+    epoch = d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)
+    if v.tzinfo is None or v.utcoffset() is None:
+        try:
+            v = v.astimezone()
+        except (OverflowError, ValueError, OSError):
+            # Beyond what the platform's local-time functions cover: read as UTC.
+            v = v.replace(tzinfo=d.timezone.utc)
+    return float((v - epoch) // d.timedelta(milliseconds=1))
 
 
 def _threads_of_js_are_not_daemons():

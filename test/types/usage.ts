@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` by test/typings.test.js: every public method of the typings.
 declare const console: { log(...args: unknown[]): void };
-import { Python, PythonPool, PythonError, clib, kwargs, PyHandle, PyObject, PythonOptions } from 'python-ts';
+import { Python, PythonPool, PythonError, clib, kwargs, tuple, PyHandle, PyObject, PythonOptions } from 'python-ts';
 
 const options: PythonOptions = { runtime_path: '/usr/bin/python3', plugins_path: './plugins', debug: false, context: false };
 const py = new Python(options);
@@ -25,7 +25,18 @@ const first: number | bigint = view.data[0];
 py[Symbol.dispose]();
 const deleted: boolean = py.delete();
 const h: PyHandle = clib._eval<PyHandle>('object()');
-const back: PyObject | undefined = h.unwrap?.();
+const back: PyObject = py.unwrap(h).unwrap();
+const typeName: string | undefined = py.typeOf(h);
+const item: number = py.getitem<number>(os.environ, 'X');
+py.setitem(os.environ, 'X', '1');
+py.delitem(os.environ, 'X');
+py.registerConverter('decimal.Decimal', (d: PyObject) => String(d));
+py.registerConverter('decimal.Decimal', null);
+const t = tuple([1, tuple([2])]);
+const copied: boolean = py.view(os).copied;
+for (const x of os) console.log(x);
+const third = os[3];
+async function iterate() { for await (const x of os) console.log(x); }
 const kw = kwargs({ indent: 2 });
 const dumped: string = clib._call_python<string>(h, 'dumps', [{ a: 1 }, kw]);
 clib._call_python(h, null, [], null, null, (err, r) => { if (err) console.log(err.message, r); });
@@ -37,4 +48,4 @@ const r: Promise<number> = pool.call<number>('math', 'factorial', [5]);
 const closed: Promise<void> = pool.close();
 const internals: bigint = clib._internals.str_to_uint64(h.value);
 try { clib._exec('1/0'); } catch (err) { if (err instanceof PythonError) console.log(err.pyType, err.traceback); }
-console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals);
+console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals, typeName, item, t, copied, third, iterate);
