@@ -70,6 +70,10 @@ export declare class PythonError extends Error {
   traceback: string;
   /** `"{module}.{qualname}"` of the type, or the bare name for builtins. */
   pyType: string;
+  /** The exception object, wrapped (`e.pyException.args`, pydantic's `e.pyException.errors()`). */
+  readonly pyException?: PyObject;
+  /** The exception object as a raw handle. */
+  readonly pyExceptionHandle?: PyHandle;
 }
 
 export interface PythonOptions {
@@ -93,6 +97,19 @@ export interface BufferView {
   copied: boolean;
 }
 
+/** An AbortSignal (structurally: the typings need no DOM or Node lib). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+export interface AsyncOptions {
+  /** Aborting rejects with an AbortError and cancels the call in Python. */
+  signal?: AbortSignalLike;
+}
+
 export declare class Python {
   constructor(options?: PythonOptions);
   /** The clib context of this instance (`{}` for the main interpreter). */
@@ -101,11 +118,11 @@ export declare class Python {
   import<T = PyObject>(name: string): T;
   unwrap<T = PyObject>(handle: PyHandle | PyObject): T;
   call<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any>): T;
-  call_async<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any>): Promise<T>;
+  call_async<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any> | null, options?: AsyncOptions): Promise<T>;
   exec(code: string): null;
   eval<T = any>(expr: string): T;
-  exec_async(code: string): Promise<null>;
-  eval_async<T = any>(expr: string): Promise<T>;
+  exec_async(code: string, options?: AsyncOptions): Promise<null>;
+  eval_async<T = any>(expr: string, options?: AsyncOptions): Promise<T>;
   reload(module: string | PyHandle | PyObject): boolean;
   add_syspath(dir: string): boolean;
   refresh<T>(obj: T): T;
@@ -165,21 +182,23 @@ export interface Clib {
   _set_plugins_path(dir: string | null): boolean;
   _set_max_threads(n?: number): number;
   _executor_stats(): { threads: number; idle: number; queued: number; max: number };
+  /** Cancel an async call by the job id its callback form returned. */
+  _cancel_job(id: number): boolean;
   _init_python(): boolean;
   _destroy_python(): boolean;
   _runtime_info(): RuntimeInfo | null;
   _import_module(name: string, ctx?: ContextArg): PyHandle;
   _reload_module(module: string | PyHandle, ctx?: ContextArg): boolean;
   _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args?: any[] | null, kwargs?: Record<string, any> | null, ctx?: ContextArg): T;
-  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args: any[] | null | undefined, kwargs: Record<string, any> | null | undefined, ctx: ContextArg, callback: NodeCallback<T>): undefined;
+  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args: any[] | null | undefined, kwargs: Record<string, any> | null | undefined, ctx: ContextArg, callback: NodeCallback<T>): number;
   _getattr(obj: PyHandle, name: string, ctx?: ContextArg, withHandle?: boolean): [0 | 1 | 2, any];
   _setattr(obj: PyHandle, name: string, value: any, ctx?: ContextArg): boolean;
   _attr_names(obj: PyHandle, ctx?: ContextArg): string[];
   _dir(obj: PyHandle, ctx?: ContextArg): Array<[string, boolean, any]>;
   _exec(code: string, ctx?: ContextArg): null;
-  _exec(code: string, ctx: ContextArg, callback: NodeCallback<null>): undefined;
+  _exec(code: string, ctx: ContextArg, callback: NodeCallback<null>): number;
   _eval<T = any>(code: string, ctx?: ContextArg): T;
-  _eval<T = any>(code: string, ctx: ContextArg, callback: NodeCallback<T>): undefined;
+  _eval<T = any>(code: string, ctx: ContextArg, callback: NodeCallback<T>): number;
   _delete_pyobject(obj: PyHandle, ctx?: ContextArg): boolean;
   _delete_all_pyobjects(ctx?: ContextArg): number;
   _create_pycontext?(opts?: { ownGil?: boolean }): PyContext;

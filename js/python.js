@@ -198,12 +198,51 @@ class Python {
     return this._wrap(clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this._ctx));
   }
 
-  /** `call` as a Promise, run off the JS thread; awaits `async def` results. */
-  call_async(obj, method, args, kw) {
+  /**
+   * `call` as a Promise, run off the JS thread; awaits `async def` results.
+   * @param {{ signal?: AbortSignal }} [options] an aborted signal cancels the call (see `_async`)
+   */
+  call_async(obj, method, args, kw, options) {
+    return this._async(options, (done) => {
+      const h = this._handle(obj);
+      return clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this._ctx, done);
+    }, true);
+  }
+
+  /**
+   * Run `start(callback)` (a clib call with a callback, which returns its job id) as a Promise.
+   * With `options.signal`: an abort rejects at once with an AbortError and cancels the job — not
+   * yet started: skipped; running: `python_ts.CancelledError` at its next bytecode; awaiting a
+   * coroutine: the coroutine is cancelled.
+   * @private
+   */
+  _async(options, start, wrap) {
     return new Promise((resolve, reject) => {
       this._check();
-      const h = this._handle(obj);
-      clib._call_python(h, method === undefined ? null : method, argsOf(args), kwargsOf(kw), this._ctx, (err, r) => (err ? reject(err) : resolve(this._wrap(r))));
+      const signal = options && options.signal;
+      if (signal !== undefined && signal !== null && (typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean')) {
+        throw new TypeError('python-ts: options.signal must be an AbortSignal');
+      }
+      if (signal && signal.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      let settled = false;
+      let id;
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        if (id !== undefined) clib._cancel_job(id);
+        reject(abortError(signal));
+      };
+      id = start((err, r) => {
+        if (signal) signal.removeEventListener('abort', onAbort);
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve(wrap ? this._wrap(r) : r);
+      });
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -219,20 +258,14 @@ class Python {
     return this._wrap(clib._eval(expr, this._ctx));
   }
 
-  /** `exec` as a Promise, off the JS thread. */
-  exec_async(code) {
-    return new Promise((resolve, reject) => {
-      this._check();
-      clib._exec(code, this._ctx, (err, r) => (err ? reject(err) : resolve(r)));
-    });
+  /** `exec` as a Promise, off the JS thread; `options.signal` cancels it. */
+  exec_async(code, options) {
+    return this._async(options, (done) => clib._exec(code, this._ctx, done), false);
   }
 
-  /** `eval` as a Promise, off the JS thread. */
-  eval_async(expr) {
-    return new Promise((resolve, reject) => {
-      this._check();
-      clib._eval(expr, this._ctx, (err, r) => (err ? reject(err) : resolve(this._wrap(r))));
-    });
+  /** `eval` as a Promise, off the JS thread; `options.signal` cancels it. */
+  eval_async(expr, options) {
+    return this._async(options, (done) => clib._eval(expr, this._ctx, done), true);
   }
 
   /**
@@ -410,5 +443,40 @@ class Python {
     this.delete();
   }
 }
+
+/** The rejection of an aborted call: an `AbortError` (a DOMException, as `fetch` gives). */
+function abortError(signal) {
+  const e = new DOMException('python-ts: the call was aborted', 'AbortError');
+  if (signal && signal.reason !== undefined) Object.defineProperty(e, 'cause', { value: signal.reason, configurable: true });
+  return e;
+}
+
+/** Instances the library itself uses to wrap handles it finds (exceptions), by context. */
+const internal = new WeakMap();
+let internalMain = null;
+function pythonFor(h) {
+  if (h.state === undefined) {
+    if (!internalMain) internalMain = new Python();
+    return internalMain;
+  }
+  let py = internal.get(h.state);
+  if (!py) {
+    // An instance over an existing context (not its owner: it never deletes the context).
+    py = Object.create(Python.prototype);
+    Object.assign(py, { context: h.state, ownContext: true, _ctx: h.state, _wrappers: new WeakMap(), _mine: [], _minePruned: 0, _supportHandle: null, _converters: new Map(), _deleted: false });
+    py.delete = () => false;
+    internal.set(h.state, py);
+  }
+  return py;
+}
+
+/** `PythonError#pyException`: the exception object, wrapped (`e.pyException.args`). */
+Object.defineProperty(clib.PythonError.prototype, 'pyException', {
+  configurable: true,
+  get() {
+    const h = this.pyExceptionHandle;
+    return h === undefined ? undefined : pythonFor(h).unwrap(h);
+  },
+});
 
 module.exports = { Python, isHandle };

@@ -18,6 +18,9 @@ pub struct PyErrInfo {
     /// When the exception wraps a JS error that crossed into Python, the id of that JS error
     /// (kept alive by the env), so JS gets its original error object back.
     pub js_error: Option<u64>,
+    /// The exception object itself (for `PythonError#pyException`), released when the last
+    /// copy of the error is dropped.
+    pub exc: Option<std::sync::Arc<crate::runtime::refs::Kept>>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -60,8 +60,9 @@ pub struct Helpers {
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
 const PYTHON_ERROR_CLASS: &str = r#"(function () {
   class PythonError extends Error {
-    constructor(message, name, pyType, traceback) {
+    constructor(message, name, pyType, traceback, exception) {
       super(message);
+      if (exception !== undefined) Object.defineProperty(this, 'pyExceptionHandle', { value: exception, configurable: true, writable: true });
       Object.defineProperty(this, 'name', { value: name || 'PythonError', writable: true, configurable: true, enumerable: false });
       this.pyType = pyType;
       this.traceback = traceback;
@@ -314,7 +315,31 @@ pub fn python_error(env: Env, info: &PyErrInfo) -> Result<Value> {
         }
     }
     let class = env.ref_value(data.python_error)?.ok_or(Error::JsPending)?;
-    let args =
-        [env.string(&info.message)?, env.string(&info.name)?, env.string(&info.py_type)?, env.string(&info.traceback)?];
+    // The exception object as a handle (`pyExceptionHandle`; the Python class's `pyException`
+    // wraps it). Best effort: the error is reported even when this fails.
+    let exc = match &info.exc {
+        Some(kept) => exception_handle(env, data, kept).or_else(|_| env.undefined())?,
+        None => env.undefined()?,
+    };
+    let args = [
+        env.string(&info.message)?,
+        env.string(&info.name)?,
+        env.string(&info.py_type)?,
+        env.string(&info.traceback)?,
+        exc,
+    ];
     env.new_instance(class, &args)
+}
+
+fn exception_handle(env: Env, data: &EnvData, kept: &crate::runtime::refs::Kept) -> Result<Value> {
+    let _active = crate::runtime::lifecycle::enter_if_running().ok_or(Error::Generic("not running".into()))?;
+    let ctx = kept.context();
+    let state = match ctx {
+        0 => None,
+        id => data.contexts.borrow().get(&id).copied().and_then(|r| env.ref_value(r).ok().flatten()),
+    };
+    crate::runtime::context::with_context_gil(ctx, |gil| {
+        let obj = kept.borrow(gil).ok_or(Error::Generic("stale".into()))?;
+        crate::convert::handles::to_handle(env, gil, obj, ctx, state)
+    })?
 }

@@ -87,7 +87,7 @@ test('a worker holding views blocks destroying the runtime with a clear error', 
   const r = await runNodeAsync(`const { Worker } = require('worker_threads');
     const { clib } = require('.');
     clib._exec('1');
-    const w = new Worker(${JSON.stringify(`const { clib } = require(${JSON.stringify(ROOT)}); clib._exec("import array\\nz = array.array('d', [1])"); globalThis.v = clib._buffer_view(clib._eval('z')); require('worker_threads').parentPort.postMessage(v.data[0]);`)}, { eval: true });
+    const w = new Worker(${JSON.stringify(`const { clib } = require(${JSON.stringify(ROOT)}); clib._exec("import array\\nz = array.array('d', [1])"); globalThis.v = clib._buffer_view(clib._eval('z')); setInterval(() => {}, 1000); require('worker_threads').parentPort.postMessage(v.data[0]);`)}, { eval: true });
     w.on('message', () => {
       let err; try { clib._destroy_python(); } catch (e) { err = e.message; }
       console.log(JSON.stringify({ err: /another JavaScript environment/.test(err), msg: err }));

@@ -87,23 +87,34 @@ function tmpdir(prefix = 'python-ts-') {
   return d;
 }
 
-// numpy, in a venv this test makes (skipped when the package can't be installed here).
-let numpyVenv = null;
-/** A venv's python with numpy (made once in test/.tmp with pip), or false when pip can't get it. */
-function numpyPython() {
-  if (numpyVenv !== null) return numpyVenv;
-  numpyVenv = false;
+/**
+ * A venv's python with `packages` installed by pip (made once in test/.tmp/<name>-venv-<ver>),
+ * or false when pip can't get them (no registry reachable): callers skip with a message.
+ */
+function venvPython(name, packages) {
+  const key = `${name}:${packages.join(',')}`;
+  if (venvCache.has(key)) return venvCache.get(key);
+  venvCache.set(key, false);
   const base = supportedPythons().find((p) => p.version[1] === 11) || supportedPythons().pop();
-  const dir = path.join(ROOT, 'test', '.tmp', `numpy-venv-${base.version.join('.')}`);
+  const dir = path.join(ROOT, 'test', '.tmp', `${name}-venv-${base.version.join('.')}`);
   const py = path.join(dir, 'bin', 'python');
-  if (!fs.existsSync(py) || spawnSync(py, ['-c', 'import numpy'], { stdio: 'ignore' }).status !== 0) {
+  const marker = path.join(dir, '.python-ts-packages');
+  const want = packages.join('\n');
+  if (!fs.existsSync(py) || !fs.existsSync(marker) || fs.readFileSync(marker, 'utf8') !== want) {
     fs.rmSync(dir, { recursive: true, force: true });
-    if (spawnSync(base.exe, ['-m', 'venv', dir], { stdio: 'ignore' }).status !== 0) return numpyVenv;
-    const pip = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'numpy'], { encoding: 'utf8', timeout: 300000 });
-    if (pip.status !== 0) return numpyVenv;
+    if (spawnSync(base.exe, ['-m', 'venv', dir], { stdio: 'ignore' }).status !== 0) return false;
+    const pip = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...packages], { encoding: 'utf8', timeout: 600000 });
+    if (pip.status !== 0) return false;
+    fs.writeFileSync(marker, want);
   }
-  numpyVenv = py;
-  return numpyVenv;
+  venvCache.set(key, py);
+  return py;
+}
+const venvCache = new Map();
+
+/** A venv's python with numpy, or false. */
+function numpyPython() {
+  return venvPython('numpy', ['numpy']);
 }
 
-module.exports = { numpyPython, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };
+module.exports = { numpyPython, venvPython, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };

@@ -6,7 +6,10 @@ const test = require('node:test');
 const assert = require('node:assert');
 const util = require('util');
 const { Python, clib, kwargs, tuple } = require('..');
-const { runNode, lastJson, numpyPython } = require('./helpers');
+const { runNode, lastJson, numpyPython, supportedPythons } = require('./helpers');
+
+/** The Python the test venvs are made from (helpers.venvPython: 3.11 where present). */
+const venvBase = () => supportedPythons().find((p) => p.version[1] === 11) || supportedPythons().pop();
 
 const py = new Python();
 py.exec(`
@@ -189,6 +192,17 @@ test('another runtime named while one runs is an Error naming both', () => {
   assert.match(out.message, /already loaded, cannot switch to|cannot switch to/);
 });
 
+test('a venv over the running library is another Python too: an Error naming both', (t) => {
+  const venv = numpyPython();
+  if (!venv) return t.skip('no venv could be made here');
+  const r = runNode(`const { Python } = require('.');
+    const base = new Python().import('sys').base_prefix;
+    try { new Python({ runtime_path: ${JSON.stringify(venv)} }); console.log(JSON.stringify({ switched: true, base })); }
+    catch (e) { console.log(JSON.stringify({ message: e.message })); }`, { env: { PYTHON_TS_PYTHON: venvBase().exe } });
+  const out = lastJson(r);
+  assert.match(out.message || '', /one Python per process: .* is running, cannot switch to .*numpy-venv/, JSON.stringify(out));
+});
+
 test('numpy: scalars convert as .item() does; arrays stay wrapped and iterate, view and tolist', (t) => {
   const npPy = numpyPython();
   if (!npPy) return t.skip('numpy could not be installed into a venv on this machine (pip reached no registry)');
@@ -219,4 +233,49 @@ test('numpy: scalars convert as .item() does; arrays stay wrapped and iterate, v
   assert.deepStrictEqual(out.list, [3.5, 9.25, 1]);
   assert.deepStrictEqual(out.view, [3.5, 9.25, 1]);
   assert.strictEqual(out.mean, 4.5);
+});
+
+test('PythonError#pyException is the exception object, wrapped, sync and async and in contexts', async () => {
+  py.exec('class _CodeError(Exception):\n    def __init__(self, code):\n        super().__init__(f"code {code}")\n        self.code = code\n    def errors(self):\n        return [{"code": self.code}]');
+  try {
+    py.exec('raise _CodeError(42)');
+    assert.fail('no error');
+  } catch (e) {
+    assert.strictEqual(e.name, '_CodeError');
+    assert.strictEqual(e.pyException.code, 42);
+    assert.deepStrictEqual(e.pyException.errors(), [{ code: 42 }]);
+    assert.strictEqual(py.typeOf(e.pyException), '__main__._CodeError');
+    assert.ok(!Object.keys(e).includes('pyExceptionHandle'), 'not enumerable');
+  }
+  await assert.rejects(py.eval_async('1/0'), (e) => e.pyException.args[0] === 'division by zero');
+  const c = new Python({ context: true });
+  try {
+    assert.throws(() => c.eval('int("x")'), (e) => /invalid literal/.test(String(e.pyException)) && e.pyException.__wrapper__.state === c.context);
+  } finally {
+    c.delete();
+  }
+});
+
+test('an AbortSignal cancels async calls: a running function at its next bytecode, a coroutine on its loop, a queued or pre-aborted call at once', async () => {
+  py.exec('import asyncio\n_spin_state = {"n": 0, "cancelled": False}\ndef _spin():\n    while True:\n        _spin_state["n"] += 1\nasync def _slow():\n    try:\n        await asyncio.sleep(30)\n    except asyncio.CancelledError:\n        _spin_state["cancelled"] = True\n        raise');
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  let ac = new AbortController();
+  const spinning = py.eval_async('_spin()', { signal: ac.signal });
+  setTimeout(() => ac.abort(), 50);
+  await assert.rejects(spinning, (e) => e.name === 'AbortError');
+  await pause(50);
+  const n = py.eval('_spin_state["n"]');
+  await pause(50);
+  assert.strictEqual(py.eval('_spin_state["n"]'), n, 'the Python loop stopped');
+  ac = new AbortController();
+  const coro = py.call_async(m, '_slow', [], null, { signal: ac.signal });
+  setTimeout(() => ac.abort(new Error('enough')), 50);
+  await assert.rejects(coro, (e) => e.name === 'AbortError' && e.cause.message === 'enough');
+  for (let i = 0; i < 50 && !py.eval('_spin_state["cancelled"]'); i++) await pause(10);
+  assert.strictEqual(py.eval('_spin_state["cancelled"]'), true, 'the coroutine saw CancelledError');
+  ac = new AbortController();
+  ac.abort();
+  await assert.rejects(py.exec_async('x = 1', { signal: ac.signal }), (e) => e.name === 'AbortError');
+  assert.strictEqual(await py.eval_async('2 + 2', { signal: new AbortController().signal }), 4, 'an unaborted signal changes nothing');
+  await assert.rejects(py.eval_async('1', { signal: {} }), TypeError);
 });

@@ -17,6 +17,7 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_eval", f: eval },
     Export { name: "_set_max_threads", f: set_max_threads },
     Export { name: "_executor_stats", f: executor_stats },
+    Export { name: "_cancel_job", f: cancel_job },
 ];
 
 /// `_executor_stats()` → `{ threads, idle, queued, max }` of the library's worker pool.
@@ -228,12 +229,22 @@ fn schedule_with(
     shared.job_started(env);
     let generation = lifecycle::generation();
     let context_id = ctx.id;
+    let (job_id, job) = jobs::register(context_id);
     executor::submit(Box::new(move || {
         let result = context::with_context_gil(context_id, |gil| -> Result<Outcome> {
-            let r = work(gil)?;
-            Ok(Outcome::new(gil, await_if_awaitable(gil, r)?))
+            if !job.start(gil) {
+                return Err(Error::Generic("python-ts: the call was cancelled before it started".into()));
+            }
+            let r = (|| {
+                let r = work(gil)?;
+                Ok(Outcome::new(gil, await_if_awaitable(gil, r)?))
+            })();
+            // Still holding the GIL: a cancel from now on finds the job finished.
+            job.finish();
+            r
         })
         .and_then(|r| r);
+        jobs::forget(job_id);
         let shared2 = shared.clone();
         shared.post(Box::new(move |env| {
             let Some(env) = env else {
@@ -253,7 +264,104 @@ fn schedule_with(
             });
         }));
     }));
-    env.undefined()
+    env.double(job_id as f64)
+}
+
+/// Async jobs that may be cancelled (`_cancel_job(id)`, behind the `{ signal }` option of the
+/// Python class): one not started yet is skipped; a running one gets `python_ts.CancelledError`
+/// raised in its thread at its next bytecode (`PyThreadState_SetAsyncExc`); an awaitable it
+/// waits for is cancelled on its asyncio loop by `run_awaitable`. The job's callback is still
+/// called exactly once (with the CancelledError, or the result if it finished first).
+mod jobs {
+    use crate::runtime::gil::Gil;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    const QUEUED: u8 = 0;
+    const RUNNING: u8 = 1;
+    const DONE: u8 = 2;
+    const CANCELLED: u8 = 3;
+
+    pub struct Job {
+        pub context: u64,
+        state: AtomicU8,
+        /// The worker's Python thread id while running.
+        thread: AtomicU64,
+    }
+
+    impl Job {
+        /// On the worker, GIL held: false when the job was cancelled before it started.
+        pub fn start(&self, _gil: Gil<'_>) -> bool {
+            // SAFETY: no arguments; the id of the calling thread.
+            let ident = unsafe { (crate::sys::python::api().PyThread_get_thread_ident)() };
+            #[allow(clippy::useless_conversion)] // c_ulong is u32 on Windows
+            self.thread.store(u64::from(ident), Ordering::Release);
+            self.state.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        }
+
+        /// On the worker, GIL still held.
+        pub fn finish(&self) {
+            self.state.store(DONE, Ordering::Release);
+        }
+    }
+
+    static JOBS: Mutex<Option<HashMap<u64, Arc<Job>>>> = Mutex::new(None);
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+
+    pub fn register(context: u64) -> (u64, Arc<Job>) {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let job = Arc::new(Job { context, state: AtomicU8::new(QUEUED), thread: AtomicU64::new(0) });
+        JOBS.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(HashMap::new).insert(id, job.clone());
+        (id, job)
+    }
+
+    pub fn forget(id: u64) {
+        if let Some(m) = JOBS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            m.remove(&id);
+        }
+    }
+
+    pub fn get(id: u64) -> Option<Arc<Job>> {
+        JOBS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&id).cloned())
+    }
+
+    /// Cancel a queued job at once (true); a running one is reported as running (false) for the
+    /// caller to interrupt with the GIL held.
+    pub fn cancel_queued(job: &Job) -> bool {
+        job.state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// With the job's interpreter's GIL held: its thread if it is still running.
+    pub fn running_thread(job: &Job) -> Option<u64> {
+        (job.state.load(Ordering::Acquire) == RUNNING).then(|| job.thread.load(Ordering::Acquire))
+    }
+}
+
+/// `_cancel_job(id)` → true if the job was cancelled or interrupted, false if it had finished.
+fn cancel_job(env: Env, args: &Args) -> Result<Value> {
+    let id = match args.get(0).and_then(|v| env.try_double(v)) {
+        Some(n) if n >= 1.0 && n.trunc() == n => n as u64,
+        _ => {
+            return Err(Error::Type(
+                "python-ts: _cancel_job(id): id must be a job id returned by a call with a callback".into(),
+            ))
+        }
+    };
+    let Some(job) = jobs::get(id) else { return env.boolean(false) };
+    if jobs::cancel_queued(&job) {
+        return env.boolean(true);
+    }
+    let Some(_active) = lifecycle::enter_if_running() else { return env.boolean(false) };
+    let hit = context::with_context_gil(job.context, |gil| -> Result<bool> {
+        let Some(thread) = jobs::running_thread(&job) else { return Ok(false) };
+        let exc = support::attr(gil, "CancelledError")?;
+        // SAFETY: GIL of the job's interpreter held; the thread runs in it (state RUNNING is
+        // only left with this GIL held).
+        let n = unsafe { (crate::sys::python::api().PyThreadState_SetAsyncExc)(thread as _, exc.as_ptr()) };
+        Ok(n > 0)
+    })??;
+    env.boolean(hit)
 }
 
 /// Convert the result on the JS thread, let go of the job's hold on the runtime and context

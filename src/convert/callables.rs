@@ -334,6 +334,7 @@ fn js_exception(env: Env) -> Error {
         traceback: stack,
         py_type: "python_ts.JSError".into(),
         js_error: id,
+        exc: None,
     }))
 }
 
@@ -363,7 +364,13 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 Err(_) => errors::set(gil, a.PyExc_RuntimeError, &info.message),
             }
         }
-        Error::Python(info) => errors::set(gil, a.PyExc_RuntimeError, &info.message),
+        // A Python exception on its way back into Python: the exception itself, not a copy.
+        Error::Python(info) => {
+            match info.exc.as_ref().filter(|k| k.context() == gil::current_context()).and_then(|k| k.borrow(gil)) {
+                Some(exc) => errors::restore(gil, exc.to_owned()),
+                None => errors::set(gil, a.PyExc_RuntimeError, &info.message),
+            }
+        }
         Error::Type(m) | Error::Conversion(m) => errors::set(gil, a.PyExc_TypeError, &m),
         Error::Range(m) => errors::set(gil, a.PyExc_ValueError, &m),
         other => errors::set(gil, a.PyExc_RuntimeError, &other.to_string()),

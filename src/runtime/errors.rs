@@ -86,7 +86,11 @@ pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
         format!("{message}\n")
     });
     let js_error = crate::convert::callables::js_error_id(gil, exc);
-    Error::Python(Box::new(PyErrInfo { name, message, traceback, py_type, js_error }))
+    let kept = Some(std::sync::Arc::new(crate::runtime::refs::Kept::new(
+        exc.to_owned(),
+        crate::runtime::gil::current_context(),
+    )));
+    Error::Python(Box::new(PyErrInfo { name, message, traceback, py_type, js_error, exc: kept }))
 }
 
 fn attr_text(gil: Gil<'_>, obj: Borrowed<'_, '_>, name: &std::ffi::CStr) -> Option<String> {

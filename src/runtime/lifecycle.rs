@@ -220,8 +220,9 @@ pub fn init_python() -> Result<bool> {
 fn reinit_allowed(version: (u32, u32, u32)) -> Result<()> {
     if REINIT_REFUSED.iter().any(|&(a, b)| (version.0, version.1) == (a, b)) {
         return Err(Error::Runtime(format!(
-            "python-ts: re-initialising CPython {}.{} after _destroy_python() is not safe (it crashes \
-             once modules such as ssl, decimal or asyncio were imported); restart the process instead",
+            "python-ts: re-initialising CPython {}.{} after _destroy_python() is not safe (measured: 3.12 crashes \
+             once modules such as ssl, decimal or asyncio were imported; 3.15 hangs in the next call); \
+             restart the process instead",
             version.0, version.1
         )));
     }
@@ -229,7 +230,9 @@ fn reinit_allowed(version: (u32, u32, u32)) -> Result<()> {
 }
 
 /// (major, minor) pairs whose finalize → init cycle is refused.
-pub const REINIT_REFUSED: &[(u32, u32)] = &[(3, 12)];
+/// 3.12: crashes after ssl/decimal/asyncio were imported. 3.15 (3.15.2): the next call after
+/// re-init waits forever in `PyGILState_Ensure` (measured).
+pub const REINIT_REFUSED: &[(u32, u32)] = &[(3, 12), (3, 15)];
 
 /// End the interpreter. Refused inside a Python call, while calls are in flight elsewhere (after
 /// waiting a little), or while non-daemon Python threads run (finalize would wait for them).

@@ -176,6 +176,41 @@ impl Detached {
     }
 }
 
+/// A strong reference kept beyond the GIL by a value that may travel between threads (an error
+/// on its way to JS): it records its generation and context, and queues its release when
+/// dropped (`decref_later`), so dropping it anywhere is safe.
+#[derive(Debug)]
+pub struct Kept {
+    generation: u64,
+    context: u64,
+    addr: usize,
+}
+
+impl Kept {
+    pub fn new(obj: Owned<'_>, context: u64) -> Self {
+        Kept { generation: crate::runtime::lifecycle::generation(), context, addr: obj.into_raw() as usize }
+    }
+
+    pub fn context(&self) -> u64 {
+        self.context
+    }
+
+    /// Borrow the object, if its runtime generation is still the running one.
+    pub fn borrow<'a, 'py>(&'a self, gil: Gil<'py>) -> Option<Borrowed<'a, 'py>> {
+        if self.generation != crate::runtime::lifecycle::generation() {
+            return None;
+        }
+        // SAFETY: we hold a reference of the running generation; the GIL is held.
+        Some(unsafe { Detached::borrow_addr(gil, self.addr) })
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        decref_later(self.generation, self.context, Detached(self.addr));
+    }
+}
+
 /// Pointers to decref the next time a thread holds the GIL, tagged with their runtime generation
 /// and interpreter (context id; 0 = main).
 /// (generation, context, address, is a boxed `Py_buffer` to release rather than an object).

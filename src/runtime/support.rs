@@ -26,6 +26,11 @@ class JSError(Exception):
         return str(self.js_message) if self.js_message is not None else super().__str__()
 
 
+class CancelledError(BaseException):
+    """Raised in a call that JS cancelled (an AbortSignal given to an async call). A
+    BaseException, like asyncio's: `except Exception` in user code does not swallow it."""
+
+
 _loop = None
 _loop_lock = threading.Lock()
 
@@ -75,7 +80,21 @@ def run_awaitable(aw):
         except (SystemExit, KeyboardInterrupt) as e:
             return True, e
 
-    raised, value = asyncio.run_coroutine_threadsafe(_await(), _get_loop()).result()
+    fut = asyncio.run_coroutine_threadsafe(_await(), _get_loop())
+    try:
+        # Waiting in slices runs bytecode now and then, so a cancel from JS (an exception
+        # raised in this thread) is seen; `result` still returns the moment the result is in.
+        while True:
+            try:
+                raised, value = fut.result(0.05)
+                break
+            except TimeoutError:
+                continue
+            except __import__('concurrent.futures').futures.TimeoutError:
+                continue
+    except BaseException:
+        fut.cancel()
+        raise
     if raised:
         raise value
     return value

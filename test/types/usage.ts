@@ -13,7 +13,9 @@ const p: Promise<number> = py.call_async<number>(wrapped, 'loads', ['1'], {});
 const e: null = py.exec('x = 1');
 const v: number = py.eval<number>('x');
 const pe: Promise<null> = py.exec_async('y = 2');
-const pv: Promise<string> = py.eval_async<string>('"s"');
+const pv: Promise<string> = py.eval_async<string>('"s"', { signal: { aborted: false, addEventListener() {}, removeEventListener() {} } });
+const job: number = clib._eval('1', null, () => {});
+const cancelled: boolean = clib._cancel_job(job);
 const reloaded: boolean = py.reload('json') && py.reload(wrapped);
 const added: boolean = py.add_syspath('/tmp');
 const same: PyObject = py.refresh(os);
@@ -47,5 +49,5 @@ const pool = new PythonPool({ size: 2, setup: 'import math' });
 const r: Promise<number> = pool.call<number>('math', 'factorial', [5]);
 const closed: Promise<void> = pool.close();
 const internals: bigint = clib._internals.str_to_uint64(h.value);
-try { clib._exec('1/0'); } catch (err) { if (err instanceof PythonError) console.log(err.pyType, err.traceback); }
-console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals, typeName, item, t, copied, third, iterate);
+try { clib._exec('1/0'); } catch (err) { if (err instanceof PythonError) console.log(err.pyType, err.traceback, err.pyException?.args, err.pyExceptionHandle?.repr); }
+console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals, job, cancelled, typeName, item, t, copied, third, iterate);
