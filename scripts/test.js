@@ -20,12 +20,14 @@ if (!only.length) {
   console.log('# the whole JS suite in one process');
   const one = spawnSync(process.execPath, ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit' });
   if (one.status !== 0) failed = true;
-  // And on the newest CPython here (3.13+: own-GIL contexts), where one is installed.
-  const newest = require('../test/helpers').supportedPythons().filter((p) => p.version[1] >= 13).pop();
+  // And on the newest CPython here (3.13+: own-GIL contexts), where one is installed — with the
+  // node binary it needs (a manifest runtime may need a newer glibc's).
+  const helpers = require('../test/helpers');
+  const newest = helpers.supportedPythons().filter((p) => p.version[1] >= 13).pop();
   if (newest) {
     console.log(`# the whole JS suite in one process on ${newest.label}`);
     const env = { ...process.env, PYTHON_TS_PYTHON: newest.exe };
-    const r = spawnSync(process.execPath, ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit', env });
+    const r = spawnSync(helpers.nodeFor(env), ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit', env });
     if (r.status !== 0) failed = true;
   } else {
     console.log('# skipped: the one-process run on 3.13+ (no CPython 3.13 or newer found)');

@@ -10,7 +10,7 @@ const ADDON = path.join(ROOT, 'build', 'Release', 'python_ts.node');
 
 /** Run `source` in a child node process; returns { status, signal, stdout, stderr }. */
 function runNode(source, { env = {}, args = [], timeout = 60000, input } = {}) {
-  const r = spawnSync(process.execPath, [...args, '-e', source], {
+  const r = spawnSync(nodeFor(env), [...args, '-e', source], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -23,7 +23,7 @@ function runNode(source, { env = {}, args = [], timeout = 60000, input } = {}) {
 /** The same, asynchronously (for tests that run several children at once). */
 function runNodeAsync(source, { env = {}, args = [], timeout = 60000 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...args, '-e', source], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(nodeFor(env), [...args, '-e', source], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -71,9 +71,45 @@ function findPythons() {
       found.push({ label: `system 3.${minor}`, exe, version: [3, minor] });
     }
   }
+  for (const p of manifestPythons()) found.push(p);
   found.sort((a, b) => a.version[0] - b.version[0] || a.version[1] - b.version[1]);
   return found;
 }
+
+/**
+ * Runtimes listed in the manifest of extra CPythons (`PYTHON_TS_PYTHONS`, or
+ * ~/.cache/python-ts-pythons/pythons.json): [{ version, python, node, freeThreaded }]. A runtime
+ * whose "node" is not "node" must be loaded by that node binary (its libraries need a newer
+ * glibc); `runNode` picks it by the PYTHON_TS_PYTHON it is given. Free-threaded builds are left
+ * out (refused by design today).
+ */
+function manifestPythons() {
+  const file = process.env.PYTHON_TS_PYTHONS || path.join(os.homedir(), '.cache', 'python-ts-pythons', 'pythons.json');
+  let list = [];
+  try {
+    list = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    return [];
+  }
+  return list
+    .filter((p) => !p.freeThreaded && p.python && fs.existsSync(p.python))
+    .map((p) => {
+      const [maj, min] = String(p.version).split('.').map(Number);
+      return { label: `manifest ${p.version}`, exe: p.python, version: [maj, min], node: p.node && p.node !== 'node' && fs.existsSync(p.node) ? p.node : undefined };
+    });
+}
+
+/** The node binary a child must run with to load the runtime `env.PYTHON_TS_PYTHON` names. */
+function nodeFor(env) {
+  const exe = env && env.PYTHON_TS_PYTHON;
+  if (!exe) return process.execPath;
+  const p = manifestPythons().find((x) => x.exe === exe);
+  return (p && p.node) || process.execPath;
+}
+
+/** (major, minor) pairs whose finalize → init cycle python-ts refuses (docs/runtimes.md). */
+const REINIT_REFUSED = [[3, 12], [3, 15]];
+const reinitSafe = (p) => !REINIT_REFUSED.some(([a, b]) => p.version[0] === a && p.version[1] === b);
 
 /** The supported ones (>= 3.8). */
 function supportedPythons() {
@@ -117,4 +153,4 @@ function numpyPython() {
   return venvPython('numpy', ['numpy']);
 }
 
-module.exports = { numpyPython, venvPython, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };
+module.exports = { numpyPython, venvPython, manifestPythons, nodeFor, reinitSafe, REINIT_REFUSED, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };

@@ -315,8 +315,8 @@ test("12. a worker that ends releases only its own handles; the main thread's st
 });
 
 test('13. after _destroy_python every clib call on old handles is a clear error; _init_python starts a fresh interpreter', () => {
-  const { supportedPythons } = require('./helpers');
-  const py = supportedPythons().filter((p) => p.version[1] !== 12).pop();
+  const { supportedPythons, reinitSafe } = require('./helpers');
+  const py = supportedPythons().filter(reinitSafe).pop();
   const r = runNode(`const { clib } = require('.');
     const h = clib._eval('object()');
     const m = clib._import_module('json');

@@ -275,9 +275,19 @@ pub fn load(path: &std::path::Path) -> Result<&'static PyApi, String> {
         // SAFETY: opening a shared library runs its initialisers; libpython's are benign. The
         // library is leaked: it must stay mapped for the life of the process (one per process).
         let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_GLOBAL) }
-            .map_err(|e| format!("cannot load {}: {}", path.display(), e))?;
+            .map_err(|e| format!("cannot load {}: {}", path.display(), loader_reason(&e)))?;
         let lib: &'static Library = Box::leak(Box::new(lib));
         // SAFETY: discovery only hands us libraries named libpython3.X of a supported version.
         unsafe { PyApi::load(lib) }
     })
+}
+
+/// The loader's own reason (`version 'GLIBC_2.38' not found`, a missing file): libloading's
+/// message is only "dlopen failed", with the reason as its source.
+fn loader_reason(e: &libloading::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(reason) => format!("{e}: {reason}"),
+        None => e.to_string(),
+    }
 }
