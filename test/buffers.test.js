@@ -127,3 +127,14 @@ test('numpy: arrays are viewed with dtype, shape and strides, without a copy; JS
   assert.deepStrictEqual(out.fromJs, ['float64', [3], true, 6.5]);
   assert.deepStrictEqual(out.fromJsI, ['int16', [2], true, 3]);
 });
+
+test('where external memory is refused (Electron; PYTHON_TS_NO_EXTERNAL_BUFFERS=1) views arrive as snapshots with copied: true', () => {
+  const r = runNode(`const { Python } = require('.');
+    const py = new Python();
+    const a = py.eval('__import__("array").array("d", [1.5, 2, 3])');
+    const v = py.view(a);
+    v.data[0] = 99;
+    console.log(JSON.stringify({ copied: v.copied, data: Array.from(v.data), python: py.call(py.eval('lambda a: a[0]'), null, [a]) }));`,
+  { env: { PYTHON_TS_NO_EXTERNAL_BUFFERS: '1' } });
+  assert.deepStrictEqual(lastJson(r), { copied: true, data: [99, 2, 3], python: 1.5 });
+});

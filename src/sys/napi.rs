@@ -371,6 +371,9 @@ impl Env {
         finalize: sys::napi_finalize,
         hint: *mut c_void,
     ) -> Result<Value> {
+        if external_buffers_refused() {
+            return Err(Error::Napi { call: "napi_create_external_arraybuffer", status: NO_EXTERNAL_BUFFERS_ALLOWED });
+        }
         let mut v = ptr::null_mut();
         check_status!(self, napi_create_external_arraybuffer(self.0, data, len, finalize, hint, &mut v))?;
         Ok(v)
@@ -689,6 +692,18 @@ pub fn setup() {
         let lib = unsafe { sys::setup() };
         std::mem::forget(lib);
     });
+}
+
+/// `napi_no_external_buffers_allowed`: what Electron's memory cage answers.
+pub const NO_EXTERNAL_BUFFERS_ALLOWED: i32 = 22;
+
+/// `PYTHON_TS_NO_EXTERNAL_BUFFERS=1` makes the addon behave as under Electron's memory cage,
+/// which refuses external ArrayBuffers: views arrive as copies (`copied: true`). For testing
+/// that path anywhere.
+pub fn external_buffers_refused() -> bool {
+    static REFUSED: once_cell::sync::Lazy<bool> =
+        once_cell::sync::Lazy::new(|| std::env::var("PYTHON_TS_NO_EXTERNAL_BUFFERS").is_ok_and(|v| v == "1"));
+    *REFUSED
 }
 
 /// Whether `written` bytes of UTF-8 in a buffer of `cap` bytes (one kept for the terminator) are
