@@ -1,7 +1,6 @@
 'use strict';
-// Loads the native addon: build/Release/python_ts.node (where node-gyp puts it), or the file
-// named by PYTHON_TS_ADDON (a debug-assertions build, for instance).
-const path = require('path');
+// Loads the native addon: a prebuilt binary for this platform, else the source build
+// (js/internal/binding.js says where each is looked for).
+const { addonPath } = require('./internal/binding');
 
-const file = process.env.PYTHON_TS_ADDON || path.join(__dirname, '..', 'build', 'Release', 'python_ts.node');
-module.exports = require(path.resolve(file));
+module.exports = require(addonPath());

@@ -9,7 +9,9 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const prebuilt = path.join(root, 'build', 'Release', 'python_ts.node');
+// prebuilds/<platform>-<arch>[-<libc>]/ first, then a packed build/Release/ (js/internal/binding.js).
+const { candidates } = require('../js/internal/binding');
+const prebuilt = candidates({ env: {} }).find((f) => fs.existsSync(f)) || path.join(root, 'build', 'Release', 'python_ts.node');
 
 function loads(file) {
   const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { stdio: 'ignore' });
@@ -19,7 +21,7 @@ function loads(file) {
 const checkout = fs.existsSync(path.join(root, '.git'));
 const forced = process.env.PYTHON_TS_BUILD_FROM_SOURCE === '1';
 if (!checkout && !forced && fs.existsSync(prebuilt) && loads(prebuilt)) {
-  console.log('python-ts: using the prebuilt addon (build/Release/python_ts.node)');
+  console.log(`python-ts: using the prebuilt addon (${path.relative(root, prebuilt)})`);
   process.exit(0);
 }
 const gyp = process.platform === 'win32' ? 'node-gyp.cmd' : 'node-gyp';
