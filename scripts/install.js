@@ -21,6 +21,12 @@ function loads(file) {
 const checkout = fs.existsSync(path.join(root, '.git'));
 const forced = process.env.PYTHON_TS_BUILD_FROM_SOURCE === '1';
 if (!checkout && !forced && fs.existsSync(prebuilt) && loads(prebuilt)) {
+  // node-gyp consumers look for build/Release/python_ts.node: put the prebuild there too.
+  const release = path.join(root, 'build', 'Release', 'python_ts.node');
+  if (prebuilt !== release) {
+    fs.mkdirSync(path.dirname(release), { recursive: true });
+    fs.copyFileSync(prebuilt, release);
+  }
   console.log(`python-ts: using the prebuilt addon (${path.relative(root, prebuilt)})`);
   process.exit(0);
 }

@@ -18,8 +18,18 @@ test('npm pack → install into an empty project without cargo (with and without
   const tgz = path.join(dir, pack.stdout.trim().split('\n').pop());
   assert.ok(fs.existsSync(tgz), tgz);
   const list = spawnSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).stdout;
-  assert.match(list, /package\/build\/Release\/python_ts\.node/);
+  assert.match(list, /package\/prebuilds\/linux-x64-glibc\/python_ts\.node/);
+  assert.match(list, /package\/LICENSE/);
   assert.match(list, /package\/binding\.gyp/);
+  assert.doesNotMatch(list, /package\/target\//);
+  const tgzMB = fs.statSync(tgz).size / 1048576;
+  assert.ok(tgzMB <= 1.5, `tarball ${tgzMB.toFixed(2)} MB`);
+  // The shipped binary: stripped, small, glibc 2.28 at most, no libpython.
+  const shipped = path.join(ROOT, 'prebuilds', 'linux-x64-glibc', 'python_ts.node');
+  assert.ok(fs.statSync(shipped).size <= 2 * 1048576, `binary ${fs.statSync(shipped).size} bytes`);
+  const versions = (spawnSync('objdump', ['-T', shipped], { encoding: 'utf8' }).stdout.match(/GLIBC_2\.(\d+)/g) || []).map((v) => Number(v.split('.')[1]));
+  assert.ok(versions.length && Math.max(...versions) <= 28, `needs GLIBC_2.${Math.max(...versions)}`);
+  assert.doesNotMatch(spawnSync('objdump', ['-h', shipped], { encoding: 'utf8' }).stdout, /\.debug_info/);
   const env = { ...process.env, PATH: withoutCargo() };
   assert.notStrictEqual(spawnSync('sh', ['-c', 'command -v cargo'], { env }).status, 0, 'cargo is hidden');
   for (const extra of [[], ['--ignore-scripts']]) {
@@ -31,5 +41,6 @@ test('npm pack → install into an empty project without cargo (with and without
     const run = spawnSync(process.execPath, ['-e', "const { Python } = require('python-ts'); console.log(new Python().eval('6 * 7'));"], { cwd: app, env, encoding: 'utf8' });
     assert.strictEqual(run.status, 0, run.stderr);
     assert.strictEqual(run.stdout.trim(), '42');
+    if (!extra.length) assert.ok(fs.existsSync(path.join(app, 'node_modules', 'python-ts', 'build', 'Release', 'python_ts.node')), 'node-gyp consumers find build/Release/python_ts.node');
   }
 });
