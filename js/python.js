@@ -70,23 +70,32 @@ class Python {
     return mainSupport;
   }
 
-  /** @private a raw clib call in this context, its result wrapped. */
+  /**
+   * `_call_python(h, name, args)` in this context, result unconverted. The main context passes
+   * three arguments: the native fast path.
+   * @private
+   */
+  _raw(h, name, args) {
+    return this._ctx === null ? clib._call_python(h, name, args) : clib._call_python(h, name, args, null, this._ctx);
+  }
+
+  /** @private a call in this context, its result wrapped. */
   _callMethod(h, name, args, isAsync) {
     if (isAsync) return this.call_async(h, name, args);
-    return this._wrap(this._ctx === null ? clib._call_python(h, name, args) : clib._call_python(h, name, args, null, this._ctx));
+    return this._wrap(this._raw(h, name, args));
   }
 
   /** @private a call of a support function on a handle of this context. */
   _helper(name, args) {
     try {
-      return this._ctx === null ? clib._call_python(this._support(), name, args) : clib._call_python(this._support(), name, args, null, this._ctx);
+      return this._raw(this._support(), name, args);
     } catch (e) {
       // The cached support module went with a destroyed runtime (or a raw clib release): import
       // it again, once. (An argument released by the user fails the same way on the retry.)
       if (!STALE.test(e && e.message)) throw e;
       if (this.ownContext) this._supportHandle = null;
       else mainSupport = null;
-      return this._ctx === null ? clib._call_python(this._support(), name, args) : clib._call_python(this._support(), name, args, null, this._ctx);
+      return this._raw(this._support(), name, args);
     }
   }
 
@@ -387,7 +396,7 @@ class Python {
     }
     if (typeof fn !== 'function') throw new TypeError('python-ts: registerConverter(typeName, fn): fn must be a Python callable or a JS function');
     const pyFn = handleOf(fn);
-    this._converters.set(typeName, pyFn ? (h) => this._wrap(this._ctx === null ? clib._call_python(pyFn, null, [h]) : clib._call_python(pyFn, null, [h], null, this._ctx)) : (h) => fn(this.unwrap(h)));
+    this._converters.set(typeName, pyFn ? (h) => this._wrap(this._raw(pyFn, null, [h])) : (h) => fn(this.unwrap(h)));
   }
 
   /** Whether `obj` belongs to this instance's context. */
@@ -416,7 +425,7 @@ class Python {
     const support = this._support();
     try {
       for (;;) {
-        const v = this._ctx === null ? clib._call_python(support, 'next_or_end', [it]) : clib._call_python(support, 'next_or_end', [it], null, this._ctx);
+        const v = this._raw(support, 'next_or_end', [it]);
         if (v === end) return;
         yield this._wrap(v);
       }

@@ -289,6 +289,16 @@ impl EnvData {
         env.call(undefined, f, args)
     }
 
+    /// The JS object of context `id` made in this env (what handles carry as `state`); None for
+    /// the main context or one this env did not make.
+    pub fn context_object(&self, env: Env, id: u64) -> Option<Value> {
+        if id == 0 {
+            return None;
+        }
+        let r = self.contexts.borrow().get(&id).copied()?;
+        env.ref_value(r).ok().flatten()
+    }
+
     pub fn next_index(&self) -> u64 {
         let i = self.next_index.get() + 1;
         self.next_index.set(i);
@@ -334,10 +344,7 @@ pub fn python_error(env: Env, info: &PyErrInfo) -> Result<Value> {
 fn exception_handle(env: Env, data: &EnvData, kept: &crate::runtime::refs::Kept) -> Result<Value> {
     let _active = crate::runtime::lifecycle::enter_if_running().ok_or(Error::Generic("not running".into()))?;
     let ctx = kept.context();
-    let state = match ctx {
-        0 => None,
-        id => data.contexts.borrow().get(&id).copied().and_then(|r| env.ref_value(r).ok().flatten()),
-    };
+    let state = data.context_object(env, ctx);
     crate::runtime::context::with_context_gil(ctx, |gil| {
         let obj = kept.borrow(gil).ok_or(Error::Generic("stale".into()))?;
         crate::convert::handles::to_handle(env, gil, obj, ctx, state)

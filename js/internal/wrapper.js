@@ -7,7 +7,7 @@
 // callable is kept as a callable wrapper on this wrapper (each call still looks the method up in
 // Python). Internal modules never import python.js: the instance is passed in.
 const clib = require('../native');
-const { HANDLE_TYPE, WRAPPED, looksLikeHandle } = require('./handles');
+const { HANDLE_TYPE, WRAPPED } = require('./handles');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
@@ -171,9 +171,9 @@ function wrapHandle(py, handle) {
   return makeWrapper(py, () => handle, (args, isAsync) => py._callMethod(handle, null, args, isAsync));
 }
 
-/** Whether `v` is a converted container whose items may hold handles (nothing else is walked). */
+/** Whether `v` (an object that is not a handle) is a converted container whose items may hold handles. */
 function walkable(v) {
-  return !(Buffer.isBuffer(v) || v instanceof Date || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || looksLikeHandle(v));
+  return !(Buffer.isBuffer(v) || v instanceof Date || ArrayBuffer.isView(v) || v instanceof ArrayBuffer);
 }
 
 module.exports = { makeWrapper, wrapHandle, walkable, INDEX };

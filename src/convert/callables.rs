@@ -241,10 +241,7 @@ fn call_here<'py>(
     let scope = env.open_scope()?;
     let r = (|| {
         // Handles given to the JS function carry their context object, as everywhere else.
-        let state = match context {
-            0 => None,
-            id => instance::get(env)?.contexts.borrow().get(&id).copied().and_then(|r| env.ref_value(r).ok().flatten()),
-        };
+        let state = instance::get(env)?.context_object(env, context);
         let mut to_js = ToJs::new(env, gil, context, state);
         let mut argv = Vec::new();
         if let Some(a) = args {
