@@ -167,6 +167,8 @@ export interface RuntimeInfo {
   home: string | null;
   source: string;
   running: boolean;
+  /** The C API that started the running interpreter: PEP 741 (3.14+) or the legacy calls. */
+  init: "PyInitConfig" | "Py_InitializeEx";
 }
 
 /** The low-level clib surface (the seed's functions). */

@@ -252,7 +252,9 @@ unsafe extern "C" fn finalize(
     });
     // SAFETY: `data` is the Box leaked in `init`, finalized once by N-API when the env ends
     // (after the finalizers of wrapped objects, which may still read it).
-    drop(unsafe { Box::from_raw(data as *mut EnvData) });
+    let data = unsafe { Box::from_raw(data as *mut EnvData) };
+    crate::convert::handles::release_at_env_end(&data);
+    drop(data);
 }
 
 thread_local! {

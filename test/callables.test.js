@@ -56,9 +56,12 @@ test('an uncaught JS error comes back to JS as the original error object', () =>
 test('re-entrancy JS → Python → JS → Python works, 50 levels deep, and a bottom error surfaces with both stacks', () => {
   const down = (n) => (n === 0 ? 'bottom' : clib._call_python(main, 'nest', [down, n - 1]));
   assert.strictEqual(down(50), 'bottom');
+  // Not `return call(...)`: in strict code JavaScriptCore (Bun) makes that a proper tail call,
+  // and the caller's frame is gone from the stack.
   const boom = (n) => {
     if (n === 0) return clib._eval('1/0');
-    return clib._call_python(main, 'nest', [boom, n - 1]);
+    const r = clib._call_python(main, 'nest', [boom, n - 1]);
+    return r;
   };
   assert.throws(() => boom(50), (e) => e instanceof PythonError && e.name === 'ZeroDivisionError' && /in nest/.test(e.pythonTraceback) && /boom/.test(e.stack));
 });

@@ -9,8 +9,8 @@ const ROOT = path.resolve(__dirname, '..');
 const ADDON = path.join(ROOT, 'build', 'Release', 'python_ts.node');
 
 /** Run `source` in a child node process; returns { status, signal, stdout, stderr }. */
-function runNode(source, { env = {}, args = [], timeout = 60000, input } = {}) {
-  const r = spawnSync(nodeFor(env), [...args, '-e', source], {
+function runNode(source, { env = {}, args = [], timeout = 60000, input, node } = {}) {
+  const r = spawnSync(node || nodeFor(env), [...args, '-e', source], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -21,9 +21,9 @@ function runNode(source, { env = {}, args = [], timeout = 60000, input } = {}) {
 }
 
 /** The same, asynchronously (for tests that run several children at once). */
-function runNodeAsync(source, { env = {}, args = [], timeout = 60000 } = {}) {
+function runNodeAsync(source, { env = {}, args = [], timeout = 60000, node } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(nodeFor(env), [...args, '-e', source], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(node || nodeFor(env), [...args, '-e', source], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { runNode, runNodeAsync, lastJson, findPythons, supportedPythons, reinitSafe, tmpdir } = require('./helpers');
+const { runNode, runNodeAsync, lastJson, findPythons, supportedPythons, reinitSafe, tmpdir, nodeFor } = require('./helpers');
 
 const pythons = supportedPythons();
 
@@ -243,3 +243,43 @@ test('a library that cannot be loaded gives an Error with the loader\'s own reas
   const out = lastJson(r);
   assert.match(out.message, /cannot load .*libpython3\.11\.so\.1\.0: dlopen failed: .*(invalid ELF header|file too short)/);
 });
+
+// What Python's start-up decides, read back from sys: the PEP 741 path must give what the legacy
+// calls gave (PyInitConfig_Create starts from the isolated configuration).
+const STARTUP_PROBE = `const { clib } = require('.');
+clib._exec(\`import sys, locale, signal, site
+info = dict(flags=str(sys.flags), path=sys.path, prefix=sys.prefix, base_prefix=sys.base_prefix,
+  executable=sys.executable, ctype=locale.setlocale(locale.LC_CTYPE), fsenc=sys.getfilesystemencoding(),
+  sigint=str(signal.getsignal(signal.SIGINT)), user_site=site.ENABLE_USER_SITE, argv=sys.argv,
+  stdout=[sys.stdout.encoding, sys.stdout.errors], warnoptions=sys.warnoptions, xoptions=sys._xoptions)\`);
+console.log(JSON.stringify({ init: clib._runtime_info().init, info: clib._eval('info') }));`;
+
+const newest = pythons.filter((p) => p.version[0] === 3 && p.version[1] >= 14);
+if (!newest.length) test('PEP 741 start-up on 3.14+', (t) => t.skip('no CPython 3.14+ here (the manifest of ../pythons.sh lists them)'));
+for (const py of newest) {
+  test(`${py.label}: starts through PEP 741's PyInitConfig, with the same sys as the legacy calls gave`, async (t) => {
+    const venv = path.join(tmpdir(), 'venv');
+    const made = require('child_process').spawnSync(py.exe, ['-m', 'venv', '--without-pip', venv], { encoding: 'utf8' });
+    const cases = [
+      ['plain', {}],
+      ['environment variables', { PYTHONPATH: '/tmp/python-ts-extra', PYTHONUTF8: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONWARNINGS: 'ignore' }],
+      ['C locale, no user site', { LC_ALL: 'C', PYTHONNOUSERSITE: '1', PYTHONSAFEPATH: '1' }],
+    ];
+    if (made.status === 0) cases.push(['venv', { PYTHON_TS_PYTHON: path.join(venv, 'bin', 'python') }]);
+    else t.diagnostic(`no venv from ${py.exe}: ${made.stderr}`);
+    for (const [name, extra] of cases) {
+      const env = { PYTHON_TS_PYTHON: py.exe, ...extra };
+      const node = nodeFor({ PYTHON_TS_PYTHON: py.exe }); // a venv of it needs the same node
+      const now = lastJson(await runNodeAsync(STARTUP_PROBE, { env, node }));
+      assert.strictEqual(now.init, 'PyInitConfig', name);
+      const legacy = lastJson(await runNodeAsync(STARTUP_PROBE, { env: { ...env, PYTHON_TS_INIT: 'legacy' }, node }));
+      if (legacy.init !== 'Py_InitializeEx') {
+        t.diagnostic(`${py.label} has no legacy init calls to compare with`);
+        continue;
+      }
+      assert.deepStrictEqual(now.info, legacy.info, name);
+      if (name === 'venv') assert.strictEqual(now.info.prefix, venv);
+      if (name === 'environment variables') assert.ok(now.info.path.includes('/tmp/python-ts-extra'));
+    }
+  });
+}

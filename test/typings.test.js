@@ -2,9 +2,10 @@
 // js/index.d.ts and js/index.mjs: the typings compile against a usage file; ES module import works.
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { runNode, lastJson, ROOT } = require('./helpers');
+const { lastJson, nodeFor, ROOT } = require('./helpers');
 
 test('the typings compile against a file that uses every public method (tsc --noEmit)', () => {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -25,9 +26,19 @@ test('a wrong use fails to compile (the check has teeth)', () => {
 });
 
 test('import { Python } from python-ts works as an ES module', () => {
-  const r = runNode(`import('python-ts').then(({ Python, clib, kwargs, PythonError, PythonPool, default: cjs }) => {
-      const py = new Python();
-      console.log(JSON.stringify({ v: py.eval('40 + 2'), same: cjs.clib === clib, types: [typeof kwargs, typeof PythonError, typeof PythonPool] }));
-    });`, { args: ['--input-type=module'] });
-  assert.deepStrictEqual(lastJson(r), { v: 42, same: true, types: ['function', 'function', 'function'] });
+  // A module file inside the package (its self-reference resolves 'python-ts'); a file rather than
+  // `-e`, which Deno's Node compatibility runs without dynamic import().
+  const dir = path.join(ROOT, 'test', '.tmp');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `esm-import-${process.pid}.mjs`);
+  fs.writeFileSync(file, `import { Python, clib, kwargs, PythonError, PythonPool } from 'python-ts';
+    import cjs from 'python-ts';
+    const py = new Python();
+    console.log(JSON.stringify({ v: py.eval('40 + 2'), same: cjs.clib === clib, types: [typeof kwargs, typeof PythonError, typeof PythonPool] }));`);
+  try {
+    const r = spawnSync(nodeFor({}), [file], { cwd: ROOT, encoding: 'utf8' });
+    assert.deepStrictEqual(lastJson({ stdout: r.stdout || '', stderr: r.stderr, status: r.status }), { v: 42, same: true, types: ['function', 'function', 'function'] });
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 });

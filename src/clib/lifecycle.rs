@@ -67,7 +67,7 @@ fn destroy_python(env: Env, _args: &Args) -> Result<Value> {
     env.boolean(r)
 }
 
-/// `{ version, library, executable, home, source }` of the loaded runtime, or null.
+/// `{ version, library, executable, home, source, running, init }` of the loaded runtime, or null.
 fn runtime_info(env: Env, _args: &Args) -> Result<Value> {
     let Some(info) = lifecycle::info() else { return env.null() };
     let o = env.object()?;
@@ -84,6 +84,7 @@ fn runtime_info(env: Env, _args: &Args) -> Result<Value> {
     env.set_named(o, "home", opt(&info.home)?)?;
     env.set_named(o, "source", env.string(&info.source)?)?;
     env.set_named(o, "running", env.boolean(lifecycle::is_running())?)?;
+    env.set_named(o, "init", env.string(lifecycle::init_api())?)?;
     Ok(o)
 }
 

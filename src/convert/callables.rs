@@ -358,6 +358,9 @@ pub fn raise(gil: Gil<'_>, e: Error) {
             })();
             match made {
                 Ok(exc) => errors::restore(gil, exc),
+                // Making it raised (RecursionError at the recursion limit, MemoryError): that
+                // exception is the truer report, so it propagates instead of a RuntimeError.
+                Err(Error::Python(cause)) if cause.exc.is_some() => raise(gil, Error::Python(cause)),
                 Err(_) => errors::set(gil, a.PyExc_RuntimeError, &info.message),
             }
         }

@@ -284,6 +284,26 @@ pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
     Ok(n)
 }
 
+/// The env is ending: queue the reference of every handle whose finalizer has not run. Node runs
+/// the finalizers of wrapped objects first, so this finds none there; Deno ends a terminated
+/// Worker without running them, and without this each object it held kept one reference.
+/// The HandleData stays (a late finalizer frees it and sees it released); pinned ones are left to
+/// the jobs that pin them. Never the GIL here.
+pub fn release_at_env_end(data: &EnvData) {
+    let generation = lifecycle::generation();
+    for (&(context, _), e) in data.handles.borrow().iter() {
+        // SAFETY: registry entries point at live HandleData (removed by their finalizers).
+        let hd = unsafe { &*e.data };
+        if hd.pins.get() > 0 || hd.generation != generation {
+            continue;
+        }
+        let addr = hd.ptr.replace(0);
+        if addr != 0 {
+            refs::decref_later(generation, context, Detached::from_addr(addr));
+        }
+    }
+}
+
 /// Forget (without touching Python) every handle of `context`: its interpreter ended.
 pub fn kill_context(env: Env, context: u64) -> Result<()> {
     let data = instance::get(env)?;

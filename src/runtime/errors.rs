@@ -79,7 +79,9 @@ pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
     let qualname = attr_text(gil, ty, c"__qualname__").unwrap_or_else(|| name.clone());
     let module = attr_text(gil, ty, c"__module__").unwrap_or_default();
     let py_type = if module.is_empty() || module == "builtins" { qualname } else { format!("{module}.{qualname}") };
-    let text = quiet_str(gil, exc).unwrap_or_else(|| "<str() of the exception failed>".into());
+    let text = quiet_str(gil, exc)
+        .or_else(|| only_str_arg(gil, exc))
+        .unwrap_or_else(|| "<str() of the exception failed>".into());
     let message = if text.is_empty() { name.clone() } else { format!("{name}: {text}") };
     let traceback = format_traceback(gil, exc).unwrap_or_else(|| {
         clear(gil);
@@ -114,6 +116,30 @@ fn quiet_str(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Option<String> {
         return Some("<unprintable>".into());
     }
     // SAFETY: `len` bytes owned by `s`.
+    Some(String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }).into_owned())
+}
+
+/// The exception's message read without calling `str()`: its one `args` item when that is a str.
+/// At the recursion limit `str(RecursionError(...))` itself fails; this read runs no Python code.
+fn only_str_arg(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
+    let args = objects::getattr_opt(gil, exc, c"args")?;
+    let a = api();
+    // SAFETY: GIL held; size of a tuple (or -1 with an error for anything else, cleared).
+    let n = unsafe { (a.PyTuple_Size)(args.as_ptr()) };
+    if n != 1 {
+        clear(gil);
+        return None;
+    }
+    // SAFETY: index 0 of a 1-tuple, borrowed from it.
+    let item = unsafe { Borrowed::from_raw(gil, (a.PyTuple_GetItem)(args.as_ptr(), 0))? };
+    let mut len = 0isize;
+    // SAFETY: GIL held; NULL with an error for a non-str (cleared).
+    let p = unsafe { (a.PyUnicode_AsUTF8AndSize)(item.as_ptr(), &mut len) };
+    if p.is_null() {
+        clear(gil);
+        return None;
+    }
+    // SAFETY: `len` bytes owned by `item`, which `args` keeps alive.
     Some(String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }).into_owned())
 }
 

@@ -53,6 +53,17 @@ pub fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
 }
 
+/// Which C API initialised the running interpreter: PEP 741's config (3.14+) or the legacy calls.
+static INIT_API: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn init_api() -> &'static str {
+    if INIT_API.load(Ordering::Acquire) {
+        "PyInitConfig"
+    } else {
+        "Py_InitializeEx"
+    }
+}
+
 pub fn is_running() -> bool {
     STATE.load(Ordering::Acquire) == RUNNING
 }
@@ -356,6 +367,102 @@ fn wide(s: &std::path::Path) -> Result<*const python::WChar> {
     Ok(w)
 }
 
+/// PEP 741's initialisation API (CPython 3.14+), which replaces `Py_SetProgramName` /
+/// `Py_SetPythonHome` + `Py_InitializeEx`. `PYTHON_TS_INIT=legacy` asks for the old calls where the
+/// runtime still has them (to compare the two).
+struct InitConfig {
+    create: unsafe extern "C" fn() -> *mut std::ffi::c_void,
+    free: unsafe extern "C" fn(*mut std::ffi::c_void),
+    get_error: unsafe extern "C" fn(*mut std::ffi::c_void, *mut *const std::ffi::c_char) -> std::ffi::c_int,
+    set_int: unsafe extern "C" fn(*mut std::ffi::c_void, *const std::ffi::c_char, i64) -> std::ffi::c_int,
+    set_str: unsafe extern "C" fn(
+        *mut std::ffi::c_void,
+        *const std::ffi::c_char,
+        *const std::ffi::c_char,
+    ) -> std::ffi::c_int,
+    init: unsafe extern "C" fn(*mut std::ffi::c_void) -> std::ffi::c_int,
+}
+
+/// `PyInitConfig_Create` starts from the isolated configuration; these options bring it back to
+/// what `Py_InitializeEx(0)` does (environment variables and the user site honoured, the
+/// locale configured, no signal handlers), so both paths give one `sys` (tested on 3.14 and 3.15).
+const INIT_OPTIONS: &[(&std::ffi::CStr, i64)] = &[
+    (c"isolated", 0),
+    (c"use_environment", 1),
+    (c"user_site_directory", 1),
+    (c"safe_path", 0),
+    (c"pathconfig_warnings", 1),
+    (c"configure_locale", 1),
+    (c"parse_argv", 0),
+    (c"install_signal_handlers", 0),
+];
+
+impl InitConfig {
+    fn of(api: &python::PyApi) -> Option<InitConfig> {
+        let legacy = std::env::var("PYTHON_TS_INIT").map(|v| v == "legacy").unwrap_or(false);
+        if legacy && api.Py_SetProgramName.is_some() {
+            return None;
+        }
+        Some(InitConfig {
+            create: api.PyInitConfig_Create?,
+            free: api.PyInitConfig_Free?,
+            get_error: api.PyInitConfig_GetError?,
+            set_int: api.PyInitConfig_SetInt?,
+            set_str: api.PyInitConfig_SetStr?,
+            init: api.Py_InitializeFromInitConfig?,
+        })
+    }
+
+    /// Initialise Python from a config carrying `INIT_OPTIONS`, the program name and the home.
+    ///
+    /// # Safety
+    /// Before Python is initialised, on the library's thread.
+    unsafe fn initialize(&self, info: &RuntimeInfo) -> Result<()> {
+        // SAFETY: pre-init calls of PEP 741; the config is freed on every path below.
+        let config = unsafe { (self.create)() };
+        if config.is_null() {
+            return Err(Error::Runtime("python-ts: PyInitConfig_Create failed (out of memory)".into()));
+        }
+        let r = (|| {
+            for (name, value) in INIT_OPTIONS {
+                // SAFETY: a live config and a NUL-terminated option name.
+                if unsafe { (self.set_int)(config, name.as_ptr(), *value) } < 0 {
+                    return Err(self.error(config, &format!("setting {}", name.to_string_lossy())));
+                }
+            }
+            for (name, path) in [(c"program_name", &info.executable), (c"home", &info.home)] {
+                if let Some(path) = path {
+                    let value = objects::cstr(&path.to_string_lossy())?;
+                    // SAFETY: a live config; UTF-8 strings, copied by CPython.
+                    if unsafe { (self.set_str)(config, name.as_ptr(), value.as_ptr()) } < 0 {
+                        return Err(self.error(config, &format!("setting {}", name.to_string_lossy())));
+                    }
+                }
+            }
+            // SAFETY: a live, filled config; Python is not initialised yet.
+            if unsafe { (self.init)(config) } < 0 {
+                return Err(self.error(config, &format!("initialising {}", info.library.display())));
+            }
+            Ok(())
+        })();
+        // SAFETY: created above, freed once.
+        unsafe { (self.free)(config) };
+        r
+    }
+
+    fn error(&self, config: *mut std::ffi::c_void, what: &str) -> Error {
+        let mut msg: *const std::ffi::c_char = std::ptr::null();
+        // SAFETY: a live config; the message (UTF-8) is valid until the next call on it.
+        let text = if unsafe { (self.get_error)(config, &mut msg) } == 1 && !msg.is_null() {
+            // SAFETY: a NUL-terminated string CPython owns, read before any other call.
+            unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy().into_owned()
+        } else {
+            "no reason given".into()
+        };
+        Error::Runtime(format!("python-ts: Python's init config failed {what}: {text}"))
+    }
+}
+
 const BOOTSTRAP: &str = "\
 import sys, os
 __import__('threading')
@@ -384,13 +491,22 @@ fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &
                 "python-ts: CPython is already initialised by someone else in this process".into(),
             ));
         }
-        if let (Some(set), Some(exe)) = (api.Py_SetProgramName, &info.executable) {
-            set(wide(exe)?);
+        match InitConfig::of(api) {
+            Some(config) => {
+                config.initialize(info)?;
+                INIT_API.store(true, Ordering::Release);
+            }
+            None => {
+                INIT_API.store(false, Ordering::Release);
+                if let (Some(set), Some(exe)) = (api.Py_SetProgramName, &info.executable) {
+                    set(wide(exe)?);
+                }
+                if let (Some(set), Some(home)) = (api.Py_SetPythonHome, &info.home) {
+                    set(wide(home)?);
+                }
+                (api.Py_InitializeEx)(0);
+            }
         }
-        if let (Some(set), Some(home)) = (api.Py_SetPythonHome, &info.home) {
-            set(wide(home)?);
-        }
-        (api.Py_InitializeEx)(0);
         if (api.Py_IsInitialized)() == 0 {
             return Err(Error::Runtime(format!("python-ts: Py_InitializeEx failed for {}", info.library.display())));
         }

@@ -218,9 +218,16 @@ py_api! {
         // 3.12+: replaces PyErr_Fetch + PyErr_NormalizeException.
         fn PyErr_GetRaisedException() -> PyPtr;
         fn PyErr_SetRaisedException(PyPtr);
-        // Deprecated since 3.11, gone in 3.14 (PEP 741's init config replaces them).
+        // Deprecated since 3.11 (PEP 741's init config replaces them on 3.14+).
         fn Py_SetProgramName(*const WChar);
         fn Py_SetPythonHome(*const WChar);
+        // 3.14+ (PEP 741): initialisation from an opaque config, options set by name.
+        fn PyInitConfig_Create() -> *mut c_void;
+        fn PyInitConfig_Free(*mut c_void);
+        fn PyInitConfig_GetError(*mut c_void, *mut *const c_char) -> c_int;
+        fn PyInitConfig_SetInt(*mut c_void, *const c_char, i64) -> c_int;
+        fn PyInitConfig_SetStr(*mut c_void, *const c_char, *const c_char) -> c_int;
+        fn Py_InitializeFromInitConfig(*mut c_void) -> c_int;
         // 3.10+: switch the cyclic GC off while a large conversion allocates containers.
         fn PyGC_Disable() -> c_int;
         fn PyGC_Enable() -> c_int;
