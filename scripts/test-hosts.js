@@ -70,7 +70,7 @@ for (const host of HOSTS) {
     continue;
   }
   fs.writeFileSync(log, '');
-  const version = spawnSync(exe, ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const version = spawnSync(exe, ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n')[0].replace(/ \(.*/, '');
   console.log(`# ${host.name}: ${version} (${exe}); log in ${log}`);
   const t0 = Date.now();
   const smokeArgs = host.kind === 'deno' ? ['run', '-A', 'test/hosts/smoke.js'] : ['test/hosts/smoke.js'];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: node's test runner over test/*.test.js (a process per file), the same files in one
-// process, then cargo's unit tests.
+// process (on the default runtime and on the newest), the AddressSanitizer run, cargo's unit
+// tests, fmt and clippy, then the suite under every other N-API host (scripts/test-hosts.js).
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -13,6 +14,17 @@ const files = only.length
   : fs.readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));
 
 let failed = false;
+// CPython 3.14 and 3.15 (Debian sid's builds) for the runtime tests, fetched once into the cache
+// when no manifest lists extra runtimes yet (about 30 s). PYTHON_TS_NO_FETCH=1 skips it.
+if (!only.length && process.env.PYTHON_TS_NO_FETCH !== '1') {
+  const os = require('os');
+  const manifest = process.env.PYTHON_TS_PYTHONS || path.join(os.homedir(), '.cache', 'python-ts-pythons', 'pythons.json');
+  if (!fs.existsSync(manifest)) {
+    console.log('# fetching CPython 3.14 and 3.15 for the runtime tests (scripts/pythons-sid.sh)');
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'pythons-sid.sh')], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) console.log('# skipped: CPython 3.14 and 3.15 could not be fetched; their runtime tests are skipped');
+  }
+}
 const js = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=2', ...files], { cwd: root, stdio: 'inherit' });
 if (js.status !== 0) failed = true;
 if (!only.length) {
@@ -45,5 +57,11 @@ if (!only.length) {
   cargo(['test', '--release', '--lib', '--locked']);
   cargo(['fmt', '--check']);
   cargo(['clippy', '--release', '--lib', '--locked', '--', '-D', 'warnings']);
+  // Every other N-API host: Node 18, 22, 24, 26, Bun and Deno (about 10 minutes; installed into
+  // the cache once). PYTHON_TS_SKIP_HOSTS=1 skips it.
+  if (process.env.PYTHON_TS_SKIP_HOSTS !== '1') {
+    const hosts = spawnSync(process.execPath, [path.join('scripts', 'test-hosts.js')], { cwd: root, stdio: 'inherit' });
+    if (hosts.status !== 0) failed = true;
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -45,6 +45,8 @@ pub struct Helpers {
     pub json: Ref,
     pub make_handle: Ref,
     pub numbers_to_f64: Ref,
+    pub records_of: Ref,
+    pub make_records: Ref,
     pub f64_to_array: Ref,
     pub parts_object: Ref,
     pub inspect: Ref,
@@ -169,6 +171,97 @@ const HELPERS: &str = r#"(function (reprNative) {
       }
       return out;
     },
+    // An Array of same-shaped plain records (the everyday payload) in one call, as columns:
+    // [keys joined by NUL, kinds, numbers, strings joined]. Per value slot, record-major: kind
+    // 0 number, 1 string (its length in numbers), 2 true, 3 false, 4 null/undefined, 5 an Array
+    // of such primitives (its length, then its items), 6 an Array already converted (its memo
+    // index). Records enter the memo at base.., their Arrays after them in this order, as the
+    // native side makes them. null (and the memo as it was) for anything else.
+    recordsOf(a, memo, base) {
+      const n = a.length;
+      const first = a[0];
+      if (first === null || typeof first !== 'object' || Object.getPrototypeOf(first) !== Object.prototype) return null;
+      const ks = Object.keys(first);
+      const k = ks.length;
+      if (k === 0 || k > 64) return null;
+      for (let j = 0; j < k; j++) if (ks[j].indexOf('\0') !== -1) return null;
+      const kinds = [];
+      const nums = [];
+      const strs = [];
+      const entered = [];
+      let next = base + n;
+      const fail = () => { for (const o of entered) memo.delete(o); return null; };
+      for (let i = 0; i < n; i++) {
+        const o = a[i];
+        if (o === null || typeof o !== 'object' || Object.getPrototypeOf(o) !== Object.prototype || memo.has(o)) return fail();
+        const oks = Object.keys(o);
+        if (oks.length !== k) return fail();
+        memo.set(o, base + i);
+        entered.push(o);
+        for (let j = 0; j < k; j++) {
+          if (oks[j] !== ks[j]) return fail();
+          const v = o[ks[j]];
+          const t = typeof v;
+          if (t === 'number') { kinds.push(0); nums.push(v); }
+          else if (t === 'string') { kinds.push(1); nums.push(v.length); strs.push(v); }
+          else if (t === 'boolean') { kinds.push(v ? 2 : 3); nums.push(0); }
+          else if (v === null || v === undefined) { kinds.push(4); nums.push(0); }
+          else if (Array.isArray(v)) {
+            const seen = memo.get(v);
+            if (seen !== undefined) { kinds.push(6); nums.push(seen); continue; }
+            const m = v.length;
+            if (m > 64) return fail();
+            memo.set(v, next++);
+            entered.push(v);
+            kinds.push(5); nums.push(m);
+            for (let e = 0; e < m; e++) {
+              const x = v[e];
+              const tx = typeof x;
+              if (tx === 'number') { kinds.push(0); nums.push(x); }
+              else if (tx === 'string') { kinds.push(1); nums.push(x.length); strs.push(x); }
+              else if (tx === 'boolean') { kinds.push(x ? 2 : 3); nums.push(0); }
+              else if (x === null || x === undefined) { kinds.push(4); nums.push(0); }
+              else return fail();
+            }
+          } else return fail();
+        }
+      }
+      return [ks.join('\0'), Uint8Array.from(kinds), Float64Array.from(nums), strs.join('')];
+    },
+    // Records from columns (the native side's mirror of recordsOf): kinds 0 number, 1 string
+    // (its length; sliced from the joined strings), 2 true, 3 false, 4 null, 5 an Array (its
+    // length, then its items), 7 a string of its own (from own, in order).
+    makeRecords(keys, n, kinds, nums, strs, own) {
+      const ks = keys.split('\0');
+      const k = ks.length;
+      const out = new Array(n);
+      let at = 0;
+      let so = 0;
+      let oi = 0;
+      const value = () => {
+        const kind = kinds[at];
+        const x = nums[at];
+        at++;
+        switch (kind) {
+          case 0: return x;
+          case 1: { const s = strs.slice(so, so + x); so += x; return s; }
+          case 2: return true;
+          case 3: return false;
+          case 4: return null;
+          case 5: { const arr = new Array(x); for (let e = 0; e < x; e++) arr[e] = value(); return arr; }
+          case 7: return own[oi++];
+          default: throw new Error('python-ts: record columns out of step');
+        }
+      };
+      const proto = ks.indexOf('__proto__') !== -1;
+      for (let i = 0; i < n; i++) {
+        const o = {};
+        if (proto) for (let j = 0; j < k; j++) define(o, ks[j], value());
+        else for (let j = 0; j < k; j++) o[ks[j]] = value();
+        out[i] = o;
+      }
+      return out;
+    },
     f64ToArray(f) {
       const n = f.length;
       const out = new Array(n);
@@ -205,6 +298,8 @@ pub fn init(env: Env, exports: Value) -> Result<()> {
         json: r("JSON")?,
         make_handle: r("makeHandle")?,
         numbers_to_f64: r("numbersToF64")?,
+        records_of: r("recordsOf")?,
+        make_records: r("makeRecords")?,
         f64_to_array: r("f64ToArray")?,
         parts_object: r("partsObject")?,
         inspect: r("inspect")?,

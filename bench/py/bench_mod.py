@@ -52,3 +52,28 @@ def count(n):
     for i in range(n):
         x += i % 7
     return x
+
+
+def count_records(recs):
+    """The JS → Python direction only: the records arrive, their count goes back."""
+    return len(recs)
+
+
+def make_records(n):
+    """The Python → JS direction only: records built here, sent back."""
+    return [{'id': i, 'name': 'n%d' % i, 'score': i * 0.5, 'tags': ['a', 'b']} for i in range(n)]
+
+
+def time_make_records(n):
+    """Python's own time to build the records (the floor of the Python → JS row), in ms."""
+    t0 = time.perf_counter()
+    make_records(n)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def time_json_loads(s):
+    """Python's own time to parse JSON (with JSON.stringify, the floor of the JS → Python row), in ms."""
+    import json
+    t0 = time.perf_counter()
+    json.loads(s)
+    return (time.perf_counter() - t0) * 1e3

@@ -28,7 +28,22 @@ static EXPORTS: &[Export] = &[
     Export { name: "napi_value_to_pyobject", f: napi_value_to_pyobject },
     Export { name: "pyobject_to_napi_value", f: pyobject_to_napi_value },
     Export { name: "throw_pyexception_in_javascript", f: throw_pyexception_in_javascript },
+    Export { name: "conversion_stats", f: conversion_stats },
 ];
+
+/// `conversion_stats()` → `{ recordsToPy, recordsToJs, externalStrings, strLayout }`: how often
+/// the record columns and external strings were used in this process, and the str layout the
+/// probe found. For tests and debugging.
+fn conversion_stats(env: Env, _args: &Args) -> Result<Value> {
+    use crate::convert::{records, strings};
+    use std::sync::atomic::Ordering::Relaxed;
+    let o = env.object()?;
+    env.set_named(o, "recordsToPy", env.double(records::TO_PY_ARRAYS.load(Relaxed) as f64)?)?;
+    env.set_named(o, "recordsToJs", env.double(records::TO_JS_ARRAYS.load(Relaxed) as f64)?)?;
+    env.set_named(o, "externalStrings", env.double(strings::EXTERNAL_STRINGS.load(Relaxed) as f64)?)?;
+    env.set_named(o, "strLayout", env.string(strings::layout_name())?)?;
+    Ok(o)
+}
 
 pub fn register(env: Env, exports: Value) -> Result<()> {
     let o = env.object()?;

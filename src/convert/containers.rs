@@ -49,6 +49,9 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
         unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, none.into_raw()) };
     }
     cx.memo_push(&list);
+    if len >= BULK && super::records::to_py(cx, v, &list, len as usize)? {
+        return Ok(list);
+    }
     for i in 0..len {
         let item = env.get_element(v, i)?;
         let obj = cx.value(item, depth + 1)?;
@@ -241,6 +244,12 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
     if flags & py::TPFLAGS_LIST_SUBCLASS != 0 {
         // SAFETY: GIL held; obj is a list.
         let n = unsafe { (a.PyList_Size)(obj.as_ptr()) };
+        if n >= BULK as isize && obj.type_ptr() == a.PyList_Type {
+            if let Some(arr) = super::records::to_js(cx, obj)? {
+                cx.memo_put(obj, arr);
+                return Ok(arr);
+            }
+        }
         let arr = cx.env.array(n.max(0) as usize)?;
         cx.memo_put(obj, arr);
         let mut i = 0;

@@ -15,6 +15,7 @@ pub mod containers;
 pub mod datetime;
 pub mod handles;
 pub mod numbers;
+pub mod records;
 pub mod strings;
 
 use crate::error::{Error, Result};
@@ -46,8 +47,8 @@ pub struct ToPy<'py> {
     data: Option<&'static EnvData>,
     pub context: u64,
     /// JS Map from objects already converted to their index in `memo_objs`.
-    memo: Option<Value>,
-    memo_objs: Vec<Owned<'py>>,
+    pub(super) memo: Option<Value>,
+    pub(super) memo_objs: Vec<Owned<'py>>,
     /// The pause id when this conversion switched the cyclic GC off (0: it didn't).
     gc_pause: u64,
 }

@@ -1,5 +1,15 @@
-//! str ↔ string. UTF-8 is the fast path both ways; lone surrogates (legal in JS strings and in
-//! Python `str`) go through UTF-16 with `surrogatepass`, so they survive in both directions.
+//! str ↔ string by storage kind, without UTF-8 in between.
+//!
+//! V8 keeps one-byte and two-byte strings; CPython keeps 1-, 2- and 4-byte kinds. Python → JS
+//! reads the str's own characters: 1-byte → `napi_create_string_latin1`, 2-byte →
+//! `napi_create_string_utf16` (a lone surrogate stays one), 4-byte → UTF-16 pairs. JS → Python
+//! reads UTF-16 and writes the narrowest kind straight into a new str; only a string holding a
+//! surrogate takes the `surrogatepass` decoder (it pairs what pairs and keeps lone ones). Short
+//! strings (keys, most values) keep the one-call UTF-8 read through the stack.
+//!
+//! Where a compact str keeps its characters is a fact of CPython's struct layout, which moved in
+//! 3.12 (the `wstr` fields went). It is found by probing strings of every kind once, and where no
+//! known layout matches, every str goes through UTF-8 as before.
 
 use crate::error::{Error, Result};
 use crate::runtime::errors;
@@ -7,7 +17,8 @@ use crate::runtime::gil::Gil;
 use crate::runtime::objects;
 use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, Value};
-use crate::sys::python::api;
+use crate::sys::python::{api, PyPtr};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether UTF-8 from N-API holds U+FFFD (EF BF BD), which is what a lone surrogate becomes:
 /// a word-at-a-time scan that skips ASCII quickly.
@@ -25,6 +36,349 @@ pub fn has_replacement(bytes: &[u8]) -> bool {
     bytes[i.saturating_sub(2)..].windows(3).any(|w| w == [0xEF, 0xBF, 0xBD])
 }
 
+/// Offsets of a compact str's characters: after `PyASCIIObject` for ASCII strs, after
+/// `PyCompactUnicodeObject` for the others. `length` is at 16 and the `state` bits at 32 in
+/// every version (a 16-byte object header; free-threaded builds differ and fail the probe).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Layout {
+    ascii_data: usize,
+    compact_data: usize,
+}
+
+const LENGTH_AT: usize = 16;
+const STATE_AT: usize = 32;
+/// 3.12+, then 3.8–3.11 (with `wstr` and `wstr_length`).
+const LAYOUTS: [Layout; 2] = [Layout { ascii_data: 40, compact_data: 56 }, Layout { ascii_data: 48, compact_data: 72 }];
+/// Strings handed to JS as external strings (`clib._internals.conversion_stats()`).
+pub static EXTERNAL_STRINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Which layout the probe found: "3.12+", "3.8-3.11", "none" (UTF-8 for every str) or
+/// "unprobed".
+pub fn layout_name() -> &'static str {
+    match PROBED.load(Ordering::Acquire) {
+        0 => "unprobed",
+        1 => "3.12+",
+        2 => "3.8-3.11",
+        _ => "none",
+    }
+}
+
+/// 0: not probed yet; 1 + i: LAYOUTS[i]; 255: none matched.
+static PROBED: AtomicU8 = AtomicU8::new(0);
+
+/// A compact str's characters: (kind 1, 2 or 4, data, length in characters).
+#[derive(Clone, Copy)]
+struct Chars {
+    kind: u32,
+    data: *const u8,
+    len: usize,
+}
+
+impl Layout {
+    /// # Safety
+    /// `obj` is a live exact str (or `PyUnicode_New`'s result); the GIL is held.
+    unsafe fn chars(self, obj: PyPtr) -> Option<Chars> {
+        let base = obj as *const u8;
+        // SAFETY: both fields lie inside every str object (caller's contract).
+        let (state, len) =
+            unsafe { ((base.add(STATE_AT) as *const u32).read(), (base.add(LENGTH_AT) as *const isize).read()) };
+        let (kind, compact, ascii) = ((state >> 2) & 7, (state >> 5) & 1, (state >> 6) & 1);
+        if compact == 0 || !matches!(kind, 1 | 2 | 4) || len < 0 {
+            return None;
+        }
+        let at = if ascii == 1 { self.ascii_data } else { self.compact_data };
+        // SAFETY: a compact str's characters follow its header at `at`.
+        Some(Chars { kind, data: unsafe { base.add(at) }, len: len as usize })
+    }
+}
+
+/// The layout of this runtime's strs, probed once with the GIL held: each candidate must read
+/// back strs of all three kinds (ASCII and not) exactly.
+fn layout(gil: Gil<'_>) -> Option<Layout> {
+    match PROBED.load(Ordering::Acquire) {
+        0 => {}
+        255 => return None,
+        i => return Some(LAYOUTS[i as usize - 1]),
+    }
+    let probes: [(&str, u32); 4] =
+        [("python-ts layout", 1), ("\u{e9}python-ts", 1), ("\u{20ac}python-ts", 2), ("\u{1f600}python-ts", 4)];
+    let mut found = 255u8;
+    'candidates: for (i, cand) in LAYOUTS.iter().enumerate() {
+        for (text, kind) in probes {
+            let Ok(obj) = objects::py_str(gil, text) else {
+                errors::clear(gil);
+                return None;
+            };
+            // SAFETY: a fresh exact str; GIL held.
+            let Some(c) = (unsafe { cand.chars(obj.as_ptr()) }) else { continue 'candidates };
+            let want: Vec<u32> = text.chars().map(|c| c as u32).collect();
+            if c.kind != kind || c.len != want.len() {
+                continue 'candidates;
+            }
+            // SAFETY: `len` characters of `kind` bytes at `data`, inside the object.
+            let got: Vec<u32> = (0..c.len).map(|j| unsafe { read_char(c, j) }).collect();
+            if got != want {
+                continue 'candidates;
+            }
+        }
+        found = i as u8 + 1;
+        break;
+    }
+    PROBED.store(found, Ordering::Release);
+    (found != 255).then(|| LAYOUTS[found as usize - 1])
+}
+
+/// # Safety
+/// `j < c.len`.
+unsafe fn read_char(c: Chars, j: usize) -> u32 {
+    // SAFETY: caller's contract; unaligned reads, since only the probe uses this.
+    unsafe {
+        match c.kind {
+            1 => *c.data.add(j) as u32,
+            2 => (c.data as *const u16).add(j).read_unaligned() as u32,
+            _ => (c.data as *const u32).add(j).read_unaligned(),
+        }
+    }
+}
+
+/// Bitwise OR of all units: below 0x80 they are all ASCII, below 0x100 all Latin-1 (and one at
+/// least is not ASCII, as CPython's narrowest-kind rule needs). Vectorises.
+fn or_all(units: &[u16]) -> u16 {
+    units.chunks(4096).fold(0u16, |acc, c| c.iter().fold(acc, |a, &u| a | u))
+}
+
+fn has_surrogate(units: &[u16]) -> bool {
+    units.chunks(4096).any(|c| c.iter().fold(false, |a, &u| a | (u & 0xF800 == 0xD800)))
+}
+
+/// From this many characters a 1- or 2-byte str goes to JS as an external string over its own
+/// memory (no copy, no fresh pages for V8's copy), where the host has them.
+const EXTERNAL_MIN: usize = 16 * 1024;
+
+/// What an external string's finalizer gives back: the str it reads, as a queued release.
+struct KeptStr {
+    generation: u64,
+    context: u64,
+    addr: usize,
+}
+
+/// A JS string over the str's own characters, holding a reference to it until V8 drops the
+/// string (released from the finalizer without the GIL, like a handle's). None when the host
+/// has no external strings.
+fn external(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, c: Chars) -> Option<Result<Value>> {
+    let kept = Box::new(KeptStr {
+        generation: crate::runtime::lifecycle::generation(),
+        context: crate::runtime::gil::current_context(),
+        addr: obj.to_owned().into_raw() as usize,
+    });
+    let hint = Box::into_raw(kept);
+    // SAFETY: the str's characters stay valid and unchanged while we hold a reference (a str
+    // with more than one reference is never resized or written), released by the finalizer.
+    let r = unsafe { env.external_string(c.data, c.len, c.kind == 2, Some(release_str), hint as *mut _) };
+    if matches!(r, Some(Ok(_))) {
+        EXTERNAL_STRINGS.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // Not taken: the reference is ours to drop (the GIL is held).
+        // SAFETY: the Box made above, not handed to V8.
+        let kept = unsafe { Box::from_raw(hint) };
+        // SAFETY: the reference taken above.
+        drop(unsafe { Owned::from_raw(gil, kept.addr as PyPtr) });
+    }
+    r
+}
+
+/// 4-byte characters as UTF-16: counted first (vectorises), then written run by run.
+fn pairs_of(wide: &[u32]) -> Vec<u16> {
+    let astral = wide.iter().filter(|&&ch| ch > 0xFFFF).count();
+    let mut units = vec![0u16; wide.len() + astral];
+    let (mut i, mut j) = (0, 0);
+    while i < wide.len() {
+        if i + 8 <= wide.len() && wide[i..i + 8].iter().all(|&ch| ch <= 0xFFFF) {
+            for (o, &ch) in units[j..j + 8].iter_mut().zip(&wide[i..i + 8]) {
+                *o = ch as u16;
+            }
+            i += 8;
+            j += 8;
+            continue;
+        }
+        let ch = wide[i];
+        if ch > 0xFFFF {
+            let v = ch - 0x1_0000;
+            units[j] = 0xD800 | (v >> 10) as u16;
+            units[j + 1] = 0xDC00 | (v & 0x3FF) as u16;
+            j += 2;
+        } else {
+            units[j] = ch as u16;
+            j += 1;
+        }
+        i += 1;
+    }
+    units
+}
+
+/// Append a str's characters as UTF-16 to `out`; how many units, or None where the layout is
+/// unknown or the str is not compact (callers then take their general path).
+///
+/// # Safety
+/// `obj` is a live exact str; the GIL is held.
+pub unsafe fn append_units(gil: Gil<'_>, obj: PyPtr, out: &mut Vec<u16>) -> Option<usize> {
+    let layout = layout(gil)?;
+    // SAFETY: the caller's contract.
+    let c = unsafe { layout.chars(obj) }?;
+    let from = out.len();
+    match c.kind {
+        // SAFETY: `len` one-byte characters at `data`, alive while obj is.
+        1 => out.extend(unsafe { std::slice::from_raw_parts(c.data, c.len) }.iter().map(|&b| b as u16)),
+        // SAFETY: `len` two-byte characters at `data` (2-aligned), alive while obj is.
+        2 => out.extend_from_slice(unsafe { std::slice::from_raw_parts(c.data as *const u16, c.len) }),
+        // SAFETY: `len` four-byte characters at `data` (4-aligned), alive while obj is.
+        _ => out.extend_from_slice(&pairs_of(unsafe { std::slice::from_raw_parts(c.data as *const u32, c.len) })),
+    }
+    Some(out.len() - from)
+}
+
+/// UTF-16 made here handed to V8 without another copy (freed by the finalizer), else copied.
+fn external_units(env: Env, units: Vec<u16>) -> Result<Value> {
+    let units = Box::new(units);
+    let (data, len) = (units.as_ptr() as *const u8, units.len());
+    let hint = Box::into_raw(units);
+    // SAFETY: the Vec stays put (boxed) and unchanged until `free_units` drops it.
+    match unsafe { env.external_string(data, len, true, Some(free_units), hint as *mut _) } {
+        Some(Ok(v)) => {
+            EXTERNAL_STRINGS.fetch_add(1, Ordering::Relaxed);
+            Ok(v)
+        }
+        _ => {
+            // SAFETY: not taken by V8: still ours.
+            let units = unsafe { Box::from_raw(hint) };
+            env.string_utf16(&units)
+        }
+    }
+}
+
+unsafe extern "C" fn free_units(
+    _env: crate::sys::napi::napi_env,
+    _data: *mut std::ffi::c_void,
+    hint: *mut std::ffi::c_void,
+) {
+    // SAFETY: the Vec boxed in `external_units`, finalized once.
+    drop(unsafe { Box::from_raw(hint as *mut Vec<u16>) });
+}
+
+unsafe extern "C" fn release_str(
+    _env: crate::sys::napi::napi_env,
+    _data: *mut std::ffi::c_void,
+    hint: *mut std::ffi::c_void,
+) {
+    // SAFETY: the KeptStr boxed in `external`, finalized once.
+    let kept = unsafe { Box::from_raw(hint as *mut KeptStr) };
+    crate::runtime::refs::decref_later(
+        kept.generation,
+        kept.context,
+        crate::runtime::refs::Detached::from_addr(kept.addr),
+    );
+}
+
+/// UTF-16 with surrogates: when every one is half of a pair, a 4-byte str filled here; a lone
+/// one anywhere takes `surrogatepass` (which keeps it as a code point).
+fn from_paired_units<'py>(gil: Gil<'py>, units: &[u16], layout: Layout) -> Result<Owned<'py>> {
+    // Counts vectorise; equal counts still allow a misplaced half, caught while filling.
+    let highs = units.iter().filter(|&&u| u & 0xFC00 == 0xD800).count();
+    let lows = units.iter().filter(|&&u| u & 0xFC00 == 0xDC00).count();
+    if highs != lows || highs == 0 {
+        return from_utf16(gil, units);
+    }
+    let n = units.len() - highs;
+    // SAFETY: GIL held; a new compact 4-byte str (a pair means a character above U+FFFF).
+    let s = unsafe { Owned::from_result(gil, (api().PyUnicode_New)(n as isize, 0x10_FFFF))? };
+    // SAFETY: a fresh compact str of the probed layout.
+    let c =
+        unsafe { layout.chars(s.as_ptr()) }.ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    if c.kind != 4 || c.len != n {
+        return Err(Error::Runtime("python-ts: unexpected str kind".into()));
+    }
+    // SAFETY: `n` four-byte characters at `data` (4-aligned), not aliased.
+    let out = unsafe { std::slice::from_raw_parts_mut(c.data as *mut u32, n) };
+    let (mut i, mut j) = (0, 0);
+    while i < units.len() {
+        // Eight units without a surrogate at a time (the common run between astral characters).
+        if i + 8 <= units.len() && j + 8 <= n {
+            let chunk = &units[i..i + 8];
+            if chunk.iter().all(|&u| u & 0xF800 != 0xD800) {
+                for (o, &u) in out[j..j + 8].iter_mut().zip(chunk) {
+                    *o = u as u32;
+                }
+                i += 8;
+                j += 8;
+                continue;
+            }
+        }
+        let u = units[i] as u32;
+        if u & 0xF800 == 0xD800 {
+            let low = units.get(i + 1).copied().unwrap_or(0) as u32;
+            if u >= 0xDC00 || low & 0xFC00 != 0xDC00 || j >= n {
+                drop(s);
+                return from_utf16(gil, units);
+            }
+            out[j] = 0x1_0000 + ((u - 0xD800) << 10) + (low - 0xDC00);
+            i += 2;
+        } else {
+            if j >= n {
+                drop(s);
+                return from_utf16(gil, units);
+            }
+            out[j] = u;
+            i += 1;
+        }
+        j += 1;
+    }
+    Ok(s)
+}
+
+/// A str from UTF-16 code units, in the narrowest kind.
+pub fn from_units<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
+    let or = or_all(units);
+    let a = api();
+    let layout = layout(gil);
+    if or >= 0xD800 && has_surrogate(units) {
+        return match layout {
+            Some(layout) => from_paired_units(gil, units, layout),
+            None => from_utf16(gil, units),
+        };
+    }
+    let Some(layout) = layout else {
+        // SAFETY: GIL held; `units` is len 2-byte characters (no surrogates); CPython narrows.
+        return unsafe {
+            Owned::from_result(gil, (a.PyUnicode_FromKindAndData)(2, units.as_ptr() as *const _, units.len() as isize))
+        };
+    };
+    let max = if or < 0x80 {
+        0x7F
+    } else if or < 0x100 {
+        0xFF
+    } else {
+        0xFFFF
+    };
+    // SAFETY: GIL held; a new compact str of that length and kind, or NULL with an error.
+    let s = unsafe { Owned::from_result(gil, (a.PyUnicode_New)(units.len() as isize, max))? };
+    // SAFETY: a fresh compact str (probed layout); its characters are ours to fill.
+    let c =
+        unsafe { layout.chars(s.as_ptr()) }.ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    match c.kind {
+        1 => {
+            // SAFETY: `len` one-byte characters at `data`, not aliased.
+            let out = unsafe { std::slice::from_raw_parts_mut(c.data as *mut u8, c.len) };
+            for (o, &u) in out.iter_mut().zip(units) {
+                *o = u as u8;
+            }
+        }
+        // SAFETY: `len` two-byte characters at `data` (2-aligned), not aliased.
+        2 => unsafe { std::ptr::copy_nonoverlapping(units.as_ptr(), c.data as *mut u16, c.len) },
+        _ => return Err(Error::Runtime("python-ts: unexpected str kind".into())),
+    }
+    Ok(s)
+}
+
 pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
     // Short strings (most keys and values) in one N-API call, through the stack.
     let mut buf = [0u8; 256];
@@ -37,19 +391,31 @@ pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
             };
         }
     }
-    let bytes = env.get_string_utf8_bytes(v)?;
-    // N-API replaces a lone surrogate with U+FFFD (EF BF BD); only then take the exact route.
-    if !has_replacement(&bytes) {
-        // SAFETY: GIL held; valid UTF-8 of the given length.
-        return unsafe {
-            Owned::from_result(
-                gil,
-                (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, bytes.len() as isize),
-            )
-        };
+    if let Some(layout) = layout(gil) {
+        return read_into_str(env, gil, v, layout);
     }
     let units = env.get_string_utf16(v)?;
-    from_utf16(gil, &units)
+    from_units(gil, &units)
+}
+
+/// A long string read by N-API straight into a new 2-byte str, kept as it is when that is its
+/// kind (no other copy), else narrowed, or decoded when it holds surrogates.
+fn read_into_str<'py>(env: Env, gil: Gil<'py>, v: Value, layout: Layout) -> Result<Owned<'py>> {
+    let len = env.string_utf16_len(v)?;
+    // SAFETY: GIL held; a new compact 2-byte str of `len` characters (+ the NUL CPython keeps).
+    let wide = unsafe { Owned::from_result(gil, (api().PyUnicode_New)(len as isize, 0xFFFF))? };
+    // SAFETY: fresh compact str of the probed layout.
+    let c = unsafe { layout.chars(wide.as_ptr()) }
+        .ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    // SAFETY: `len + 1` writable units (the characters and CPython's terminator), not aliased.
+    let units = unsafe { std::slice::from_raw_parts_mut(c.data as *mut u16, len + 1) };
+    let written = env.string_utf16_into(v, units)?;
+    let units = &units[..written.min(len)];
+    let or = or_all(units);
+    if or >= 0x100 && !(or >= 0xD800 && has_surrogate(units)) && written == len {
+        return Ok(wide);
+    }
+    from_units(gil, units)
 }
 
 pub fn from_utf16<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
@@ -92,6 +458,32 @@ pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
 }
 
 fn to_js_unchecked(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, chars: usize) -> Result<Value> {
+    // Exact strs only: a subclass's characters live elsewhere (not compact).
+    let exact = obj.type_ptr() == api().PyUnicode_Type;
+    // SAFETY: an exact str, GIL held.
+    if let Some(c) = layout(gil).filter(|_| exact).and_then(|l| unsafe { l.chars(obj.as_ptr()) }) {
+        debug_assert_eq!(c.len, chars);
+        if c.kind != 4 && c.len >= EXTERNAL_MIN {
+            if let Some(v) = external(env, gil, obj, c) {
+                return v;
+            }
+        }
+        return match c.kind {
+            // SAFETY: `len` one-byte characters at `data`, alive while obj is.
+            1 => env.string_latin1(unsafe { std::slice::from_raw_parts(c.data, c.len) }),
+            // SAFETY: `len` two-byte characters at `data` (2-aligned), alive while obj is.
+            2 => env.string_utf16(unsafe { std::slice::from_raw_parts(c.data as *const u16, c.len) }),
+            _ => {
+                // SAFETY: `len` four-byte characters at `data` (4-aligned), alive while obj is.
+                let wide = unsafe { std::slice::from_raw_parts(c.data as *const u32, c.len) };
+                let units = pairs_of(wide);
+                if units.len() >= EXTERNAL_MIN {
+                    return external_units(env, units);
+                }
+                env.string_utf16(&units)
+            }
+        };
+    }
     let mut len = 0isize;
     // SAFETY: GIL held; a buffer owned by the str (valid while obj lives) or NULL.
     let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(obj.as_ptr(), &mut len) };

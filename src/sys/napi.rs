@@ -215,6 +215,21 @@ impl Env {
         Ok(buf)
     }
 
+    /// The length of a JS string in UTF-16 code units.
+    pub fn string_utf16_len(&self, v: Value) -> Result<usize> {
+        let mut len = 0usize;
+        check_status!(self, napi_get_value_string_utf16(self.0, v, ptr::null_mut(), 0, &mut len))?;
+        Ok(len)
+    }
+
+    /// Copy a JS string's UTF-16 into `buf` (one unit kept for the terminator); returns the units
+    /// written.
+    pub fn string_utf16_into(&self, v: Value, buf: &mut [u16]) -> Result<usize> {
+        let mut written = 0usize;
+        check_status!(self, napi_get_value_string_utf16(self.0, v, buf.as_mut_ptr(), buf.len(), &mut written))?;
+        Ok(written)
+    }
+
     pub fn get_string_utf16(&self, v: Value) -> Result<Vec<u16>> {
         let mut len = 0usize;
         check_status!(self, napi_get_value_string_utf16(self.0, v, ptr::null_mut(), 0, &mut len))?;
@@ -692,6 +707,73 @@ pub fn setup() {
         let lib = unsafe { sys::setup() };
         std::mem::forget(lib);
     });
+}
+
+type ExternalString<T> = unsafe extern "C" fn(
+    sys::napi_env,
+    *mut T,
+    usize,
+    sys::napi_finalize,
+    *mut c_void,
+    *mut sys::napi_value,
+    *mut bool,
+) -> sys::napi_status;
+
+/// `node_api_create_external_string_latin1` / `_utf16` (Node 20.4+ as experimental, N-API 10),
+/// looked up in the host process: absent in hosts without them (then strings are copied).
+/// `PYTHON_TS_NO_EXTERNAL_STRINGS=1` ignores them (to measure and test the copying path).
+fn external_strings() -> Option<(ExternalString<c_char>, ExternalString<u16>)> {
+    static FNS: once_cell::sync::Lazy<Option<(ExternalString<c_char>, ExternalString<u16>)>> =
+        once_cell::sync::Lazy::new(|| {
+            if std::env::var("PYTHON_TS_NO_EXTERNAL_STRINGS").is_ok_and(|v| v == "1") {
+                return None;
+            }
+            let this = libloading::os::unix::Library::this();
+            // SAFETY: the symbols, when present, have these N-API signatures; the process's own
+            // handle stays valid for its life (leaked).
+            let fns = unsafe {
+                let l = this.get::<ExternalString<c_char>>(b"node_api_create_external_string_latin1\0").ok()?;
+                let u = this.get::<ExternalString<u16>>(b"node_api_create_external_string_utf16\0").ok()?;
+                (*l, *u)
+            };
+            std::mem::forget(this);
+            Some(fns)
+        });
+    *FNS
+}
+
+impl Env {
+    /// A JS string over `len` Latin-1 bytes (or, `utf16`, UTF-16 units) at `data` without a copy,
+    /// `finalize(env, data, hint)` called once V8 no longer needs them — or at once, if the host
+    /// copied them after all. None where the host has no external strings (nothing was called).
+    ///
+    /// # Safety
+    /// `data` stays valid and unchanged until `finalize` runs; `finalize` frees what `hint` owns.
+    pub unsafe fn external_string(
+        &self,
+        data: *const u8,
+        len: usize,
+        utf16: bool,
+        finalize: sys::napi_finalize,
+        hint: *mut c_void,
+    ) -> Option<Result<Value>> {
+        let (latin1, wide) = external_strings()?;
+        let mut v = ptr::null_mut();
+        let mut copied = false;
+        // SAFETY: caller's contract on data and finalize; env valid.
+        let status = unsafe {
+            if utf16 {
+                wide(self.0, data as *mut u16, len, finalize, hint, &mut v, &mut copied)
+            } else {
+                latin1(self.0, data as *mut c_char, len, finalize, hint, &mut v, &mut copied)
+            }
+        };
+        Some(if status == sys::Status::napi_ok {
+            Ok(v)
+        } else {
+            Err(Error::Napi { call: "node_api_create_external_string", status })
+        })
+    }
 }
 
 /// `napi_no_external_buffers_allowed`: what Electron's memory cage answers.

@@ -154,9 +154,13 @@ py_api! {
         fn PyUnicode_FromString(*const c_char) -> PyPtr;
         fn PyUnicode_AsUTF8AndSize(PyPtr, *mut isize) -> *const c_char;
         fn PyUnicode_DecodeUTF16(*const c_char, isize, *const c_char, *mut c_int) -> PyPtr;
+        fn PyUnicode_New(isize, u32) -> PyPtr;
+        fn PyUnicode_FromKindAndData(c_int, *const c_void, isize) -> PyPtr;
         fn PyUnicode_AsEncodedString(PyPtr, *const c_char, *const c_char) -> PyPtr;
         fn PyUnicode_InternFromString(*const c_char) -> PyPtr;
+        fn PyUnicode_InternInPlace(*mut PyPtr);
         fn PyUnicode_GetLength(PyPtr) -> isize;
+        fn PyUnicode_Compare(PyPtr, PyPtr) -> c_int;
     }
     "bytesobject.h / bytearrayobject.h / memoryobject.h" {
         fn PyBytes_FromStringAndSize(*const c_char, isize) -> PyPtr;

@@ -1,0 +1,340 @@
+//! Arrays of same-shaped plain records, the everyday payload (rows, API results), in one JS
+//! helper call per Array instead of one per object: the helper (`recordsOf`) hands over the keys
+//! once and every value as columns — kinds, numbers, one joined string — and the native side
+//! builds the dicts with one key str per column, shared by every record.
+
+use super::ToPy;
+use crate::error::{Error, Result};
+use crate::runtime::errors;
+use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::napi::Value;
+use crate::sys::python::api;
+
+/// Arrays that took the columns, each way (`clib._internals.conversion_stats()`).
+pub static TO_PY_ARRAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static TO_JS_ARRAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+const NUMBER: u8 = 0;
+const STRING: u8 = 1;
+const TRUE: u8 = 2;
+const FALSE: u8 = 3;
+const NONE: u8 = 4;
+const ARRAY: u8 = 5;
+const SEEN: u8 = 6;
+
+/// Fill `list` (len items, already in the memo) from the Array `v` when its items are records of
+/// one shape; false (nothing changed) when they are not.
+pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize) -> Result<bool> {
+    let env = cx.env;
+    let Some(memo) = cx.memo else { return Ok(false) };
+    let base = env.double(cx.memo_objs.len() as f64)?;
+    let cols = cx.data()?.call_helper(env, |h| h.records_of, &[v, memo, base])?;
+    if env.type_of(cols)? != crate::sys::napi::ValueType::napi_object {
+        return Ok(false);
+    }
+    let gil = cx.gil;
+    let a = api();
+    let keys_joined = env.get_string_utf16(env.get_element(cols, 0)?)?;
+    let (_, nk, kinds, _, _) = env.typedarray_info(env.get_element(cols, 1)?)?;
+    let (_, nn, nums, _, _) = env.typedarray_info(env.get_element(cols, 2)?)?;
+    let strs = env.get_string_utf16(env.get_element(cols, 3)?)?;
+    // SAFETY: typed arrays the helper just made; no JS runs while we read them.
+    let kinds: &[u8] = if nk == 0 { &[] } else { unsafe { std::slice::from_raw_parts(kinds as *const u8, nk) } };
+    // SAFETY: as above.
+    let nums: &[f64] = if nn == 0 { &[] } else { unsafe { std::slice::from_raw_parts(nums as *const f64, nn) } };
+    if nk != nn {
+        return Err(out_of_step());
+    }
+    // One str per key, interned: every record's dict shares them.
+    let mut keys = Vec::new();
+    for unit_key in keys_joined.split(|&u| u == 0) {
+        let mut k = super::strings::from_units(gil, unit_key)?.into_raw();
+        // SAFETY: GIL held; interning replaces `k` with the interned str (a new reference).
+        unsafe { (a.PyUnicode_InternInPlace)(&mut k) };
+        // SAFETY: the reference InternInPlace left in `k`.
+        keys.push(unsafe { Owned::from_result(gil, k)? });
+    }
+    // Every record's dict first, in the memo in order (the helper numbered them so).
+    let mut dicts = Vec::with_capacity(len);
+    for i in 0..len {
+        // SAFETY: GIL held.
+        let d = unsafe { Owned::from_result(gil, (a.PyDict_New)())? };
+        cx.memo_push(&d);
+        // SAFETY: index in range of the list; SetItem steals a new reference (and drops the None).
+        unsafe { (a.PyList_SetItem)(list.as_ptr(), i as isize, d.clone().into_raw()) };
+        dicts.push(d);
+    }
+    let mut r = Reader { kinds, nums, strs: &strs, at: 0, str_at: 0 };
+    for d in &dicts {
+        for key in &keys {
+            let value = r.value(cx, true)?;
+            // SAFETY: GIL held; dict, key and value alive.
+            if unsafe { (a.PyDict_SetItem)(d.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
+                return Err(errors::fetch(gil));
+            }
+        }
+    }
+    if r.at != kinds.len() || r.str_at != strs.len() {
+        return Err(out_of_step());
+    }
+    TO_PY_ARRAYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(true)
+}
+
+fn out_of_step() -> Error {
+    Error::Generic("python-ts: record columns out of step".into())
+}
+
+struct Reader<'a> {
+    kinds: &'a [u8],
+    nums: &'a [f64],
+    strs: &'a [u16],
+    at: usize,
+    str_at: usize,
+}
+
+impl Reader<'_> {
+    fn value<'py>(&mut self, cx: &mut ToPy<'py>, arrays: bool) -> Result<Owned<'py>> {
+        let gil = cx.gil;
+        let (Some(&kind), Some(&num)) = (self.kinds.get(self.at), self.nums.get(self.at)) else {
+            return Err(out_of_step());
+        };
+        self.at += 1;
+        match kind {
+            NUMBER => super::numbers::number_to_py(gil, num),
+            STRING => {
+                let end = self.str_at + num as usize;
+                let units = self.strs.get(self.str_at..end).ok_or_else(out_of_step)?;
+                self.str_at = end;
+                super::strings::from_units(gil, units)
+            }
+            TRUE | FALSE => super::numbers::bool_to_py(gil, kind == TRUE),
+            NONE => Ok(crate::runtime::objects::none(gil)),
+            ARRAY if arrays => {
+                let n = num as usize;
+                // SAFETY: GIL held.
+                let list = unsafe { Owned::from_result(gil, (api().PyList_New)(n as isize))? };
+                // Until every slot is set the list holds NULLs: None first, so an early error
+                // releases a valid list.
+                for i in 0..n {
+                    // SAFETY: fresh list of length n; SetItem steals the reference.
+                    unsafe {
+                        (api().PyList_SetItem)(list.as_ptr(), i as isize, crate::runtime::objects::none(gil).into_raw())
+                    };
+                }
+                cx.memo_push(&list);
+                for i in 0..n {
+                    let item = self.value(cx, false)?;
+                    // SAFETY: index in range; steals the new reference (and releases the None).
+                    unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, item.into_raw()) };
+                }
+                Ok(list)
+            }
+            SEEN if arrays => cx.memo_objs.get(num as usize).cloned().ok_or_else(out_of_step),
+            _ => Err(out_of_step()),
+        }
+    }
+}
+
+/// Strings shorter than this travel joined in one JS string, sliced by the helper (V8 copies a
+/// slice this short; a longer one would keep the whole joined string alive), longer ones as
+/// strings of their own.
+const JOIN_BELOW: usize = 13;
+/// A value made by the native side (a long string, a BigInt), taken from `own` in order.
+const OWN: u8 = 7;
+
+/// A list of same-shaped dicts (str keys, primitive values or lists of them) → an Array of
+/// records built by one helper call from columns. None when the list is anything else, or when
+/// a dict or inner list may be shared (its reference count is not 1: the memo would have to
+/// know it), so identity and cycles keep their general path.
+pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<Option<Value>> {
+    let a = api();
+    let gil = cx.gil;
+    let env = cx.env;
+    // SAFETY: GIL held; an exact list (checked by the caller). No Python code runs below, so
+    // the list and its dicts can't change while they are read.
+    let n = unsafe { (a.PyList_Size)(obj.as_ptr()) }.max(0) as usize;
+    // SAFETY: index 0 of a non-empty list (the caller checked the length), borrowed.
+    let first = unsafe { (a.PyList_GetItem)(obj.as_ptr(), 0) };
+    if first.is_null() || !is_record(first) {
+        errors::clear(gil);
+        return Ok(None);
+    }
+    // The keys, in the first dict's order.
+    let mut keys: Vec<crate::sys::python::PyPtr> = Vec::new();
+    let (mut pos, mut k, mut v) = (0isize, std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: GIL held; borrowed references from a dict nothing mutates meanwhile.
+    while unsafe { (a.PyDict_Next)(first, &mut pos, &mut k, &mut v) } != 0 {
+        // SAFETY: a live key.
+        if unsafe { crate::sys::python::type_of(k) } != a.PyUnicode_Type || keys.len() >= 64 {
+            return Ok(None);
+        }
+        keys.push(k);
+    }
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let mut joined_keys: Vec<u16> = Vec::new();
+    for (i, &key) in keys.iter().enumerate() {
+        if i > 0 {
+            joined_keys.push(0);
+        }
+        let from = joined_keys.len();
+        // SAFETY: a live exact str key of the dict; GIL held.
+        if unsafe { super::strings::append_units(gil, key, &mut joined_keys) }.is_none()
+            || joined_keys[from..].contains(&0)
+        {
+            return Ok(None);
+        }
+    }
+    let mut cols = Columns::default();
+    for i in 0..n {
+        // SAFETY: index in range, borrowed.
+        let d = unsafe { (a.PyList_GetItem)(obj.as_ptr(), i as isize) };
+        // SAFETY: a live item of the list.
+        if d.is_null() || !is_record(d) || unsafe { crate::sys::python::refcount_of(d) } != 1 {
+            errors::clear(gil);
+            return Ok(None);
+        }
+        // SAFETY: GIL held; a dict.
+        if unsafe { (a.PyDict_Size)(d) } as usize != keys.len() {
+            return Ok(None);
+        }
+        let mut pos = 0isize;
+        let mut j = 0;
+        // SAFETY: as above.
+        while unsafe { (a.PyDict_Next)(d, &mut pos, &mut k, &mut v) } != 0 {
+            if j >= keys.len() || !same_key(k, keys[j]) || !cols.push(cx, v, true)? {
+                return Ok(None);
+            }
+            j += 1;
+        }
+    }
+    let data = crate::instance::get(env)?;
+    let keys_js = env.string_utf16(&joined_keys)?;
+    let count = env.double(n as f64)?;
+    let (kab, kdata) = env.arraybuffer(cols.kinds.len().max(1))?;
+    // SAFETY: a fresh ArrayBuffer of at least that many bytes.
+    unsafe { std::ptr::copy_nonoverlapping(cols.kinds.as_ptr(), kdata as *mut u8, cols.kinds.len()) };
+    let kinds = env.typedarray(crate::sys::napi::TypedarrayType::uint8_array, cols.kinds.len(), kab, 0)?;
+    let (nab, ndata) = env.arraybuffer(cols.nums.len().max(1) * 8)?;
+    // SAFETY: a fresh ArrayBuffer of at least that many doubles.
+    unsafe { std::ptr::copy_nonoverlapping(cols.nums.as_ptr(), ndata as *mut f64, cols.nums.len()) };
+    let nums = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, cols.nums.len(), nab, 0)?;
+    let strs = if cols.wide {
+        env.string_utf16(&cols.strs)?
+    } else {
+        env.string_latin1(&cols.strs.iter().map(|&u| u as u8).collect::<Vec<u8>>())?
+    };
+    let own = env.array(cols.own.len())?;
+    for (i, s) in cols.own.iter().enumerate() {
+        env.set_element(own, i as u32, *s)?;
+    }
+    let out = data.call_helper(env, |h| h.make_records, &[keys_js, count, kinds, nums, strs, own])?;
+    TO_JS_ARRAYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Some(out))
+}
+
+/// An exact dict.
+fn is_record(p: crate::sys::python::PyPtr) -> bool {
+    // SAFETY: a live object.
+    unsafe { crate::sys::python::type_of(p) == api().PyDict_Type }
+}
+
+fn same_key(k: crate::sys::python::PyPtr, want: crate::sys::python::PyPtr) -> bool {
+    if k == want {
+        return true;
+    }
+    // SAFETY: live objects; exact strs compare without running Python code.
+    unsafe { crate::sys::python::type_of(k) == api().PyUnicode_Type && (api().PyUnicode_Compare)(k, want) == 0 }
+}
+
+#[derive(Default)]
+struct Columns {
+    kinds: Vec<u8>,
+    nums: Vec<f64>,
+    strs: Vec<u16>,
+    /// Whether a joined string needs two bytes.
+    wide: bool,
+    own: Vec<Value>,
+}
+
+impl Columns {
+    /// Append one value; false when it is not a primitive (or, with `arrays`, a list of them).
+    fn push(&mut self, cx: &mut super::ToJs<'_>, v: crate::sys::python::PyPtr, arrays: bool) -> Result<bool> {
+        let a = api();
+        let gil = cx.gil;
+        // SAFETY: a live value of a dict or list.
+        let t = unsafe { crate::sys::python::type_of(v) };
+        if v == a._Py_NoneStruct {
+            self.kinds.push(NONE);
+            self.nums.push(0.0);
+        } else if t == a.PyBool_Type {
+            self.kinds.push(if v == a._Py_TrueStruct { TRUE } else { FALSE });
+            self.nums.push(0.0);
+        } else if t == a.PyFloat_Type {
+            self.kinds.push(NUMBER);
+            // SAFETY: GIL held; a float.
+            self.nums.push(unsafe { (a.PyFloat_AsDouble)(v) });
+        } else if t == a.PyLong_Type {
+            let mut overflow = 0;
+            // SAFETY: GIL held; an int.
+            let n = unsafe { (a.PyLong_AsLongLongAndOverflow)(v, &mut overflow) };
+            if overflow != 0 || n.unsigned_abs() > super::numbers::MAX_SAFE as u64 {
+                // A BigInt, made here (a scalar: nothing in it leads back to a container).
+                // SAFETY: a live int.
+                let big =
+                    super::numbers::int_to_js(cx.env, gil, unsafe { Borrowed::from_raw(gil, v).unwrap_unchecked() })?;
+                self.kinds.push(OWN);
+                self.nums.push(0.0);
+                self.own.push(big);
+                return Ok(true);
+            }
+            self.kinds.push(NUMBER);
+            self.nums.push(n as f64);
+        } else if t == a.PyUnicode_Type {
+            let from = self.strs.len();
+            // SAFETY: a live exact str; GIL held.
+            let Some(added) = (unsafe { super::strings::append_units(gil, v, &mut self.strs) }) else {
+                return Ok(false);
+            };
+            if added < JOIN_BELOW {
+                self.kinds.push(STRING);
+                self.nums.push(added as f64);
+                self.wide |= self.strs[from..].iter().any(|&u| u > 0xFF);
+            } else {
+                self.strs.truncate(from);
+                // SAFETY: a live str.
+                let s = super::strings::to_js(cx.env, gil, unsafe {
+                    crate::runtime::refs::Borrowed::from_raw(gil, v).unwrap_unchecked()
+                })?;
+                self.kinds.push(OWN);
+                self.nums.push(0.0);
+                self.own.push(s);
+            }
+        } else if arrays && t == a.PyList_Type {
+            // SAFETY: a live list; a count of 1 means only this dict holds it.
+            if unsafe { crate::sys::python::refcount_of(v) } != 1 {
+                return Ok(false);
+            }
+            // SAFETY: GIL held; a list.
+            let m = unsafe { (a.PyList_Size)(v) };
+            if !(0..=64).contains(&m) {
+                return Ok(false);
+            }
+            self.kinds.push(ARRAY);
+            self.nums.push(m as f64);
+            for i in 0..m {
+                // SAFETY: index in range, borrowed.
+                let item = unsafe { (a.PyList_GetItem)(v, i) };
+                if item.is_null() || !self.push(cx, item, false)? {
+                    errors::clear(gil);
+                    return Ok(false);
+                }
+            }
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
