@@ -21,7 +21,7 @@ if (!only.length && process.env.PYTHON_TS_NO_FETCH !== '1') {
   const manifest = process.env.PYTHON_TS_PYTHONS || path.join(os.homedir(), '.cache', 'python-ts-pythons', 'pythons.json');
   if (!fs.existsSync(manifest)) {
     console.log('# fetching CPython 3.14 and 3.15 for the runtime tests (scripts/pythons-sid.sh)');
-    const r = spawnSync('bash', [path.join(root, 'scripts', 'pythons-sid.sh')], { cwd: root, stdio: 'inherit' });
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'pythons-sid.sh')], { cwd: root, stdio: 'inherit', env: { ...process.env, PYTHON_TS_PYTHONS_ROOT: path.dirname(manifest) } });
     if (r.status !== 0) console.log('# skipped: CPython 3.14 and 3.15 could not be fetched; their runtime tests are skipped');
   }
 }
@@ -43,6 +43,13 @@ if (!only.length) {
     if (r.status !== 0) failed = true;
   } else {
     console.log('# skipped: the one-process run on 3.13+ (no CPython 3.13 or newer found)');
+  }
+  // And on each free-threaded runtime of the manifest (3.13t): no GIL at all.
+  for (const ft of helpers.freeThreadedPythons()) {
+    console.log(`# the whole JS suite in one process on ${ft.label} (free-threaded)`);
+    const env = { ...process.env, PYTHON_TS_PYTHON: ft.exe };
+    const r = spawnSync(helpers.nodeFor(env), ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit', env });
+    if (r.status !== 0) failed = true;
   }
   // Memory errors: the reliability, regression and soak tests against an AddressSanitizer build.
   const asan = spawnSync(process.execPath, [path.join('scripts', 'test-asan.js')], { cwd: root, stdio: 'inherit' });

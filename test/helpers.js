@@ -80,10 +80,10 @@ function findPythons() {
  * Runtimes listed in the manifest of extra CPythons (`PYTHON_TS_PYTHONS`, or
  * ~/.cache/python-ts-pythons/pythons.json): [{ version, python, node, freeThreaded }]. A runtime
  * whose "node" is not "node" must be loaded by that node binary (its libraries need a newer
- * glibc); `runNode` picks it by the PYTHON_TS_PYTHON it is given. Free-threaded builds are left
- * out (refused by design today).
+ * glibc); `runNode` picks it by the PYTHON_TS_PYTHON it is given. Free-threaded builds are
+ * listed apart (`freeThreadedPythons`).
  */
-function manifestPythons() {
+function manifestPythons({ freeThreaded = false } = {}) {
   const file = process.env.PYTHON_TS_PYTHONS || path.join(os.homedir(), '.cache', 'python-ts-pythons', 'pythons.json');
   let list = [];
   try {
@@ -92,11 +92,16 @@ function manifestPythons() {
     return [];
   }
   return list
-    .filter((p) => !p.freeThreaded && p.python && fs.existsSync(p.python))
+    .filter((p) => !!p.freeThreaded === freeThreaded && p.python && fs.existsSync(p.python))
     .map((p) => {
       const [maj, min] = String(p.version).split('.').map(Number);
-      return { label: `manifest ${p.version}`, exe: p.python, version: [maj, min], node: p.node && p.node !== 'node' && fs.existsSync(p.node) ? p.node : undefined };
+      return { label: `manifest ${p.version}${freeThreaded ? 't' : ''}`, exe: p.python, version: [maj, min], freeThreaded, node: p.node && p.node !== 'node' && fs.existsSync(p.node) ? p.node : undefined };
     });
+}
+
+/** Free-threaded runtimes of the manifest (3.13t, built by the manifest's script). */
+function freeThreadedPythons() {
+  return manifestPythons({ freeThreaded: true });
 }
 
 /** The node binary a child must run with to load the runtime `env.PYTHON_TS_PYTHON` names. */
@@ -127,12 +132,11 @@ function tmpdir(prefix = 'python-ts-') {
  * A venv's python with `packages` installed by pip (made once in test/.tmp/<name>-venv-<ver>),
  * or false when pip can't get them (no registry reachable): callers skip with a message.
  */
-function venvPython(name, packages) {
-  const key = `${name}:${packages.join(',')}`;
+function venvPython(name, packages, base = supportedPythons().find((p) => p.version[1] === 11) || supportedPythons().pop()) {
+  const key = `${name}:${packages.join(',')}:${base.exe}`;
   if (venvCache.has(key)) return venvCache.get(key);
   venvCache.set(key, false);
-  const base = supportedPythons().find((p) => p.version[1] === 11) || supportedPythons().pop();
-  const dir = path.join(ROOT, 'test', '.tmp', `${name}-venv-${base.version.join('.')}`);
+  const dir = path.join(ROOT, 'test', '.tmp', `${name}-venv-${base.version.join('.')}${base.freeThreaded ? 't' : ''}`);
   const py = path.join(dir, 'bin', 'python');
   const marker = path.join(dir, '.python-ts-packages');
   const want = packages.join('\n');
@@ -153,4 +157,4 @@ function numpyPython() {
   return venvPython('numpy', ['numpy']);
 }
 
-module.exports = { numpyPython, venvPython, manifestPythons, nodeFor, reinitSafe, REINIT_REFUSED, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };
+module.exports = { numpyPython, venvPython, manifestPythons, freeThreadedPythons, nodeFor, reinitSafe, REINIT_REFUSED, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };

@@ -87,7 +87,9 @@ intkeys = [{1: i} for i in range(20)]
 `);
   const before = stats().recordsToJs;
   const recs = clib._eval('recs');
-  assert.strictEqual(stats().recordsToJs, before + 1, 'the 40 records took the columns');
+  // Not on a free-threaded build, where a dict's reference count can't tell it is unshared.
+  const freeThreaded = clib._eval('not getattr(__import__("sys"), "_is_gil_enabled", lambda: True)()');
+  assert.strictEqual(stats().recordsToJs, before + (freeThreaded ? 0 : 1), 'the 40 records took the columns');
   const each = clib._eval('[[r] for r in recs]').map((a) => a[0]);
   assert.deepStrictEqual(recs, each);
   assert.strictEqual(typeof recs[7].big, 'bigint');

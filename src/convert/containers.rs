@@ -257,8 +257,15 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
         // its size each time.
         // SAFETY: GIL held.
         while i < unsafe { (a.PyList_Size)(obj.as_ptr()) } {
-            // SAFETY: index in range; borrowed item, kept alive by a new reference below.
-            let item = unsafe { Borrowed::from_raw(gil, (a.PyList_GetItem)(obj.as_ptr(), i)) }.map(|b| b.to_owned());
+            // Borrowed item, kept alive by the new reference taken under the list's lock (on a
+            // free-threaded build another thread may remove it meanwhile).
+            let item = crate::runtime::objects::locked(gil, obj, || {
+                // SAFETY: GIL held (or the list's lock); NULL with IndexError past the end.
+                unsafe { Borrowed::from_raw(gil, (a.PyList_GetItem)(obj.as_ptr(), i)) }.map(|b| b.to_owned())
+            });
+            if item.is_none() {
+                errors::clear(gil);
+            }
             let Some(item) = item else { break };
             let v = cx.value(item.borrow(), depth + 1)?;
             cx.env.set_element(arr, i as u32, v)?;
@@ -333,6 +340,24 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
     }
     let env = cx.env;
     let (ab, data) = env.arraybuffer(n as usize * 8)?;
+    if crate::runtime::objects::locked(cx.gil, obj, || fill_numbers(cx, obj, is_list, n, data)).is_none() {
+        return Ok(None);
+    }
+    let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n as usize, ab, 0)?;
+    let data = crate::instance::get(env)?;
+    Ok(Some(data.call_helper(env, |h| h.f64_to_array, &[f64s])?))
+}
+
+/// Read `n` items of a list or tuple as doubles into `data`; None when one is not a float or a
+/// safe int, or the list shrank (its lock held on a free-threaded build).
+fn fill_numbers(
+    cx: &ToJs<'_>,
+    obj: Borrowed<'_, '_>,
+    is_list: bool,
+    n: isize,
+    data: *mut std::ffi::c_void,
+) -> Option<()> {
+    let a = api();
     // SAFETY: a fresh ArrayBuffer of n doubles.
     let out = unsafe { std::slice::from_raw_parts_mut(data as *mut f64, n as usize) };
     for (i, slot) in out.iter_mut().enumerate() {
@@ -347,7 +372,7 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
         };
         if item.is_null() {
             errors::clear(cx.gil);
-            return Ok(None);
+            return None;
         }
         // SAFETY: a live item of the container.
         let t = unsafe { crate::sys::python::type_of(item) };
@@ -359,16 +384,14 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
             // SAFETY: GIL held; an int.
             let v = unsafe { (a.PyLong_AsLongLongAndOverflow)(item, &mut overflow) };
             if overflow != 0 || v.unsigned_abs() > super::numbers::MAX_SAFE as u64 {
-                return Ok(None);
+                return None;
             }
             *slot = v as f64;
         } else {
-            return Ok(None);
+            return None;
         }
     }
-    let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n as usize, ab, 0)?;
-    let data = crate::instance::get(env)?;
-    Ok(Some(data.call_helper(env, |h| h.f64_to_array, &[f64s])?))
+    Some(())
 }
 
 fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, Owned<'py>)> {
@@ -376,17 +399,20 @@ fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, O
     let mut pos = 0isize;
     let mut out = Vec::new();
     let (mut k, mut v) = (std::ptr::null_mut(), std::ptr::null_mut());
-    // SAFETY: GIL held; PyDict_Next yields borrowed references, which we take ownership of
-    // at once so that converting one entry can't free another.
-    while unsafe { (a.PyDict_Next)(obj.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
-        // SAFETY: non-null borrowed references from the dict.
-        unsafe {
-            out.push((
-                Borrowed::from_raw(cx.gil, k).unwrap_unchecked().to_owned(),
-                Borrowed::from_raw(cx.gil, v).unwrap_unchecked().to_owned(),
-            ));
+    // Under the dict's lock on a free-threaded build, where other threads run meanwhile.
+    crate::runtime::objects::locked(cx.gil, obj, || {
+        // SAFETY: GIL held (or the dict's lock); PyDict_Next yields borrowed references, which
+        // we take ownership of at once so that converting one entry can't free another.
+        while unsafe { (a.PyDict_Next)(obj.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
+            // SAFETY: non-null borrowed references from the dict.
+            unsafe {
+                out.push((
+                    Borrowed::from_raw(cx.gil, k).unwrap_unchecked().to_owned(),
+                    Borrowed::from_raw(cx.gil, v).unwrap_unchecked().to_owned(),
+                ));
+            }
         }
-    }
+    });
     out
 }
 

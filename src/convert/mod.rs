@@ -217,11 +217,14 @@ pub struct ToJs<'py> {
     /// The context's JS object, set on handles (`state`); None for the main context.
     pub state: Option<Value>,
     memo: PtrMap,
+    /// On a free-threaded build, a reference to each memo entry's object: another thread could
+    /// free it mid-conversion and a new object take its address (and its memo entry).
+    kept: Vec<Owned<'py>>,
 }
 
 impl<'py> ToJs<'py> {
     pub fn new(env: Env, gil: Gil<'py>, context: u64, state: Option<Value>) -> Self {
-        ToJs { env, gil, context, state, memo: PtrMap::default() }
+        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new() }
     }
 
     pub fn convert(&mut self, obj: Borrowed<'_, 'py>) -> Result<Value> {
@@ -309,6 +312,9 @@ impl<'py> ToJs<'py> {
 
     pub fn memo_put(&mut self, obj: Borrowed<'_, 'py>, v: Value) {
         self.memo.insert(obj.addr(), v);
+        if crate::sys::python::is_free_threaded() {
+            self.kept.push(obj.to_owned());
+        }
     }
 
     /// A handle, whatever the object's type.

@@ -148,6 +148,11 @@ const OWN: u8 = 7;
 /// a dict or inner list may be shared (its reference count is not 1: the memo would have to
 /// know it), so identity and cycles keep their general path.
 pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<Option<Value>> {
+    // On a free-threaded build other threads may hold (and change) the dicts: reference counts
+    // can't tell, so the general path, which locks each container it reads.
+    if crate::sys::python::is_free_threaded() {
+        return Ok(None);
+    }
     let a = api();
     let gil = cx.gil;
     let env = cx.env;
@@ -192,7 +197,7 @@ pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<O
         // SAFETY: index in range, borrowed.
         let d = unsafe { (a.PyList_GetItem)(obj.as_ptr(), i as isize) };
         // SAFETY: a live item of the list.
-        if d.is_null() || !is_record(d) || unsafe { crate::sys::python::refcount_of(d) } != 1 {
+        if d.is_null() || !is_record(d) || !unsafe { crate::sys::python::sole_reference(d) } {
             errors::clear(gil);
             return Ok(None);
         }
@@ -314,7 +319,7 @@ impl Columns {
             }
         } else if arrays && t == a.PyList_Type {
             // SAFETY: a live list; a count of 1 means only this dict holds it.
-            if unsafe { crate::sys::python::refcount_of(v) } != 1 {
+            if !unsafe { crate::sys::python::sole_reference(v) } {
                 return Ok(false);
             }
             // SAFETY: GIL held; a list.

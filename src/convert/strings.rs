@@ -8,8 +8,9 @@
 //! strings (keys, most values) keep the one-call UTF-8 read through the stack.
 //!
 //! Where a compact str keeps its characters is a fact of CPython's struct layout, which moved in
-//! 3.12 (the `wstr` fields went). It is found by probing strings of every kind once, and where no
-//! known layout matches, every str goes through UTF-8 as before.
+//! 3.12 (the `wstr` fields went) and differs in free-threaded builds (a larger object head). It
+//! is found by probing strings of every kind once, and where no known layout matches, every str
+//! goes through UTF-8 as before.
 
 use crate::error::{Error, Result};
 use crate::runtime::errors;
@@ -36,29 +37,40 @@ pub fn has_replacement(bytes: &[u8]) -> bool {
     bytes[i.saturating_sub(2)..].windows(3).any(|w| w == [0xEF, 0xBF, 0xBD])
 }
 
-/// Offsets of a compact str's characters: after `PyASCIIObject` for ASCII strs, after
-/// `PyCompactUnicodeObject` for the others. `length` is at 16 and the `state` bits at 32 in
-/// every version (a 16-byte object header; free-threaded builds differ and fail the probe).
+/// Where a compact str keeps its length, its `state` bits and its characters: after
+/// `PyASCIIObject` for ASCII strs, after `PyCompactUnicodeObject` for the others.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Layout {
+    length_at: usize,
+    state_at: usize,
+    /// The bit where `kind` starts in `state` (then `compact`, then `ascii`).
+    kind_shift: u32,
     ascii_data: usize,
     compact_data: usize,
 }
 
-const LENGTH_AT: usize = 16;
-const STATE_AT: usize = 32;
-/// 3.12+, then 3.8–3.11 (with `wstr` and `wstr_length`).
-const LAYOUTS: [Layout; 2] = [Layout { ascii_data: 40, compact_data: 56 }, Layout { ascii_data: 48, compact_data: 72 }];
+const fn gil_build(ascii_data: usize, compact_data: usize) -> Layout {
+    Layout { length_at: 16, state_at: 32, kind_shift: 2, ascii_data, compact_data }
+}
+
+const fn free_threaded(kind_shift: u32) -> Layout {
+    // A 32-byte object head; `interned` is a whole byte on some versions (the kind after it).
+    Layout { length_at: 32, state_at: 48, kind_shift, ascii_data: 56, compact_data: 72 }
+}
+
+/// 3.12+, 3.8–3.11 (with `wstr` and `wstr_length`), then free-threaded builds.
+const LAYOUTS: [Layout; 4] = [gil_build(40, 56), gil_build(48, 72), free_threaded(2), free_threaded(8)];
 /// Strings handed to JS as external strings (`clib._internals.conversion_stats()`).
 pub static EXTERNAL_STRINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Which layout the probe found: "3.12+", "3.8-3.11", "none" (UTF-8 for every str) or
-/// "unprobed".
+/// Which layout the probe found: "3.12+", "3.8-3.11", "free-threaded", "none" (UTF-8 for
+/// every str) or "unprobed".
 pub fn layout_name() -> &'static str {
     match PROBED.load(Ordering::Acquire) {
         0 => "unprobed",
         1 => "3.12+",
         2 => "3.8-3.11",
+        3 | 4 => "free-threaded",
         _ => "none",
     }
 }
@@ -79,10 +91,13 @@ impl Layout {
     /// `obj` is a live exact str (or `PyUnicode_New`'s result); the GIL is held.
     unsafe fn chars(self, obj: PyPtr) -> Option<Chars> {
         let base = obj as *const u8;
-        // SAFETY: both fields lie inside every str object (caller's contract).
-        let (state, len) =
-            unsafe { ((base.add(STATE_AT) as *const u32).read(), (base.add(LENGTH_AT) as *const isize).read()) };
-        let (kind, compact, ascii) = ((state >> 2) & 7, (state >> 5) & 1, (state >> 6) & 1);
+        // SAFETY: both fields lie inside every str object (caller's contract; every candidate's
+        // offsets fall inside the smallest str of any build).
+        let (state, len) = unsafe {
+            ((base.add(self.state_at) as *const u32).read(), (base.add(self.length_at) as *const isize).read())
+        };
+        let s = self.kind_shift;
+        let (kind, compact, ascii) = ((state >> s) & 7, (state >> (s + 3)) & 1, (state >> (s + 4)) & 1);
         if compact == 0 || !matches!(kind, 1 | 2 | 4) || len < 0 {
             return None;
         }
@@ -103,7 +118,13 @@ fn layout(gil: Gil<'_>) -> Option<Layout> {
     let probes: [(&str, u32); 4] =
         [("python-ts layout", 1), ("\u{e9}python-ts", 1), ("\u{20ac}python-ts", 2), ("\u{1f600}python-ts", 4)];
     let mut found = 255u8;
+    // Only the candidates of this kind of build: a wrong one's offsets could lie past the end of
+    // a probe string.
+    let ft = crate::sys::python::is_free_threaded();
     'candidates: for (i, cand) in LAYOUTS.iter().enumerate() {
+        if (cand.length_at == 32) != ft {
+            continue;
+        }
         for (text, kind) in probes {
             let Ok(obj) = objects::py_str(gil, text) else {
                 errors::clear(gil);

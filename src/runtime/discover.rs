@@ -151,9 +151,9 @@ fn check_version(version: (u32, u32, u32), flags: &str, what: &str) -> Result<()
             version.0, version.1, version.2
         )));
     }
-    if flags.contains('t') {
+    if flags.contains('t') && (version.0, version.1) < (3, 13) {
         return Err(Error::Runtime(format!(
-            "python-ts does not support free-threaded CPython builds; found {}.{}t ({what})",
+            "python-ts supports free-threaded CPython from 3.13t; found {}.{}t ({what})",
             version.0, version.1
         )));
     }
@@ -416,7 +416,8 @@ mod tests {
     #[test]
     fn old_and_free_threaded_versions_are_refused() {
         assert!(check_version((3, 7, 16), "", "x").unwrap_err().to_string().contains("3.7.16"));
-        assert!(check_version((3, 13, 0), "t", "x").unwrap_err().to_string().contains("free-threaded"));
+        assert!(check_version((3, 13, 0), "t", "x").is_ok());
+        assert!(check_version((3, 12, 0), "t", "x").unwrap_err().to_string().contains("free-threaded"));
         assert!(check_version((3, 8, 0), "", "x").is_ok());
     }
 

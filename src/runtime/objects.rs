@@ -270,3 +270,32 @@ pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, n
     // SAFETY: GIL held; `name_ptr` is a live str owned by the cache.
     unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name_ptr as crate::sys::python::PyPtr)) }
 }
+
+/// Run `f` holding `obj`'s per-object lock on a free-threaded build (other threads run Python
+/// at the same time there, and may change a container whose borrowed items `f` reads); with a
+/// GIL, the GIL already excludes them and `f` just runs.
+pub fn locked<R>(_gil: Gil<'_>, obj: Borrowed<'_, '_>, f: impl FnOnce() -> R) -> R {
+    let a = api();
+    let (Some(begin), Some(end)) = (a.PyCriticalSection_Begin, a.PyCriticalSection_End) else { return f() };
+    if !crate::sys::python::is_free_threaded() {
+        return f();
+    }
+    /// Ends the section begun on `raw`, in place: CPython links the running sections through
+    /// the thread state by their addresses, so the buffer must not move between the two calls.
+    struct End<'a> {
+        raw: &'a mut [usize; 4],
+        end: unsafe extern "C" fn(*mut std::ffi::c_void),
+    }
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            // SAFETY: the section begun on this very buffer below, on this thread, ended once.
+            unsafe { (self.end)(self.raw.as_mut_ptr() as *mut _) };
+        }
+    }
+    // `PyCriticalSection` (two words in 3.13), with room to spare.
+    let mut raw = [0usize; 4];
+    // SAFETY: an attached thread state (the token) and a live object; ended by the guard.
+    unsafe { begin(raw.as_mut_ptr() as *mut _, obj.as_ptr()) };
+    let _end = End { raw: &mut raw, end };
+    f()
+}

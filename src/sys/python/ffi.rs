@@ -1,7 +1,8 @@
 //! Types that the abi3 view of pyo3-ffi hides or that we need with a stable, version-checked
-//! layout. Each is declared as CPython 3.8–3.13 (GIL builds) lays it out; free-threaded and
-//! `Py_TRACE_REFS` builds are refused by discovery, so these layouts hold for every runtime that
-//! is ever loaded.
+//! layout. Each is declared as CPython 3.8–3.15 (GIL builds) lays it out; `Py_TRACE_REFS` builds
+//! are refused by discovery. Free-threaded builds (3.13t+) have a larger object head — the type
+//! at offset 24, a split reference count — which `type_of` and `sole_reference` read from
+//! `set_free_threaded`'s flag, set once when the library is loaded.
 
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -115,12 +116,42 @@ pub const TPFLAGS_TYPE_SUBCLASS: u64 = pyo3_ffi::Py_TPFLAGS_TYPE_SUBCLASS as u64
 
 pub const PYBUF_FULL_RO: c_int = 0x0004 | 0x0010 | 0x0008 | 0x0100;
 
+static FREE_THREADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Where a free-threaded object head keeps its type: after `ob_tid`, the padding, `ob_mutex`,
+/// `ob_gc_bits`, `ob_ref_local` and `ob_ref_shared`.
+const FT_TYPE_AT: usize = 24;
+
+/// Record whether the loaded library is a free-threaded build (once, before any object is read).
+pub fn set_free_threaded(yes: bool) {
+    FREE_THREADED.store(yes, std::sync::atomic::Ordering::Release);
+}
+
+pub fn is_free_threaded() -> bool {
+    FREE_THREADED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether `obj` has one reference only (so nothing else can reach it). Always false on a
+/// free-threaded build, where the count is split between threads: callers then take their
+/// general path.
+///
+/// # Safety
+/// `obj` must point at a live Python object.
+pub unsafe fn sole_reference(obj: PyPtr) -> bool {
+    // SAFETY: the caller's contract.
+    !is_free_threaded() && unsafe { refcount_of(obj) } == 1
+}
+
 /// The type of an object, read from its stable head.
 ///
 /// # Safety
 /// `obj` must point at a live Python object.
 #[inline(always)]
 pub unsafe fn type_of(obj: PyPtr) -> PyPtr {
+    if is_free_threaded() {
+        // SAFETY: a live object of a free-threaded build: its type pointer is at FT_TYPE_AT.
+        return unsafe { ((obj as *const u8).add(FT_TYPE_AT) as *const PyPtr).read() };
+    }
     // SAFETY: the caller guarantees a live object; its head layout is fixed (see module doc).
     unsafe { (*(obj as *const ObjectHead)).ob_type }
 }

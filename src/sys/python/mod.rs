@@ -243,6 +243,12 @@ py_api! {
         // 3.13+ (public), 3.8–3.12 (private): CPython has begun finalizing.
         fn Py_IsFinalizing() -> c_int;
         fn _Py_IsFinalizing() -> c_int;
+        // Present only in free-threaded builds (3.13t+): how the library tells it is one.
+        fn _Py_DecRefShared(PyPtr);
+        // 3.13+: a per-object lock (a no-op with a GIL), for reading borrowed items of a
+        // container other threads may change at the same time on a free-threaded build.
+        fn PyCriticalSection_Begin(*mut c_void, PyPtr);
+        fn PyCriticalSection_End(*mut c_void);
     }
     objects {
         _Py_NoneStruct, _Py_TrueStruct, _Py_FalseStruct,
@@ -289,7 +295,9 @@ pub fn load(path: &std::path::Path) -> Result<&'static PyApi, String> {
             .map_err(|e| format!("cannot load {}: {}", path.display(), loader_reason(&e)))?;
         let lib: &'static Library = Box::leak(Box::new(lib));
         // SAFETY: discovery only hands us libraries named libpython3.X of a supported version.
-        unsafe { PyApi::load(lib) }
+        let api = unsafe { PyApi::load(lib) }?;
+        set_free_threaded(api._Py_DecRefShared.is_some());
+        Ok(api)
     })
 }
 
