@@ -1,6 +1,6 @@
 'use strict';
 // 1M floats returned to JS: as an Array (list[float]) and as a typed view (array('d')).
-const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD, benchModule } = require('./lib');
 
 const N = 1000000;
 bench({
@@ -9,9 +9,7 @@ bench({
   variants: {
     baseline: async () => timeMs(async () => { Array.from({ length: N }, (_, i) => i * 0.5); }),
     'python-ts Array': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       clib._exec('import bench_mod\n_floats = bench_mod.floats(1000000)');
       const main = clib._import_module('__main__');
       return timeMs(async () => { if (clib._getattr(main, '_floats')[1].length !== N) throw new Error('bad'); });

@@ -155,11 +155,16 @@ function python313() {
   return found ? path.join(versions, found, 'bin', 'python3') : undefined;
 }
 
-/** An async `add(1, 2)` through python-ts (callback form as a Promise). */
-function pythonTsAsyncAdd() {
+/** python-ts's clib and the benchmark module imported through it. */
+function benchModule() {
   const { clib } = pythonTs();
   clib._set_plugins_path(PY_DIR);
-  const m = clib._import_module('bench_mod');
+  return { clib, m: clib._import_module('bench_mod') };
+}
+
+/** An async `add(1, 2)` through python-ts (callback form as a Promise). */
+function pythonTsAsyncAdd() {
+  const { clib, m } = benchModule();
   return () => new Promise((res, rej) => clib._call_python(m, 'add', [1, 2], null, null, (e, r) => (e ? rej(e) : res(r))));
 }
 
@@ -177,9 +182,7 @@ function peerAsyncAdd() {
 function echoVariants(value, ok) {
   return {
     'python-ts': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return timeMs(async () => { if (!ok(clib._call_python(m, 'echo', [value]))) throw new Error('bad echo'); });
     },
     'node-calls-python': async () => {
@@ -190,4 +193,4 @@ function echoVariants(value, ok) {
   };
 }
 
-module.exports = { echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+module.exports = { benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

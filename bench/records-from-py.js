@@ -2,7 +2,7 @@
 // 10 000 records ({ id, name, score, tags }) Python → JS only (built in Python, returned).
 // Floor: Python's own time to build them + structuredClone of the result (V8 making as many
 // objects), the same run.
-const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, timeMs, peer, benchModule, BENCH_MOD } = require('./lib');
 
 const N = 10000;
 const shape = Array.from({ length: N }, (_, i) => ({ id: i, name: `n${i}`, score: i * 0.5, tags: ['a', 'b'] }));
@@ -12,9 +12,7 @@ bench({
   unit: 'ms',
   variants: {
     baseline: async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return async () => {
         const py = clib._call_python(m, 'time_make_records', [N]);
         const t0 = process.hrtime.bigint();
@@ -23,9 +21,7 @@ bench({
       };
     },
     'python-ts': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return timeMs(async () => { if (!ok(clib._call_python(m, 'make_records', [N]))) throw new Error('bad records'); });
     },
     'node-calls-python': async () => {

@@ -1,7 +1,7 @@
 'use strict';
 // 10 000 records ({ id, name, score, tags }) JS → Python only (Python returns their count).
 // Floor: JSON.stringify in JS + json.loads in Python (Python's own time), the same run.
-const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, timeMs, peer, benchModule, BENCH_MOD } = require('./lib');
 
 const N = 10000;
 const recs = Array.from({ length: N }, (_, i) => ({ id: i, name: `n${i}`, score: i * 0.5, tags: ['a', 'b'] }));
@@ -10,9 +10,7 @@ bench({
   unit: 'ms',
   variants: {
     baseline: async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return async () => {
         const t0 = process.hrtime.bigint();
         const s = JSON.stringify(recs);
@@ -21,9 +19,7 @@ bench({
       };
     },
     'python-ts': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return timeMs(async () => { if (clib._call_python(m, 'count_records', [recs]) !== N) throw new Error('bad count'); });
     },
     'node-calls-python': async () => {

@@ -1,6 +1,6 @@
 'use strict';
 // RSS growth after 1M sync calls (after gc).
-const { bench, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, peer, pythonTs, PY_DIR, BENCH_MOD, benchModule } = require('./lib');
 
 const N = 1000000;
 const growth = (call) => async () => {
@@ -23,9 +23,7 @@ bench({
       return growth(() => f(1, 2));
     },
     'python-ts': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       const args = [1, 2];
       return growth(() => clib._call_python(m, 'add', args));
     },

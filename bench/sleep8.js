@@ -1,6 +1,6 @@
 'use strict';
 // 8 × time.sleep(0.2) at once: total ms (they should overlap: ≈ 200 ms).
-const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD, benchModule } = require('./lib');
 
 bench({
   name: '8 × sleep(0.2) in flight',
@@ -9,9 +9,7 @@ bench({
   variants: {
     baseline: async () => timeMs(() => Promise.all(Array.from({ length: 8 }, () => new Promise((r) => setTimeout(r, 200))))),
     'python-ts': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return timeMs(() => Promise.all(Array.from({ length: 8 }, () => new Promise((res, rej) => clib._call_python(m, 'sleep', [0.2], null, null, (e, r) => (e ? rej(e) : res(r)))))));
     },
     'node-calls-python': async () => {

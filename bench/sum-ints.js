@@ -1,6 +1,6 @@
 'use strict';
 // A JS array of 1M ints → Python sum().
-const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, timeMs, peer, pythonTs, PY_DIR, BENCH_MOD, benchModule } = require('./lib');
 
 const xs = Array.from({ length: 1000000 }, (_, i) => i);
 bench({
@@ -9,9 +9,7 @@ bench({
   variants: {
     baseline: async () => timeMs(async () => { xs.reduce((a, b) => a + b, 0); }),
     'python-ts': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       return timeMs(async () => { clib._call_python(m, 'sum_list', [xs]); });
     },
     'node-calls-python': async () => {

@@ -1,6 +1,6 @@
 'use strict';
 // Sync call of add(1, 2): clib._call_python, a wrapped method, the peer's callSync.
-const { bench, perCall, peer, pythonTs, PY_DIR, BENCH_MOD } = require('./lib');
+const { bench, perCall, peer, pythonTs, PY_DIR, BENCH_MOD, benchModule } = require('./lib');
 
 const N = 200000;
 bench({
@@ -12,9 +12,7 @@ bench({
       return perCall(() => noop(1, 2), N);
     },
     'python-ts clib': async () => {
-      const { clib } = pythonTs();
-      clib._set_plugins_path(PY_DIR);
-      const m = clib._import_module('bench_mod');
+      const { clib, m } = benchModule();
       const args = [1, 2];
       return perCall(() => clib._call_python(m, 'add', args), N);
     },
