@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The memory-error check: builds the addon with AddressSanitizer (nightly Rust,
-// -Zsanitizer=address) into target/asan, then runs the reliability, regression and soak tests
+// -Zsanitizer=address) into target/asan, then runs the reliability, regression, soak, strings and records tests
 // against it with the ASan runtime preloaded into node (node itself is not instrumented; the
 // runtime's malloc/free and memcpy interceptors still check every allocation of the process —
 // CPython's and V8's included — for double frees, use-after-free and overflows, and our own code
@@ -31,7 +31,7 @@ if (build.status !== 0) process.exit(build.status || 1);
 const addon = path.join(target, 'python_ts-asan.node');
 fs.copyFileSync(path.join(target, 'x86_64-unknown-linux-gnu', 'release', 'libpython_ts.so'), addon);
 
-const files = process.argv.slice(2).length ? process.argv.slice(2) : ['test/reliability.test.js', 'test/regressions.test.js', 'test/soak.test.js'];
+const files = process.argv.slice(2).length ? process.argv.slice(2) : ['test/reliability.test.js', 'test/regressions.test.js', 'test/soak.test.js', 'test/strings.test.js', 'test/records.test.js'];
 const env = {
   ...process.env,
   LD_PRELOAD: runtime,
