@@ -225,7 +225,8 @@ test('9. finalizers never take the GIL: dropping handles while a long async call
     clib._call_python(m, 'busy', [3.0], null, null, () => { clearInterval(iv); console.log(JSON.stringify({ worst, idle })); });
     setTimeout(() => { hs = null; global.gc(); global.gc(); }, 100);`, { args: ['--expose-gc'] });
   const out = lastJson(r);
-  assert.ok(out.worst < out.idle * 2 + 200, `the event loop stalled ${out.worst} ms (the same collection with the GIL free: ${out.idle} ms)`);
+  // A finalizer waiting for the GIL would stall ≈ 2.9 s; a busy machine adds a few hundred ms.
+  assert.ok(out.worst < out.idle * 2 + 1000, `the event loop stalled ${out.worst} ms (the same collection with the GIL free: ${out.idle} ms)`);
 });
 
 const SEED = 20261125;
