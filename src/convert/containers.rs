@@ -43,11 +43,7 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
     let list = unsafe { Owned::from_result(cx.gil, (api().PyList_New)(len as isize))? };
     // Until every slot is set the list holds NULLs; fill them with None first so an early
     // error releases a valid list.
-    for i in 0..len {
-        let none = crate::runtime::objects::none(cx.gil);
-        // SAFETY: fresh list of length len; SetItem steals the reference.
-        unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, none.into_raw()) };
-    }
+    fill_none(cx, &list, 0, len as usize);
     cx.memo_push(&list);
     if len >= BULK && super::records::to_py(cx, v, &list, len as usize)? {
         return Ok(list);
@@ -94,7 +90,7 @@ fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Op
 }
 
 /// Fill the unset slots of a fresh list with None (so an early error releases a valid list).
-fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize) {
+pub(super) fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize) {
     for i in from..to {
         let none = crate::runtime::objects::none(cx.gil);
         // SAFETY: index in range; steals the reference.

@@ -116,12 +116,7 @@ impl Reader<'_> {
                 let list = unsafe { Owned::from_result(gil, (api().PyList_New)(n as isize))? };
                 // Until every slot is set the list holds NULLs: None first, so an early error
                 // releases a valid list.
-                for i in 0..n {
-                    // SAFETY: fresh list of length n; SetItem steals the reference.
-                    unsafe {
-                        (api().PyList_SetItem)(list.as_ptr(), i as isize, crate::runtime::objects::none(gil).into_raw())
-                    };
-                }
+                super::containers::fill_none(cx, &list, 0, n);
                 cx.memo_push(&list);
                 for i in 0..n {
                     let item = self.value(cx, false)?;

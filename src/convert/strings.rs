@@ -310,11 +310,7 @@ fn from_paired_units<'py>(gil: Gil<'py>, units: &[u16], layout: Layout) -> Resul
         return from_utf16(gil, units);
     }
     let n = units.len() - highs;
-    // SAFETY: GIL held; a new compact 4-byte str (a pair means a character above U+FFFF).
-    let s = unsafe { Owned::from_result(gil, (api().PyUnicode_New)(n as isize, 0x10_FFFF))? };
-    // SAFETY: a fresh compact str of the probed layout.
-    let c =
-        unsafe { layout.chars(s.as_ptr()) }.ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    let (s, c) = new_str(gil, layout, n, 0x10_FFFF)?;
     if c.kind != 4 || c.len != n {
         return Err(Error::Runtime("python-ts: unexpected str kind".into()));
     }
@@ -356,6 +352,16 @@ fn from_paired_units<'py>(gil: Gil<'py>, units: &[u16], layout: Layout) -> Resul
     Ok(s)
 }
 
+/// A new compact str of `len` characters wide enough for `max`, and where its characters go.
+fn new_str<'py>(gil: Gil<'py>, layout: Layout, len: usize, max: u32) -> Result<(Owned<'py>, Chars)> {
+    // SAFETY: GIL held; a new compact str or NULL with an error.
+    let s = unsafe { Owned::from_result(gil, (api().PyUnicode_New)(len as isize, max))? };
+    // SAFETY: a fresh compact str of the probed layout; its characters are the caller's to fill.
+    let c =
+        unsafe { layout.chars(s.as_ptr()) }.ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    Ok((s, c))
+}
+
 /// A str from UTF-16 code units, in the narrowest kind.
 pub fn from_units<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
     let or = or_all(units);
@@ -380,11 +386,7 @@ pub fn from_units<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
     } else {
         0xFFFF
     };
-    // SAFETY: GIL held; a new compact str of that length and kind, or NULL with an error.
-    let s = unsafe { Owned::from_result(gil, (a.PyUnicode_New)(units.len() as isize, max))? };
-    // SAFETY: a fresh compact str (probed layout); its characters are ours to fill.
-    let c =
-        unsafe { layout.chars(s.as_ptr()) }.ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    let (s, c) = new_str(gil, layout, units.len(), max)?;
     match c.kind {
         1 => {
             // SAFETY: `len` one-byte characters at `data`, not aliased.
@@ -423,11 +425,7 @@ pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
 /// kind (no other copy), else narrowed, or decoded when it holds surrogates.
 fn read_into_str<'py>(env: Env, gil: Gil<'py>, v: Value, layout: Layout) -> Result<Owned<'py>> {
     let len = env.string_utf16_len(v)?;
-    // SAFETY: GIL held; a new compact 2-byte str of `len` characters (+ the NUL CPython keeps).
-    let wide = unsafe { Owned::from_result(gil, (api().PyUnicode_New)(len as isize, 0xFFFF))? };
-    // SAFETY: fresh compact str of the probed layout.
-    let c = unsafe { layout.chars(wide.as_ptr()) }
-        .ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
+    let (wide, c) = new_str(gil, layout, len, 0xFFFF)?;
     // SAFETY: `len + 1` writable units (the characters and CPython's terminator), not aliased.
     let units = unsafe { std::slice::from_raw_parts_mut(c.data as *mut u16, len + 1) };
     let written = env.string_utf16_into(v, units)?;
