@@ -1,5 +1,6 @@
 'use strict';
-// Sync call of add(1, 2): clib._call_python, a wrapped method, the peer's callSync.
+// Sync call of add(1, 2): clib._call_python, a bound native method (clib._method), a wrapped method
+// (which is one), the peer's callSync.
 const { bench, perCall, peer, pythonTs, PY_DIR, BENCH_MOD, benchModule } = require('./lib');
 
 const N = 200000;
@@ -15,6 +16,11 @@ bench({
       const { clib, m } = benchModule();
       const args = [1, 2];
       return perCall(() => clib._call_python(m, 'add', args), N);
+    },
+    'python-ts clib._method': async () => {
+      const { clib, m } = benchModule();
+      const add = clib._method(m, 'add');
+      return perCall(() => add(1, 2), N);
     },
     'python-ts wrapped': async () => {
       const { Python } = pythonTs();

@@ -193,6 +193,12 @@ export interface Clib {
   _reload_module(module: string | PyHandle, ctx?: ContextArg): boolean;
   _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args?: any[] | null, kwargs?: Record<string, any> | null, ctx?: ContextArg): T;
   _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args: any[] | null | undefined, kwargs: Record<string, any> | null | undefined, ctx: ContextArg, callback: NodeCallback<T>): number;
+  /**
+   * A native function that calls `obj.method(...args)` synchronously (`method` empty or null:
+   * `obj(...args)`); a trailing `kwargs({...})` gives keyword arguments. Object results go
+   * through `wrap` when given. The fastest sync call: it reads only its own arguments.
+   */
+  _method<T = any>(obj: PyHandle, method: string | null | undefined, ctx?: ContextArg, wrap?: ((value: any) => any) | null): (...args: any[]) => T;
   _getattr(obj: PyHandle, name: string, ctx?: ContextArg, withHandle?: boolean): [0 | 1 | 2, any];
   _setattr(obj: PyHandle, name: string, value: any, ctx?: ContextArg): boolean;
   _attr_names(obj: PyHandle, ctx?: ContextArg): string[];

@@ -53,6 +53,8 @@ class Python {
     /** Python type name → converter (registerConverter). */
     this._converters = new Map();
     this._deleted = false;
+    /** Wraps a call's object result (bound methods call it; primitives skip it). */
+    this._wrapResult = (v) => this._wrap(v);
     if (pluginsPath !== undefined && pluginsPath !== null) this.add_syspath(String(pluginsPath));
   }
 

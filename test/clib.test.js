@@ -5,7 +5,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { clib, PythonError } = require('..');
-const { tmpdir } = require('./helpers');
+const { tmpdir, runNode, lastJson } = require('./helpers');
 
 clib._exec('def f(a, b=2, *args, c=3, **kw):\n    return [a, b, list(args), c, kw]');
 const main = clib._import_module('__main__');
@@ -121,4 +121,86 @@ test('_internals.throw_pyexception_in_javascript throws a PythonError', () => {
   const exc = clib._eval('KeyError("k")');
   assert.throws(() => I.throw_pyexception_in_javascript(exc), (e) => e.name === 'KeyError');
   assert.throws(() => I.throw_pyexception_in_javascript(clib._eval('object()')), TypeError);
+});
+
+test('_method: a native function bound to obj.name — positional, trailing kwargs(), many arguments, null calls the object', () => {
+  const f = clib._method(main, 'f');
+  assert.strictEqual(typeof f, 'function');
+  assert.strictEqual(f.name, 'f');
+  assert.deepStrictEqual(f(1), [1, 2, [], 3, {}]);
+  assert.deepStrictEqual(f(1, 5, 6, 7), [1, 5, [6, 7], 3, {}]);
+  assert.deepStrictEqual(f(1, clib.kwargs({ b: 4, c: 0, y: 1 })), [1, 4, [], 0, { y: 1 }]);
+  // More arguments than the native side reads at once (8): read again, all of them.
+  const many = Array.from({ length: 12 }, (_, i) => i);
+  assert.deepStrictEqual(f(...many), [0, 1, many.slice(2), 3, {}]);
+  assert.deepStrictEqual(f(...many, clib.kwargs({ z: 'é€😀' })), [0, 1, many.slice(2), 3, { z: 'é€😀' }]);
+  const self = clib._method(clib._getattr(main, 'f')[1], null);
+  assert.deepStrictEqual(self(0, 1), [0, 1, [], 3, {}]);
+  // Builtins and bound methods of objects: the vectorcall path and its fallbacks agree.
+  const os = clib._import_module('os.path');
+  assert.strictEqual(clib._method(os, 'join')('a', 'b', 'c'), 'a/b/c');
+  clib._exec('class _M:\n    def m(self, *a, **k):\n        return [len(a), sorted(k)]\n_m = _M()');
+  const m = clib._method(clib._eval('_m'), 'm');
+  assert.deepStrictEqual(m(), [0, []]);
+  assert.deepStrictEqual(m(1, 2, 3, clib.kwargs({ q: 1, p: 2 })), [3, ['p', 'q']]);
+});
+
+test('_method: errors are PythonErrors, bad arguments TypeErrors; object results go through wrap, primitives do not', () => {
+  assert.throws(() => clib._method(main, 5), TypeError);
+  assert.throws(() => clib._method({}, 'f'), /not a Python object handle/);
+  assert.throws(() => clib._method(main, 'f', null, 'notfn'), TypeError);
+  assert.throws(() => clib._method(main, 'f')(), (e) => e instanceof PythonError && e.name === 'TypeError');
+  assert.throws(() => clib._method(main, 'nope')(1), (e) => e instanceof PythonError && e.name === 'AttributeError');
+  const seen = [];
+  const wrap = (v) => { seen.push(v); return { wrapped: v }; };
+  clib._exec('def _obj(x):\n    return x');
+  const obj = clib._method(main, '_obj', null, wrap);
+  assert.strictEqual(obj(7), 7);
+  assert.strictEqual(obj('s'), 's');
+  assert.strictEqual(obj(null), null);
+  assert.deepStrictEqual(obj([1]), { wrapped: [1] });
+  assert.deepStrictEqual(seen, [[1]]);
+  // A released handle: the function fails as a call on it would.
+  const h = clib._eval('_m');
+  const g = clib._method(h, 'm');
+  clib._delete_pyobject(h);
+  assert.throws(() => g(), /released/);
+});
+
+test('_method: the function keeps its handle alive, and its collection releases the reference', () => {
+  const r = runNode(`const { clib } = require('.');
+    clib._exec('import sys\\nclass _T:\\n    def m(self, x):\\n        return x + 1\\n_ts = [_T() for _ in range(1000)]\\n_t = _ts[0]');
+    const base = clib._eval('sys.getrefcount(_t)');
+    // A function per object, the only JS holder of its handle once the loop is over.
+    let fs = [];
+    for (let i = 0; i < 1000; i++) fs.push(clib._method(clib._eval('_ts[' + i + ']'), 'm'));
+    const wait = () => new Promise((r) => setImmediate(r));
+    (async () => {
+      for (let i = 0; i < 5; i++) { global.gc(); await wait(); }
+      const held = clib._eval('sys.getrefcount(_t)');
+      const calls = fs.reduce((s, f) => s + f(1), 0);
+      fs = null;
+      for (let i = 0; i < 10; i++) { global.gc(); await wait(); }
+      clib._eval('0');
+      console.log(JSON.stringify({ base, held, calls, after: clib._eval('sys.getrefcount(_t)'), live: clib.references.length }));
+    })();`, { args: ['--expose-gc'] });
+  const out = lastJson(r);
+  assert.strictEqual(out.held, out.base + 1, 'the function holds its handle after its other users are gone');
+  assert.strictEqual(out.calls, 2000);
+  assert.strictEqual(out.after, out.base, 'collected functions released their handles');
+});
+
+test('_method: in a context, results are of that context; a handle of another context is refused', () => {
+  const ctx = clib._create_pycontext();
+  try {
+    clib._exec('class _C:\n    def pair(self, x):\n        return [x, object()]\n_c = _C()', ctx);
+    const pair = clib._method(clib._eval('_c', ctx), 'pair', ctx);
+    const [x, o] = pair(3);
+    assert.strictEqual(x, 3);
+    assert.match(clib._call_python(o, '__repr__', [], null, ctx), /^<object object/);
+    assert.throws(() => clib._method(o, '__repr__')(), /another context/);
+    assert.throws(() => clib._method(clib._eval('_c', ctx), 'pair'), /another context/);
+  } finally {
+    clib._delete_pycontext(ctx);
+  }
 });

@@ -143,13 +143,16 @@ const FUNCTION_MEMBERS = new Set(['call', 'apply', 'bind']);
 
 /**
  * A callable attribute (a method, function, class or builtin read from `parent`): a real JS
- * function, so calling it costs no Proxy trap — it calls `parent.name(...)` in one clib call —
+ * function, so calling it costs no Proxy trap — it calls `parent.name(...)` in one native call —
  * whose prototype is a Proxy that resolves the callable's own Python attributes
  * (`datetime.datetime.now`, `Config.LIMIT`, `Color.RED.value`) and assignments to them.
  */
 function callableAttribute(py, parent, name) {
   const getHandle = () => clib._getattr(parent, name, py._ctx, true)[1];
-  const f = (...args) => py._callMethod(parent, name, args, false);
+  // A native function bound to `parent` and `name`: a call reads only its own arguments (no
+  // handle check, method-name string or arguments Array on the way); object results come back
+  // through the instance's wrapping.
+  const f = clib._method(parent, name, py._ctx, py._wrapResult);
   const r = resolver(py, getHandle, () => f);
   const proto = new Proxy({}, {
     get(_t, prop) {

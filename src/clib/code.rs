@@ -116,13 +116,13 @@ fn scalar_args(env: Env, c: &crate::clib::objects::CallArgs) -> Result<Option<Ve
         return Ok(None);
     }
     let mut out = Vec::new();
-    if let Some(a) = c.args {
-        let n = env.array_len(a)?;
-        if n > 16 {
-            return Ok(None);
-        }
+    let n = c.args.len();
+    if n > 16 {
+        return Ok(None);
+    }
+    {
         for i in 0..n {
-            let v = env.get_element(a, i)?;
+            let v = c.args.get(env, i)?;
             if let Some(d) = env.try_double(v) {
                 out.push(Scalar::Number(d));
                 continue;
@@ -181,7 +181,7 @@ fn schedule_scalar_call(
         move |gil| {
             // SAFETY: the pinned handle holds a reference to `addr` until the job is delivered.
             let target = unsafe { Detached::borrow_addr(gil, addr) }.to_owned();
-            let callable = objects::method_of(gil, context_id, target, &method)?;
+            let callable = objects::method_of(gil, context_id, target, method.bytes())?;
             let items = scalars.iter().map(|s| scalar_to_py(gil, s)).collect::<Result<Vec<_>>>()?;
             let args = objects::tuple(gil, items)?;
             objects::call(gil, callable.borrow(), args.borrow(), None)

@@ -6,6 +6,7 @@ pub mod code;
 pub mod contexts;
 pub mod internals;
 pub mod lifecycle;
+pub mod methods;
 pub mod objects;
 pub mod views;
 
@@ -15,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::sys::napi::{Args, Env, Value, ValueType};
 
 /// Every exported function, by group.
-fn tables() -> [&'static [Export]; 4] {
-    [lifecycle::EXPORTS, code::EXPORTS, objects::EXPORTS, contexts::EXPORTS]
+fn tables() -> [&'static [Export]; 5] {
+    [lifecycle::EXPORTS, code::EXPORTS, objects::EXPORTS, methods::EXPORTS, contexts::EXPORTS]
 }
 
 pub fn register(env: Env, exports: Value) -> Result<()> {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{Borrowed, Owned};
 use crate::runtime::{context, errors, lifecycle, objects, support};
-use crate::sys::napi::{Args, Env, Value, ValueType};
+use crate::sys::napi::{Args, CallbackInfo, Env, Value, ValueType, MAX_ARGS};
 use crate::sys::python::api;
 
 pub static EXPORTS: &[Export] = &[
@@ -74,44 +74,27 @@ pub struct PreparedCall<'py> {
     pub kwargs: Option<Owned<'py>>,
 }
 
-/// Resolve `getattr(obj, method)` and convert the arguments (`args` Array, optional trailing
-/// `kwargs({...})`, optional `kwargs` object).
+/// Resolve `getattr(obj, method)` and convert the arguments (positional ones, an optional
+/// trailing `kwargs({...})`, an optional `kwargs` object).
 pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<PreparedCall<'py>> {
     let ctx = c.ctx;
     let target = handles::resolve_data(gil, c.handle, ctx.id)?;
-    let callable = objects::method_of(gil, ctx.id, target, &c.method)?;
+    let callable = objects::method_of(gil, ctx.id, target, c.method.bytes())?;
     let mut cx = ToPy::new(env, gil, ctx.id)?;
-    let mut kw: Option<Owned<'py>> = None;
-    let mut tuple: Option<Owned<'py>> = None;
-    if let Some(a) = c.args {
-        let mut n = c.args_len;
-        let mut last = None;
-        if n > 0 {
-            let v = env.get_element(a, n - 1)?;
-            if env.try_double(v).is_none()
-                && env.type_of(v)? == ValueType::napi_object
-                && env.has_type_tag(v, &KWARGS_TAG)?
-            {
-                kw = Some(kwargs_dict(&mut cx, v)?);
-                n -= 1;
-            } else {
-                last = Some(v);
-            }
-        }
-        // The tuple is filled in place (no intermediate Vec): slots are NULL until set, and a
-        // failure releases it with the items set so far.
-        // SAFETY: GIL held.
-        let t = unsafe { Owned::from_result(gil, (api().PyTuple_New)(n as isize))? };
-        for i in 0..n {
-            let v = match last {
-                Some(l) if i + 1 == n => l,
-                _ => env.get_element(a, i)?,
-            };
-            let item = cx.convert(v)?;
-            // SAFETY: index in range of a fresh tuple; SetItem steals the reference.
-            unsafe { (api().PyTuple_SetItem)(t.as_ptr(), i as isize, item.into_raw()) };
-        }
-        tuple = Some(t);
+    let (n, last, trailing) = split_kwargs(env, &c.args)?;
+    let mut kw = trailing.map(|v| kwargs_dict(&mut cx, v)).transpose()?;
+    // The tuple is filled in place (no intermediate Vec): slots are NULL until set, and a
+    // failure releases it with the items set so far.
+    // SAFETY: GIL held.
+    let args = unsafe { Owned::from_result(gil, (api().PyTuple_New)(n as isize))? };
+    for i in 0..n {
+        let v = match last {
+            Some(l) if i + 1 == n => l,
+            _ => c.args.get(env, i)?,
+        };
+        let item = cx.convert(v)?;
+        // SAFETY: index in range of a fresh tuple; SetItem steals the reference.
+        unsafe { (api().PyTuple_SetItem)(args.as_ptr(), i as isize, item.into_raw()) };
     }
     if let Some(k) = c.kwargs {
         let d = kwargs_dict(&mut cx, k)?;
@@ -125,11 +108,48 @@ pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Prepar
             None => kw = Some(d),
         }
     }
-    let args = match tuple {
-        Some(t) => t,
-        None => objects::tuple(gil, Vec::new())?,
-    };
     Ok(PreparedCall { callable, args, kwargs: kw })
+}
+
+/// The positional count without a trailing `kwargs({...})`, the last positional value when it
+/// was read (so it is not read twice), and the trailing kwargs object.
+fn split_kwargs(env: Env, args: &Positional) -> Result<(u32, Option<Value>, Option<Value>)> {
+    let n = args.len();
+    if n == 0 {
+        return Ok((0, None, None));
+    }
+    let v = args.get(env, n - 1)?;
+    if env.try_double(v).is_none() && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
+        return Ok((n - 1, None, Some(v)));
+    }
+    Ok((n, Some(v), None))
+}
+
+/// A call without keyword arguments through the vectorcall protocol: the arguments converted
+/// into a stack array, no tuple, no bound method. None when the call has keyword arguments or
+/// too many positional ones, or the runtime lacks the protocol (3.8); `prepare_call` then.
+fn call_vector<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Option<Owned<'py>>> {
+    if c.kwargs.is_some()
+        || c.args.len() as usize > objects::VECTOR_MAX
+        || !objects::can_vector(c.ctx.id, c.method.bytes())
+    {
+        return Ok(None);
+    }
+    let (n, last, trailing) = split_kwargs(env, &c.args)?;
+    if trailing.is_some() {
+        return Ok(None);
+    }
+    let target = handles::resolve_data(gil, c.handle, c.ctx.id)?;
+    let mut cx = ToPy::new(env, gil, c.ctx.id)?;
+    let mut items = objects::ArgVec::new(gil);
+    for i in 0..n {
+        let v = match last {
+            Some(l) if i + 1 == n => l,
+            _ => c.args.get(env, i)?,
+        };
+        items.push(cx.convert(v)?);
+    }
+    objects::call_vector(gil, c.ctx.id, target.borrow(), c.method.bytes(), &mut items).map(Some)
 }
 
 fn kwargs_dict<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
@@ -153,46 +173,113 @@ fn kwargs_dict<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
 pub struct CallArgs {
     pub obj: Value,
     pub handle: &'static handles::HandleData,
-    /// The method name as UTF-8 (None or empty: call the object itself).
-    pub method: Option<Vec<u8>>,
-    pub args: Option<Value>,
-    pub args_len: u32,
+    /// The method name (none or empty: call the object itself).
+    pub method: MethodName,
+    pub args: Positional,
     pub kwargs: Option<Value>,
     pub ctx: Ctx,
     pub callback: Option<Value>,
 }
 
-pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
-    const F: &str = "_call_python(obj, method, args?, kwargs?, ctx?, callback?)";
-    let obj = args.get(0).ok_or_else(|| Error::Type(format!("python-ts: {F}: obj is required")))?;
+/// A method name as UTF-8, inline when short (most are), so a call allocates nothing for it.
+#[derive(Clone)]
+pub enum MethodName {
+    None,
+    Inline([u8; 48], u8),
+    Heap(Vec<u8>),
+}
+
+impl MethodName {
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            MethodName::None => None,
+            MethodName::Inline(buf, n) => Some(&buf[..*n as usize]),
+            MethodName::Heap(v) => Some(v),
+        }
+    }
+}
+
+/// Where a call's positional arguments are: an `args` Array, or the JS call's own arguments
+/// (`_call_args`, bound methods).
+pub enum Positional {
+    Array(Value, u32),
+    Direct([Value; MAX_ARGS], u32),
+    Many(Vec<Value>),
+}
+
+impl Positional {
+    pub const NONE: Positional = Positional::Direct([std::ptr::null_mut(); MAX_ARGS], 0);
+
+    /// The arguments of a JS call from `from` on (all of them: read again when more than
+    /// `Args` holds).
+    pub fn of_call(env: Env, args: &Args, info: CallbackInfo, from: usize) -> Result<Positional> {
+        let n = args.argc.saturating_sub(from);
+        if args.argc <= MAX_ARGS {
+            let mut direct = [std::ptr::null_mut(); MAX_ARGS];
+            direct[..n].copy_from_slice(&args.argv[from..from + n]);
+            return Ok(Positional::Direct(direct, n as u32));
+        }
+        let all = env.cb_args(info, args.argc)?;
+        Ok(Positional::Many(all[from..].to_vec()))
+    }
+
+    pub fn len(&self) -> u32 {
+        match self {
+            Positional::Array(_, n) | Positional::Direct(_, n) => *n,
+            Positional::Many(v) => v.len() as u32,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, env: Env, i: u32) -> Result<Value> {
+        match self {
+            Positional::Array(a, _) => env.get_element(*a, i),
+            Positional::Direct(v, _) => Ok(v[i as usize]),
+            Positional::Many(v) => Ok(v[i as usize]),
+        }
+    }
+}
+
+/// The handle argument of a call: its JS object and data.
+pub fn target_arg(env: Env, args: &Args, func: &str) -> Result<(Value, &'static handles::HandleData)> {
+    let obj = args.get(0).ok_or_else(|| Error::Type(format!("python-ts: {func}: obj is required")))?;
     if env.type_of(obj)? != ValueType::napi_object {
         return Err(Error::Type(format!(
-            "python-ts: {F}: obj must be a Python object handle, got {}",
+            "python-ts: {func}: obj must be a Python object handle, got {}",
             describe_arg(env, Some(obj))?
         )));
     }
-    let handle = handles::data_of_object(env, obj)?;
-    let mut buf = [0u8; 128];
-    let method = match args.get(1) {
-        None => None,
-        Some(v) => match env.try_string_into(v, &mut buf) {
-            Some(n) => Some(buf[..n].to_vec()),
-            None => match env.type_of(v)? {
-                ValueType::napi_undefined | ValueType::napi_null => None,
-                ValueType::napi_string => Some(env.get_string_utf8_bytes(v)?),
-                _ => {
-                    return Err(Error::Type(format!(
-                        "python-ts: {F}: method must be a string (or empty/null to call obj), got {}",
-                        describe_arg(env, Some(v))?
-                    )))
-                }
-            },
-        },
-    };
-    let (call_args, args_len) = match args.get(2) {
+    Ok((obj, handles::data_of_object(env, obj)?))
+}
+
+/// The method-name argument: a string, or empty/undefined/null to call the object itself.
+pub fn method_arg(env: Env, v: Option<Value>, func: &str) -> Result<MethodName> {
+    let Some(v) = v else { return Ok(MethodName::None) };
+    let mut buf = [0u8; 48];
+    if let Some(n) = env.try_string_into(v, &mut buf) {
+        return Ok(MethodName::Inline(buf, n as u8));
+    }
+    match env.type_of(v)? {
+        ValueType::napi_undefined | ValueType::napi_null => Ok(MethodName::None),
+        ValueType::napi_string => Ok(MethodName::Heap(env.get_string_utf8_bytes(v)?)),
+        _ => Err(Error::Type(format!(
+            "python-ts: {func}: method must be a string (or empty/null to call obj), got {}",
+            describe_arg(env, Some(v))?
+        ))),
+    }
+}
+
+pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
+    const F: &str = "_call_python(obj, method, args?, kwargs?, ctx?, callback?)";
+    let (obj, handle) = target_arg(env, args, F)?;
+    let method = method_arg(env, args.get(1), F)?;
+    let positional = match args.get(2) {
         Some(v) => match env.try_array_len(v) {
-            Some(n) => (Some(v), n),
-            None if is_nullish(env, Some(v))? => (None, 0),
+            Some(n) => Positional::Array(v, n),
+            None if is_nullish(env, Some(v))? => Positional::NONE,
             None => {
                 return Err(Error::Type(format!(
                     "python-ts: {F}: args must be an Array, got {}",
@@ -200,30 +287,30 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
                 )))
             }
         },
-        None => (None, 0),
+        None => Positional::NONE,
+    };
+    let mut c = CallArgs {
+        obj,
+        handle,
+        method,
+        args: positional,
+        kwargs: None,
+        ctx: Ctx { id: 0, state: None },
+        callback: None,
     };
     if args.argc <= 3 {
-        return Ok(CallArgs {
-            obj,
-            handle,
-            method,
-            args: call_args,
-            args_len,
-            kwargs: None,
-            ctx: Ctx { id: 0, state: None },
-            callback: None,
-        });
+        return Ok(c);
     }
-    let kwargs = match args.get(3) {
+    c.kwargs = match args.get(3) {
         v if is_nullish(env, v)? => None,
         Some(v) if env.type_of(v)? == ValueType::napi_object && !env.is_array(v)? => Some(v),
         v => {
             return Err(Error::Type(format!("python-ts: {F}: kwargs must be an Object, got {}", describe_arg(env, v)?)))
         }
     };
-    let ctx = context_arg(env, args, 4, "_call_python")?;
-    let callback = super::callback_arg(env, args, 5, "_call_python")?;
-    Ok(CallArgs { obj, handle, method, args: call_args, args_len, kwargs, ctx, callback })
+    c.ctx = context_arg(env, args, 4, "_call_python")?;
+    c.callback = super::callback_arg(env, args, 5, "_call_python")?;
+    Ok(c)
 }
 
 fn call_python(env: Env, args: &Args) -> Result<Value> {
@@ -231,9 +318,19 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
     if let Some(cb) = c.callback {
         return crate::clib::code::schedule_call(env, c, cb);
     }
+    call_sync(env, &c)
+}
+
+/// A sync call: through the vectorcall protocol where it can, else with an argument tuple.
+pub fn call_sync(env: Env, c: &CallArgs) -> Result<Value> {
     super::sync(env, c.ctx.id, |gil| {
-        let p = prepare_call(env, gil, &c)?;
-        let r = objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?;
+        let r = match call_vector(env, gil, c)? {
+            Some(r) => r,
+            None => {
+                let p = prepare_call(env, gil, c)?;
+                objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?
+            }
+        };
         ToJs::new(env, gil, c.ctx.id, c.ctx.state).convert(r.borrow())
     })
 }

@@ -182,6 +182,8 @@ fn call<'py>(
         return Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into()));
     }
     let shared = f.shared.clone();
+    // The sync call of the JS thread seen while waiting, and since when.
+    let mut seen: Option<(u64, std::time::Instant)> = None;
     let r = gil::without_gil(gil, || loop {
         match rx.recv_timeout(Duration::from_millis(2)) {
             Ok(r) => break r,
@@ -193,7 +195,17 @@ fn call<'py>(
                 // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
                 // give up rather than deadlock. A short one (a wrapper's attribute read) made
                 // such callbacks fail at random when this was checked at once.
-                let stuck = shared.sync_call_age().is_some_and(|age| age >= SYNC_GRACE);
+                let stuck = match (shared.sync_call(), seen) {
+                    (Some(call), Some((was, since))) if call == was => since.elapsed() >= SYNC_GRACE,
+                    (Some(call), _) => {
+                        seen = Some((call, std::time::Instant::now()));
+                        false
+                    }
+                    (None, _) => {
+                        seen = None;
+                        false
+                    }
+                };
                 if stuck && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                     break Err(in_sync_error());
                 }

@@ -132,6 +132,13 @@ pub fn data_of_object(env: Env, v: Value) -> Result<&'static HandleData> {
     // SAFETY: only our tagged objects are wrapped with a HandleData, which lives until the JS
     // object is collected (it is alive: `v` is on the stack).
     let hd = unsafe { &*p };
+    usable(hd)?;
+    Ok(hd)
+}
+
+/// Whether a handle's data can still be used: its context alive, not released, of the running
+/// runtime (the checks of `data_of_object` after the handle was found to be ours).
+pub fn usable(hd: &HandleData) -> Result<()> {
     if hd.context != 0 && !crate::runtime::context::is_alive(hd.context) {
         return Err(Error::Generic(format!(
             "python-ts: this Python object belongs to context {}, which was deleted",
@@ -148,7 +155,7 @@ pub fn data_of_object(env: Env, v: Value) -> Result<&'static HandleData> {
             "python-ts: this Python object belongs to a Python runtime that was destroyed".into(),
         ));
     }
-    Ok(hd)
+    Ok(())
 }
 
 fn describe(env: Env, v: Value) -> Result<String> {

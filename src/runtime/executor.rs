@@ -332,22 +332,27 @@ impl EnvShared {
         std::thread::current().id() == self.js_thread
     }
 
-    /// Whether the JS thread is inside a synchronous call into Python.
-    /// How long the JS thread has been inside its outermost synchronous call into Python, or
-    /// None when it is in none.
-    pub fn sync_call_age(&self) -> Option<Duration> {
+    /// Which outermost synchronous call into Python the JS thread is inside (a number that
+    /// changes with every such call), or None when it is in none. A waiter that sees the same
+    /// number for a while knows that one call has lasted at least that long, without the
+    /// call itself reading a clock.
+    pub fn sync_call(&self) -> Option<u64> {
         if self.in_sync.depth.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let since = self.in_sync.since_us.load(Ordering::Acquire);
-        Some(Duration::from_micros(now_us().saturating_sub(since)))
+        Some(self.in_sync.serial.load(Ordering::Acquire))
     }
 
     /// Marks a synchronous call on the JS thread for its duration.
     pub fn sync_guard(&self) -> SyncGuard<'_> {
-        if self.in_sync.depth.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.in_sync.since_us.store(now_us(), Ordering::Release);
+        // Only the JS thread writes these (other threads read): plain stores, no locked
+        // read-modify-write on the hot path.
+        let depth = self.in_sync.depth.load(Ordering::Relaxed);
+        if depth == 0 {
+            let serial = self.in_sync.serial.load(Ordering::Relaxed);
+            self.in_sync.serial.store(serial.wrapping_add(1), Ordering::Release);
         }
+        self.in_sync.depth.store(depth + 1, Ordering::Release);
         SyncGuard(self)
     }
 
@@ -375,8 +380,8 @@ impl EnvShared {
 pub struct SyncState {
     /// Nesting depth of sync calls on the thread.
     depth: AtomicU32,
-    /// When the outermost one began (µs since `EPOCH`).
-    since_us: AtomicU64,
+    /// Counts outermost sync calls: which one is running.
+    serial: AtomicU64,
 }
 
 /// The sync-call state of the current thread (one per JS thread, shared by its envs).
@@ -397,7 +402,8 @@ pub struct SyncGuard<'a>(&'a EnvShared);
 
 impl Drop for SyncGuard<'_> {
     fn drop(&mut self) {
-        self.0.in_sync.depth.fetch_sub(1, Ordering::AcqRel);
+        let depth = self.0.in_sync.depth.load(Ordering::Relaxed);
+        self.0.in_sync.depth.store(depth - 1, Ordering::Release);
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{Borrowed, Owned};
-use crate::sys::python::api;
+use crate::sys::python::{api, PyPtr};
 use std::ffi::CString;
 
 pub fn cstr(s: &str) -> Result<CString> {
@@ -218,7 +218,7 @@ const MAX_NAMES: usize = 512;
 
 /// The callable of a call: `getattr(target, method)`, or `target` itself when the method name is
 /// absent or empty.
-pub fn method_of<'py>(gil: Gil<'py>, context: u64, target: Owned<'py>, method: &Option<Vec<u8>>) -> Result<Owned<'py>> {
+pub fn method_of<'py>(gil: Gil<'py>, context: u64, target: Owned<'py>, method: Option<&[u8]>) -> Result<Owned<'py>> {
     match method {
         Some(m) if !m.is_empty() => getattr_bytes(gil, context, target.borrow(), m),
         _ => Ok(target),
@@ -232,6 +232,14 @@ pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, n
         let text = std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?;
         return getattr(gil, obj, text);
     }
+    let name_ptr = cached_name(gil, name)?;
+    // SAFETY: GIL held; `name_ptr` is a live str owned by the cache.
+    unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name_ptr)) }
+}
+
+/// The interned str of an attribute name of the main interpreter, cached per thread (the cache
+/// owns it; valid while the GIL is held and the runtime of this generation runs).
+fn cached_name(gil: Gil<'_>, name: &[u8]) -> Result<crate::sys::python::PyPtr> {
     let generation = crate::runtime::lifecycle::generation();
     let cached = NAMES.with(|n| {
         let n = n.borrow();
@@ -241,34 +249,110 @@ pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, n
             None
         }
     });
-    let name_ptr = match cached {
-        Some(p) => p,
-        None => {
-            let c =
-                cstr(std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?)?;
-            // SAFETY: GIL held; a new reference to an interned str (kept by the cache).
-            let s = unsafe { Owned::from_result(gil, (api().PyUnicode_InternFromString)(c.as_ptr()))? };
-            let p = s.into_raw() as usize;
-            NAMES.with(|n| {
-                let mut n = n.borrow_mut();
-                if n.0 != generation {
-                    // Names of an ended runtime: its memory is gone, forget without touching it.
-                    n.1.clear();
-                    n.0 = generation;
-                }
-                if n.1.len() >= MAX_NAMES {
-                    for (_, old) in n.1.drain() {
-                        // SAFETY: GIL of the main interpreter held; each entry owns one reference.
-                        unsafe { (api().Py_DecRef)(old as crate::sys::python::PyPtr) };
-                    }
-                }
-                n.1.insert(name.to_vec(), p);
-            });
-            p
+    if let Some(p) = cached {
+        return Ok(p as crate::sys::python::PyPtr);
+    }
+    let c = cstr(std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?)?;
+    // SAFETY: GIL held; a new reference to an interned str (kept by the cache).
+    let s = unsafe { Owned::from_result(gil, (api().PyUnicode_InternFromString)(c.as_ptr()))? };
+    let p = s.into_raw() as usize;
+    NAMES.with(|n| {
+        let mut n = n.borrow_mut();
+        if n.0 != generation {
+            // Names of an ended runtime: its memory is gone, forget without touching it.
+            n.1.clear();
+            n.0 = generation;
+        }
+        if n.1.len() >= MAX_NAMES {
+            for (_, old) in n.1.drain() {
+                // SAFETY: GIL of the main interpreter held; each entry owns one reference.
+                unsafe { (api().Py_DecRef)(old as crate::sys::python::PyPtr) };
+            }
+        }
+        n.1.insert(name.to_vec(), p);
+    });
+    Ok(p as crate::sys::python::PyPtr)
+}
+
+/// How many positional arguments an `ArgVec` holds.
+pub const VECTOR_MAX: usize = 8;
+
+/// The positional arguments of a vectorcall, owned, in a stack array with the two slots the
+/// protocol may use in front (`self` for a method, and scratch for `PY_VECTORCALL_ARGUMENTS_OFFSET`).
+pub struct ArgVec<'py> {
+    slots: [PyPtr; VECTOR_MAX + 2],
+    len: usize,
+    _gil: Gil<'py>,
+}
+
+impl<'py> ArgVec<'py> {
+    pub fn new(gil: Gil<'py>) -> Self {
+        ArgVec { slots: [std::ptr::null_mut(); VECTOR_MAX + 2], len: 0, _gil: gil }
+    }
+
+    /// Add an argument (at most `VECTOR_MAX`: the caller checks).
+    pub fn push(&mut self, item: Owned<'py>) {
+        assert!(self.len < VECTOR_MAX, "ArgVec holds {VECTOR_MAX} arguments");
+        self.slots[2 + self.len] = item.into_raw();
+        self.len += 1;
+    }
+}
+
+impl Drop for ArgVec<'_> {
+    fn drop(&mut self) {
+        for p in &self.slots[2..2 + self.len] {
+            // SAFETY: GIL held (the vector lives inside it); each slot owns one reference.
+            unsafe { (api().Py_DecRef)(*p) };
+        }
+    }
+}
+
+/// Whether `call_vector` can make this call: the runtime has the vectorcall protocol's public
+/// functions (3.9+), and a method call is in the main context (whose name cache it uses).
+pub fn can_vector(context: u64, method: Option<&[u8]>) -> bool {
+    let a = api();
+    match method {
+        Some(m) if !m.is_empty() => context == 0 && a.PyObject_VectorcallMethod.is_some(),
+        _ => a.PyObject_Vectorcall.is_some(),
+    }
+}
+
+/// `target.method(*args)` (or `target(*args)` without a method name) through CPython's
+/// vectorcall protocol: no argument tuple and, for a method, no bound-method object. Only where
+/// `can_vector` says so (an error otherwise).
+pub fn call_vector<'py>(
+    gil: Gil<'py>,
+    context: u64,
+    target: Borrowed<'_, 'py>,
+    method: Option<&[u8]>,
+    args: &mut ArgVec<'py>,
+) -> Result<Owned<'py>> {
+    /// CPython's `PY_VECTORCALL_ARGUMENTS_OFFSET`: the callee may use `args[-1]` meanwhile.
+    const OFFSET: usize = 1 << (usize::BITS - 1);
+    let a = api();
+    let n = args.len;
+    let unavailable = || Error::Runtime("python-ts: vectorcall is not available for this call".into());
+    let raw = match method {
+        Some(m) if !m.is_empty() => {
+            let call = a.PyObject_VectorcallMethod.ok_or_else(unavailable)?;
+            if context != 0 {
+                return Err(unavailable());
+            }
+            let name = cached_name(gil, m)?;
+            args.slots[1] = target.as_ptr();
+            // SAFETY: GIL held; slots[1..] hold self and n live arguments, slots[0] is scratch.
+            let r = unsafe { call(name, args.slots.as_mut_ptr().add(1), (n + 1) | OFFSET, std::ptr::null_mut()) };
+            args.slots[1] = std::ptr::null_mut();
+            r
+        }
+        _ => {
+            let call = a.PyObject_Vectorcall.ok_or_else(unavailable)?;
+            // SAFETY: GIL held; slots[2..] hold n live arguments, slots[1] is scratch.
+            unsafe { call(target.as_ptr(), args.slots.as_mut_ptr().add(2), n | OFFSET, std::ptr::null_mut()) }
         }
     };
-    // SAFETY: GIL held; `name_ptr` is a live str owned by the cache.
-    unsafe { Owned::from_result(gil, (api().PyObject_GetAttr)(obj.as_ptr(), name_ptr as crate::sys::python::PyPtr)) }
+    // SAFETY: GIL held; a new reference or NULL with an exception set.
+    unsafe { Owned::from_result(gil, raw) }
 }
 
 /// Run `f` holding `obj`'s per-object lock on a free-threaded build (other threads run Python

@@ -91,6 +91,18 @@ impl Env {
         Ok(args)
     }
 
+    /// All `argc` arguments of a call (for calls with more than `MAX_ARGS`).
+    pub fn cb_args(&self, info: CallbackInfo, argc: usize) -> Result<Vec<Value>> {
+        let mut argv = vec![ptr::null_mut(); argc];
+        let mut n = argc;
+        check_status!(
+            self,
+            napi_get_cb_info(self.0, info, &mut n, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut())
+        )?;
+        argv.truncate(n.min(argc));
+        Ok(argv)
+    }
+
     pub fn type_of(&self, v: Value) -> Result<i32> {
         let mut t = 0;
         check_status!(self, napi_typeof(self.0, v, &mut t))?;

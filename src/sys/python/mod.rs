@@ -232,6 +232,9 @@ py_api! {
         fn PyInitConfig_SetInt(*mut c_void, *const c_char, i64) -> c_int;
         fn PyInitConfig_SetStr(*mut c_void, *const c_char, *const c_char) -> c_int;
         fn Py_InitializeFromInitConfig(*mut c_void) -> c_int;
+        // 3.9+: the vectorcall protocol's public entries (arguments in an array, no tuple).
+        fn PyObject_Vectorcall(PyPtr, *const PyPtr, usize, PyPtr) -> PyPtr;
+        fn PyObject_VectorcallMethod(PyPtr, *const PyPtr, usize, PyPtr) -> PyPtr;
         // 3.10+: switch the cyclic GC off while a large conversion allocates containers.
         fn PyGC_Disable() -> c_int;
         fn PyGC_Enable() -> c_int;
