@@ -149,6 +149,8 @@ fn call_vector<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Option<Owne
         };
         items.push(cx.convert(v)?);
     }
+    // The conversion ends before Python code runs (it pauses the cyclic GC while it lasts).
+    drop(cx);
     objects::call_vector(gil, c.ctx.id, target.borrow(), c.method.bytes(), &mut items).map(Some)
 }
 

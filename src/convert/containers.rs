@@ -81,8 +81,8 @@ fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Op
                 return Err(e);
             }
         };
-        // SAFETY: index in range of a fresh list; steals the reference.
-        unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, item.into_raw()) };
+        // SAFETY: index in range of a fresh list, its slot still empty; steals the reference.
+        unsafe { crate::sys::python::list_fill(list.as_ptr(), i, item.into_raw()) };
     }
     debug_assert_eq!(n as u32, len);
     cx.memo_push(&list);

@@ -27,6 +27,17 @@ pub fn is_int_value(d: f64) -> bool {
 
 pub fn number_to_py(gil: Gil<'_>, d: f64) -> Result<Owned<'_>> {
     let a = api();
+    if d.abs() <= MAX_SAFE {
+        // The common case without a libm call: a safe integer survives the trip through i64
+        // exactly (-0 stays a float, as `is_int_value` has it).
+        let i = d as i64;
+        if i as f64 == d && !(i == 0 && d.is_sign_negative()) {
+            // SAFETY: GIL held.
+            return unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(i)) };
+        }
+        // SAFETY: GIL held.
+        return unsafe { Owned::from_result(gil, (a.PyFloat_FromDouble)(d)) };
+    }
     if is_int_value(d) {
         if d.abs() <= MAX_SAFE {
             // SAFETY: GIL held.

@@ -156,6 +156,30 @@ pub unsafe fn type_of(obj: PyPtr) -> PyPtr {
     unsafe { (*(obj as *const ObjectHead)).ob_type }
 }
 
+/// Where a list's item array is (`PyListObject.ob_item`) on a build with a GIL: after the
+/// variable-size head (reference count, type, size), on every version 3.8+.
+const LIST_ITEMS_AT: usize = 24;
+
+/// Set slot `i` of a list made by `PyList_New` (stealing `item`) as `PyList_SET_ITEM` does,
+/// without a call: the slot must be empty (NULL) or its old item is leaked. On a free-threaded
+/// build (another layout) it calls `PyList_SetItem`.
+///
+/// # Safety
+/// GIL held; `list` a live list of more than `i` items whose slot `i` is NULL; `item` owned.
+#[inline(always)]
+pub unsafe fn list_fill(list: PyPtr, i: usize, item: PyPtr) {
+    if is_free_threaded() {
+        // SAFETY: as the caller guarantees.
+        unsafe { (super::api().PyList_SetItem)(list, i as isize, item) };
+        return;
+    }
+    // SAFETY: a list of a GIL build: `ob_item` at LIST_ITEMS_AT points at its `len` slots.
+    unsafe {
+        let items = ((list as *const u8).add(LIST_ITEMS_AT) as *const *mut PyPtr).read();
+        items.add(i).write(item);
+    }
+}
+
 /// The current reference count (for tests and debugging output).
 ///
 /// # Safety
