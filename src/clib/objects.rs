@@ -247,6 +247,12 @@ impl Positional {
 
 /// The handle argument of a call: its JS object and data.
 pub fn target_arg(env: Env, args: &Args, func: &str) -> Result<(Value, &'static handles::HandleData)> {
+    let obj = object_arg(env, args, func)?;
+    Ok((obj, handles::data_of_object(env, obj)?))
+}
+
+/// The first argument, `obj`, when it is an object (a `TypeError` naming `func` otherwise).
+fn object_arg(env: Env, args: &Args, func: &str) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type(format!("python-ts: {func}: obj is required")))?;
     if env.type_of(obj)? != ValueType::napi_object {
         return Err(Error::Type(format!(
@@ -254,7 +260,7 @@ pub fn target_arg(env: Env, args: &Args, func: &str) -> Result<(Value, &'static 
             describe_arg(env, Some(obj))?
         )));
     }
-    Ok((obj, handles::data_of_object(env, obj)?))
+    Ok(obj)
 }
 
 /// The method-name argument: a string, or empty/undefined/null to call the object itself.
@@ -433,13 +439,7 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
 
 /// `_buffer_view(obj, ctx?)` → `{ data, shape, strides, format, readonly, copied }`.
 fn buffer_view(env: Env, args: &Args) -> Result<Value> {
-    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _buffer_view(obj): obj is required".into()))?;
-    if env.type_of(obj)? != ValueType::napi_object {
-        return Err(Error::Type(format!(
-            "python-ts: _buffer_view(obj): obj must be a Python object handle, got {}",
-            describe_arg(env, Some(obj))?
-        )));
-    }
+    let obj = object_arg(env, args, "_buffer_view(obj)")?;
     let ctx = context_arg(env, args, 1, "_buffer_view")?;
     super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
@@ -495,13 +495,7 @@ fn delete_all_pyobjects(env: Env, args: &Args) -> Result<Value> {
 }
 
 fn delete_pyobject(env: Env, args: &Args) -> Result<Value> {
-    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _delete_pyobject(obj): obj is required".into()))?;
-    if env.type_of(obj)? != ValueType::napi_object {
-        return Err(Error::Type(format!(
-            "python-ts: _delete_pyobject(obj): obj must be a Python object handle, got {}",
-            describe_arg(env, Some(obj))?
-        )));
-    }
+    let obj = object_arg(env, args, "_delete_pyobject(obj)")?;
     let _ctx = context_arg(env, args, 1, "_delete_pyobject")?;
     let Some(_active) = lifecycle::enter_if_running() else {
         return env.boolean(false);
