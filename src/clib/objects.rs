@@ -77,22 +77,22 @@ pub struct PreparedCall<'py> {
 /// Resolve `getattr(obj, method)` and convert the arguments (positional ones, an optional
 /// trailing `kwargs({...})`, an optional `kwargs` object).
 pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<PreparedCall<'py>> {
+    prepare_split(env, gil, c, Split::of(env, &c.args)?)
+}
+
+/// `prepare_call` with the trailing `kwargs({...})` already split off.
+fn prepare_split<'py>(env: Env, gil: Gil<'py>, c: &CallArgs, split: Split) -> Result<PreparedCall<'py>> {
     let ctx = c.ctx;
     let target = handles::resolve_data(gil, c.handle, ctx.id)?;
     let callable = objects::method_of(gil, ctx.id, target, c.method.bytes())?;
     let mut cx = ToPy::new(env, gil, ctx.id)?;
-    let (n, last, trailing) = split_kwargs(env, &c.args)?;
-    let mut kw = trailing.map(|v| kwargs_dict(&mut cx, v)).transpose()?;
+    let mut kw = split.trailing.map(|v| kwargs_dict(&mut cx, v)).transpose()?;
     // The tuple is filled in place (no intermediate Vec): slots are NULL until set, and a
     // failure releases it with the items set so far.
     // SAFETY: GIL held.
-    let args = unsafe { Owned::from_result(gil, (api().PyTuple_New)(n as isize))? };
-    for i in 0..n {
-        let v = match last {
-            Some(l) if i + 1 == n => l,
-            _ => c.args.get(env, i)?,
-        };
-        let item = cx.convert(v)?;
+    let args = unsafe { Owned::from_result(gil, (api().PyTuple_New)(split.n as isize))? };
+    for i in 0..split.n {
+        let item = cx.convert(split.get(env, &c.args, i)?)?;
         // SAFETY: index in range of a fresh tuple; SetItem steals the reference.
         unsafe { (api().PyTuple_SetItem)(args.as_ptr(), i as isize, item.into_raw()) };
     }
@@ -111,43 +111,56 @@ pub fn prepare_call<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Prepar
     Ok(PreparedCall { callable, args, kwargs: kw })
 }
 
-/// The positional count without a trailing `kwargs({...})`, the last positional value when it
-/// was read (so it is not read twice), and the trailing kwargs object.
-fn split_kwargs(env: Env, args: &Positional) -> Result<(u32, Option<Value>, Option<Value>)> {
-    let n = args.len();
-    if n == 0 {
-        return Ok((0, None, None));
+/// A call's positional arguments with a trailing `kwargs({...})` split off: their count, the
+/// last one when it was read (so it is not read twice), and the trailing kwargs object.
+#[derive(Clone, Copy)]
+struct Split {
+    n: u32,
+    last: Option<Value>,
+    trailing: Option<Value>,
+}
+
+impl Split {
+    fn of(env: Env, args: &Positional) -> Result<Split> {
+        let n = args.len();
+        if n == 0 {
+            return Ok(Split { n: 0, last: None, trailing: None });
+        }
+        let v = args.get(env, n - 1)?;
+        if env.try_double(v).is_none()
+            && env.type_of(v)? == ValueType::napi_object
+            && env.has_type_tag(v, &KWARGS_TAG)?
+        {
+            return Ok(Split { n: n - 1, last: None, trailing: Some(v) });
+        }
+        Ok(Split { n, last: Some(v), trailing: None })
     }
-    let v = args.get(env, n - 1)?;
-    if env.try_double(v).is_none() && env.type_of(v)? == ValueType::napi_object && env.has_type_tag(v, &KWARGS_TAG)? {
-        return Ok((n - 1, None, Some(v)));
+
+    /// Positional argument `i` (below `n`).
+    fn get(&self, env: Env, args: &Positional, i: u32) -> Result<Value> {
+        match self.last {
+            Some(l) if i + 1 == self.n => Ok(l),
+            _ => args.get(env, i),
+        }
     }
-    Ok((n, Some(v), None))
 }
 
 /// A call without keyword arguments through the vectorcall protocol: the arguments converted
 /// into a stack array, no tuple, no bound method. None when the call has keyword arguments or
-/// too many positional ones, or the runtime lacks the protocol (3.8); `prepare_call` then.
-fn call_vector<'py>(env: Env, gil: Gil<'py>, c: &CallArgs) -> Result<Option<Owned<'py>>> {
+/// too many positional ones, or the runtime lacks the protocol (3.8); `prepare_split` then.
+fn call_vector<'py>(env: Env, gil: Gil<'py>, c: &CallArgs, split: Split) -> Result<Option<Owned<'py>>> {
     if c.kwargs.is_some()
-        || c.args.len() as usize > objects::VECTOR_MAX
+        || split.trailing.is_some()
+        || split.n as usize > objects::VECTOR_MAX
         || !objects::can_vector(c.ctx.id, c.method.bytes())
     {
-        return Ok(None);
-    }
-    let (n, last, trailing) = split_kwargs(env, &c.args)?;
-    if trailing.is_some() {
         return Ok(None);
     }
     let target = handles::resolve_data(gil, c.handle, c.ctx.id)?;
     let mut cx = ToPy::new(env, gil, c.ctx.id)?;
     let mut items = objects::ArgVec::new(gil);
-    for i in 0..n {
-        let v = match last {
-            Some(l) if i + 1 == n => l,
-            _ => c.args.get(env, i)?,
-        };
-        items.push(cx.convert(v)?);
+    for i in 0..split.n {
+        items.push(cx.convert(split.get(env, &c.args, i)?)?);
     }
     // The conversion ends before Python code runs (it pauses the cyclic GC while it lasts).
     drop(cx);
@@ -202,7 +215,7 @@ impl MethodName {
 }
 
 /// Where a call's positional arguments are: an `args` Array, or the JS call's own arguments
-/// (`_call_args`, bound methods).
+/// (bound methods).
 pub enum Positional {
     Array(Value, u32),
     Direct([Value; MAX_ARGS], u32),
@@ -332,10 +345,11 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
 /// A sync call: through the vectorcall protocol where it can, else with an argument tuple.
 pub fn call_sync(env: Env, c: &CallArgs) -> Result<Value> {
     super::sync(env, c.ctx.id, |gil| {
-        let r = match call_vector(env, gil, c)? {
+        let split = Split::of(env, &c.args)?;
+        let r = match call_vector(env, gil, c, split)? {
             Some(r) => r,
             None => {
-                let p = prepare_call(env, gil, c)?;
+                let p = prepare_split(env, gil, c, split)?;
                 objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?
             }
         };
