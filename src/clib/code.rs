@@ -120,26 +120,24 @@ fn scalar_args(env: Env, c: &crate::clib::objects::CallArgs) -> Result<Option<Ve
     if n > 16 {
         return Ok(None);
     }
-    {
-        for i in 0..n {
-            let v = c.args.get(env, i)?;
-            if let Some(d) = env.try_double(v) {
-                out.push(Scalar::Number(d));
-                continue;
-            }
-            match env.type_of(v)? {
-                T::napi_undefined | T::napi_null => out.push(Scalar::None),
-                T::napi_boolean => out.push(Scalar::Bool(env.get_bool(v)?)),
-                T::napi_string => {
-                    let bytes = env.get_string_utf8_bytes(v)?;
-                    // A lone surrogate (U+FFFD from N-API) or a long string: the full path.
-                    if bytes.len() > 4096 || bytes.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
-                        return Ok(None);
-                    }
-                    out.push(Scalar::Str(String::from_utf8(bytes).map_err(|_| Error::Generic("bad UTF-8".into()))?));
+    for i in 0..n {
+        let v = c.args.get(env, i)?;
+        if let Some(d) = env.try_double(v) {
+            out.push(Scalar::Number(d));
+            continue;
+        }
+        match env.type_of(v)? {
+            T::napi_undefined | T::napi_null => out.push(Scalar::None),
+            T::napi_boolean => out.push(Scalar::Bool(env.get_bool(v)?)),
+            T::napi_string => {
+                let bytes = env.get_string_utf8_bytes(v)?;
+                // A lone surrogate (U+FFFD from N-API) or a long string: the full path.
+                if bytes.len() > 4096 || bytes.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]) {
+                    return Ok(None);
                 }
-                _ => return Ok(None),
+                out.push(Scalar::Str(String::from_utf8(bytes).map_err(|_| Error::Generic("bad UTF-8".into()))?));
             }
+            _ => return Ok(None),
         }
     }
     Ok(Some(out))
