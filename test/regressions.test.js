@@ -349,3 +349,28 @@ test('JS → Python → JS re-entrancy that reaches Python\'s recursion limit fi
   }
   assert.strictEqual(py.eval('1 + 1'), 2);
 });
+
+// 6. Lifetimes: who owns a Python reference, a thread state, a process.
+
+test('objects whose method was called are released when JS drops them (20 000 calls left 20 000 objects, +347 MB)', () => {
+  const r = runNode(`
+    const { Python, clib } = ${ADDON};
+    const py = new Python();
+    py.exec('class C:\\n    alive = 0\\n    def __init__(self):\\n        self.buf = bytearray(10000)\\n        C.alive += 1\\n    def __del__(self):\\n        C.alive -= 1\\n    def m(self):\\n        return 1');
+    let sum = 0;
+    for (let i = 0; i < 20000; i++) sum += py.eval('C()').m();
+    const kept = py.eval('C()');
+    const m = kept.m;
+    const wait = () => new Promise((r) => setImmediate(r));
+    (async () => {
+      for (let i = 0; i < 6; i++) { global.gc(); await wait(); }
+      py.eval('0');
+      console.log(JSON.stringify({ sum, alive: py.eval('C.alive'), handles: clib.references.length, call: m() }));
+    })();`, { args: ['--expose-gc'] });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const out = lastJson(r);
+  assert.strictEqual(out.sum, 20000);
+  assert.strictEqual(out.call, 1, 'a method read from an object JS still holds keeps working');
+  assert.strictEqual(out.alive, 1, 'only the object JS still holds is alive');
+  assert.ok(out.handles <= 3, `${out.handles} handles left`);
+});

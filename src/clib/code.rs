@@ -84,7 +84,7 @@ fn eval(env: Env, args: &Args) -> Result<Value> {
 
 /// Run a `_call_python` off the JS thread and report to `callback(err, result)`. Arguments are
 /// converted now, on the JS thread; argument errors throw before anything is scheduled.
-pub fn schedule_call(env: Env, c: crate::clib::objects::CallArgs, callback: Value) -> Result<Value> {
+pub fn schedule_call(env: Env, c: crate::clib::objects::CallArgs<'_>, callback: Value) -> Result<Value> {
     if let Some(scalars) = scalar_args(env, &c)? {
         return schedule_scalar_call(env, c, scalars, callback);
     }
@@ -156,12 +156,11 @@ fn scalar_to_py<'py>(gil: Gil<'py>, s: &Scalar) -> Result<Owned<'py>> {
 /// the argument objects and the call.
 fn schedule_scalar_call(
     env: Env,
-    c: crate::clib::objects::CallArgs,
+    c: crate::clib::objects::CallArgs<'_>,
     scalars: Vec<Scalar>,
     callback: Value,
 ) -> Result<Value> {
-    let handle_value = c.obj;
-    let pin = crate::convert::handles::pin(env, handle_value, c.handle)?;
+    let pin = crate::convert::handles::pin(c.handle);
     let addr = pin.addr;
     let context_id = c.ctx.id;
     if c.handle.context != context_id {

@@ -2,8 +2,8 @@
 //!
 //! The Python class makes one per callable attribute it hands out. The function carries the
 //! handle's data, the method name and the context with it, so a call reads its own arguments and
-//! nothing else from JS: no handle check (the function holds its handle), no method-name string,
-//! no arguments Array. Results that are objects go through `wrap` (the class's result wrapping);
+//! nothing else from JS: no handle check (the function shares its handle's data), no method-name
+//! string, no arguments Array. Results that are objects go through `wrap` (the class's result wrapping);
 //! numbers, strings and the other primitives come back as they are.
 
 use super::objects::{call_sync, method_arg, target_arg, CallArgs, MethodName, Positional};
@@ -12,14 +12,16 @@ use crate::boundary::{trampoline, Export};
 use crate::convert::handles::{self, HandleData};
 use crate::error::Result;
 use crate::sys::napi::{self, Args, CallbackInfo, Env, Ref, Value, ValueType};
+use std::rc::Rc;
 
 pub static EXPORTS: &[Export] = &[Export { name: "_method", f: method }];
 
 /// What a bound method's function carries.
 struct Bound {
-    /// Keeps the handle (and so `data`) alive as long as the function.
-    handle: Ref,
-    data: &'static HandleData,
+    /// The handle's data, shared with the handle (not the handle itself: a strong reference to
+    /// the JS handle would be a GC root, and a wrapper that caches this function would then keep
+    /// its own handle, and the Python object, alive for ever).
+    data: Rc<HandleData>,
     method: MethodName,
     context: u64,
     /// The context object (for handles made by the result), when not the main context.
@@ -29,7 +31,7 @@ struct Bound {
 
 fn method(env: Env, args: &Args) -> Result<Value> {
     const F: &str = "_method(obj, name, ctx?, wrap?)";
-    let (obj, data) = target_arg(env, args, F)?;
+    let (_, data) = target_arg(env, args, F)?;
     let method = method_arg(env, args.get(1), F)?;
     let ctx = context_arg(env, args, 2, "_method")?;
     let wrap = callback_arg(env, args, 3, "_method")?;
@@ -41,8 +43,7 @@ fn method(env: Env, args: &Args) -> Result<Value> {
     }
     let name = String::from_utf8_lossy(method.bytes().unwrap_or(b"call")).into_owned();
     let bound = Box::new(Bound {
-        handle: env.create_ref(obj, 1)?,
-        data,
+        data: data.share(),
         method,
         context: ctx.id,
         state: ctx.state.map(|s| env.create_ref(s, 1)).transpose()?,
@@ -76,12 +77,10 @@ unsafe extern "C" fn call_bound(env: napi::napi_env, info: CallbackInfo) -> Valu
         let args = env.cb_info(info)?;
         // SAFETY: see above.
         let bound = unsafe { &*(args.data as *const Bound) };
-        handles::usable(bound.data)?;
-        let obj = env.ref_value(bound.handle)?.ok_or_else(collected)?;
+        handles::usable(&bound.data)?;
         let state = bound.state.map(|s| env.ref_value(s)?.ok_or_else(collected)).transpose()?;
         let c = CallArgs {
-            obj,
-            handle: bound.data,
+            handle: &bound.data,
             method: bound.method.clone(),
             args: Positional::of_call(env, &args, info, 0)?,
             kwargs: None,
@@ -109,7 +108,6 @@ unsafe extern "C" fn finalize(env: napi::napi_env, data: *mut std::ffi::c_void, 
 }
 
 fn release(env: Env, b: Bound) {
-    let _ = env.delete_ref(b.handle);
     for r in [b.state, b.wrap].into_iter().flatten() {
         let _ = env.delete_ref(r);
     }

@@ -185,9 +185,8 @@ fn kwargs_dict<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
 }
 
 /// The arguments of `_call_python` after validation.
-pub struct CallArgs {
-    pub obj: Value,
-    pub handle: &'static handles::HandleData,
+pub struct CallArgs<'a> {
+    pub handle: &'a handles::HandleData,
     /// The method name (none or empty: call the object itself).
     pub method: MethodName,
     pub args: Positional,
@@ -293,9 +292,9 @@ pub fn method_arg(env: Env, v: Option<Value>, func: &str) -> Result<MethodName> 
     }
 }
 
-pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
+pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs<'static>> {
     const F: &str = "_call_python(obj, method, args?, kwargs?, ctx?, callback?)";
-    let (obj, handle) = target_arg(env, args, F)?;
+    let (_, handle) = target_arg(env, args, F)?;
     let method = method_arg(env, args.get(1), F)?;
     let positional = match args.get(2) {
         Some(v) => match env.try_array_len(v) {
@@ -310,15 +309,8 @@ pub fn parse_call_args(env: Env, args: &Args) -> Result<CallArgs> {
         },
         None => Positional::NONE,
     };
-    let mut c = CallArgs {
-        obj,
-        handle,
-        method,
-        args: positional,
-        kwargs: None,
-        ctx: Ctx { id: 0, state: None },
-        callback: None,
-    };
+    let mut c =
+        CallArgs { handle, method, args: positional, kwargs: None, ctx: Ctx { id: 0, state: None }, callback: None };
     if args.argc <= 3 {
         return Ok(c);
     }

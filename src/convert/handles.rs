@@ -18,13 +18,17 @@ use crate::runtime::{lifecycle, objects};
 use crate::sys::napi::{napi_env, Env, TypeTag, Value, ValueType};
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::rc::Rc;
 
 pub const HANDLE_TYPE: &str = "python-ts/PyObject*";
 
 /// The tag that marks our handles (random constants).
 pub static HANDLE_TAG: TypeTag = TypeTag { lower: 0x8f1c_3a5e_d2b4_4c71, upper: 0x9e0a_6b3d_17f2_5a08 };
 
-/// Native side of a handle.
+/// Native side of a handle: the owner of one Python reference. It lives in an `Rc` shared by
+/// every JS-side holder of the object — the handle itself and the bound-method functions made for
+/// it (`clib._method`), and async jobs that pin it — so none of them keeps another alive: the
+/// reference is queued for release when the last holder goes (`Drop`), or at once by `release`.
 pub struct HandleData {
     /// The object's address holding one reference; 0 once released.
     ptr: Cell<usize>,
@@ -36,7 +40,28 @@ pub struct HandleData {
     deferred: Cell<usize>,
 }
 
+impl Drop for HandleData {
+    fn drop(&mut self) {
+        let addr = self.ptr.get();
+        if addr != 0 && self.generation == lifecycle::generation() {
+            // Never the GIL here (JS finalizers): queue it for the next thread that holds it.
+            refs::decref_later(self.generation, self.context, Detached::from_addr(addr));
+        }
+    }
+}
+
 impl HandleData {
+    /// Another holder of the data behind a handle (a bound method, a pinned job).
+    pub fn share(&self) -> Rc<HandleData> {
+        let p = self as *const HandleData;
+        // SAFETY: every HandleData is made inside an `Rc` by `to_handle` (and only handed out by
+        // reference from it), so `p` came from `Rc::into_raw`/`Rc::as_ptr` of a live Rc.
+        unsafe {
+            Rc::increment_strong_count(p);
+            Rc::from_raw(p)
+        }
+    }
+
     pub fn addr(&self) -> usize {
         self.ptr.get()
     }
@@ -77,7 +102,7 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
         },
     ];
     let js = data.call_helper(env, |h| h.make_handle, &args)?;
-    let hd = Box::into_raw(Box::new(HandleData {
+    let hd = Rc::into_raw(Rc::new(HandleData {
         ptr: Cell::new(obj.to_owned().detach().addr()),
         generation,
         context,
@@ -85,10 +110,8 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
         deferred: Cell::new(0),
     }));
     if let Err(e) = env.wrap(js, hd as *mut c_void, Some(finalize_handle)) {
-        // SAFETY: the wrap failed, so we still own the box; give the reference back now.
-        let hd = unsafe { Box::from_raw(hd) };
-        // SAFETY: GIL held; the reference was taken above in this generation.
-        drop(unsafe { Detached::from_addr(hd.ptr.get()).into_owned(gil) });
+        // SAFETY: the wrap failed, so the Rc is still ours; dropping it queues the reference.
+        drop(unsafe { Rc::from_raw(hd) });
         return Err(e);
     }
     env.type_tag(js, &HANDLE_TAG)?;
@@ -222,34 +245,32 @@ fn give_back(gil: Gil<'_>, hd: &HandleData, addr: usize) {
     drop(unsafe { Detached::from_addr(addr).into_owned(gil) });
 }
 
-/// A handle kept alive for an async job that uses its object from a worker thread without the
-/// JS thread taking the GIL: the JS object is held by a strong reference (so no finalizer runs)
-/// and an explicit release is deferred until `unpin`.
+/// A handle's data kept for an async job that uses its object from a worker thread without the
+/// JS thread taking the GIL: the data (and its reference) stays while the pin lives, and an
+/// explicit release is deferred until `unpin`.
 pub struct Pin {
-    hd: *const HandleData,
-    js: crate::sys::napi::Ref,
-    /// The object's address, valid (referenced by the handle) until `unpin`.
+    hd: Rc<HandleData>,
+    /// The object's address, valid (referenced by the handle's data) until `unpin`.
     pub addr: usize,
 }
 
-// SAFETY: a Pin only carries addresses; it is created and ended on its env's JS thread (the
-// worker reads `addr` only).
+// SAFETY: a Pin is created and ended on its env's JS thread (the worker reads `addr` only); when
+// the env ended, `unpin(None, ..)` forgets it without touching the Rc.
 unsafe impl Send for Pin {}
 
-pub fn pin(env: Env, v: Value, hd: &'static HandleData) -> Result<Pin> {
-    let js = env.create_ref(v, 1)?;
+pub fn pin(hd: &HandleData) -> Pin {
     hd.pins.set(hd.pins.get() + 1);
-    Ok(Pin { hd, js, addr: hd.addr() })
+    Pin { hd: hd.share(), addr: hd.addr() }
 }
 
 /// End a pin on the JS thread; a release requested meanwhile takes effect now (queued).
 pub fn unpin(env: Option<Env>, p: Pin) {
-    let Some(env) = env else {
-        // The env ended: its objects (and this HandleData) are gone; a deferred release leaks.
+    if env.is_none() {
+        // Not on the JS thread (the env ended): the Rc must not be touched here; it leaks.
+        std::mem::forget(p);
         return;
-    };
-    // SAFETY: the strong reference kept the JS object, and so its HandleData, alive.
-    let hd = unsafe { &*p.hd };
+    }
+    let hd = &p.hd;
     hd.pins.set(hd.pins.get().saturating_sub(1));
     if hd.pins.get() == 0 {
         let d = hd.deferred.replace(0);
@@ -257,7 +278,6 @@ pub fn unpin(env: Option<Env>, p: Pin) {
             refs::decref_later(hd.generation, hd.context, Detached::from_addr(d));
         }
     }
-    let _ = env.delete_ref(p.js);
 }
 
 fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
@@ -348,12 +368,11 @@ pub fn live(env: Env) -> Result<Vec<Value>> {
 
 unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *mut c_void) {
     let _ = std::panic::catch_unwind(|| {
-        // SAFETY: `data` is the HandleData boxed in `to_handle`; N-API finalizes it once.
-        let hd = unsafe { Box::from_raw(data as *mut HandleData) };
+        // SAFETY: `data` is the Rc made in `to_handle`; N-API finalizes it once.
+        let hd = unsafe { Rc::from_raw(data as *const HandleData) };
         let env = Env(env);
-        let addr = hd.ptr.get();
         if let Ok(envdata) = instance::get(env) {
-            let key = (hd.context, addr);
+            let key = (hd.context, hd.ptr.get());
             let mut handles = envdata.handles.borrow_mut();
             if handles.get(&key).map(|e| std::ptr::eq(e.data, &*hd)).unwrap_or(false) {
                 if let Some(e) = handles.remove(&key) {
@@ -361,10 +380,8 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
                 }
             }
         }
-        if addr != 0 && hd.generation == lifecycle::generation() {
-            // Never the GIL here: queue the reference for the next thread that holds it.
-            refs::decref_later(hd.generation, hd.context, Detached::from_addr(addr));
-        }
+        // The last holder gives the reference back (`Drop`); bound methods may hold it longer.
+        drop(hd);
     });
 }
 
