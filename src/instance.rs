@@ -95,15 +95,16 @@ const HELPERS: &str = r#"(function (reprNative) {
   class Tuple {}
   /** Context objects (also type-tagged natively). */
   class PyContext {}
+  // Every key is checked before any value is read: a getter runs once per conversion, so a
+  // refusal after reading values (a NUL in a later key) would make the fallback read them again.
   const objectParts = (o) => {
     const ks = Object.keys(o);
     const n = ks.length;
+    for (let i = 0; i < n; i++) if (ks[i].indexOf('\0') !== -1) return null;
     const vs = new Array(n);
     let numeric = true;
     for (let i = 0; i < n; i++) {
-      const k = ks[i];
-      if (k.indexOf('\0') !== -1) return null;
-      const v = o[k];
+      const v = o[ks[i]];
       vs[i] = v;
       if (typeof v !== 'number') numeric = false;
     }
@@ -172,11 +173,14 @@ const HELPERS: &str = r#"(function (reprNative) {
       return out;
     },
     // An Array of same-shaped plain records (the everyday payload) in one call, as columns:
-    // [keys joined by NUL, kinds, numbers, strings joined]. Per value slot, record-major: kind
-    // 0 number, 1 string (its length in numbers), 2 true, 3 false, 4 null/undefined, 5 an Array
-    // of such primitives (its length, then its items), 6 an Array already converted (its memo
-    // index). Records enter the memo at base.., their Arrays after them in this order, as the
-    // native side makes them. null (and the memo as it was) for anything else.
+    // [keys joined by NUL, kinds, numbers, strings joined, others]. Per value slot, record-major:
+    // kind 0 number, 1 string (its length in numbers), 2 true, 3 false, 4 null/undefined, 5 an
+    // Array (its length, then its items, each a primitive or an 8), 6 an Array already converted
+    // (its memo index), 8 any other value (taken from `others` in order and converted by the
+    // native side's general path after the columns). Records enter the memo at base.., their
+    // Arrays after them in this order, as the native side makes them. null when the items are
+    // not records of one shape — decided from keys alone, before any value is read, so that no
+    // getter runs twice (the general path reads them then).
     recordsOf(a, memo, base) {
       const n = a.length;
       const first = a[0];
@@ -185,48 +189,47 @@ const HELPERS: &str = r#"(function (reprNative) {
       const k = ks.length;
       if (k === 0 || k > 64) return null;
       for (let j = 0; j < k; j++) if (ks[j].indexOf('\0') !== -1) return null;
+      const rows = new Array(n);
+      const fail = (i) => { for (let e = 0; e < i; e++) memo.delete(rows[e]); return null; };
+      for (let i = 0; i < n; i++) {
+        const o = a[i];
+        // A record seen before (twice in the Array) keeps its identity on the general path.
+        if (o === null || typeof o !== 'object' || Object.getPrototypeOf(o) !== Object.prototype || memo.has(o)) return fail(i);
+        const oks = Object.keys(o);
+        if (oks.length !== k) return fail(i);
+        for (let j = 0; j < k; j++) if (oks[j] !== ks[j]) return fail(i);
+        rows[i] = o;
+        memo.set(o, base + i);
+      }
       const kinds = [];
       const nums = [];
       const strs = [];
-      const entered = [];
+      const others = [];
       let next = base + n;
-      const fail = () => { for (const o of entered) memo.delete(o); return null; };
+      const item = (x) => {
+        const tx = typeof x;
+        if (tx === 'number') { kinds.push(0); nums.push(x); }
+        else if (tx === 'string') { kinds.push(1); nums.push(x.length); strs.push(x); }
+        else if (tx === 'boolean') { kinds.push(x ? 2 : 3); nums.push(0); }
+        else if (x === null || x === undefined) { kinds.push(4); nums.push(0); }
+        else { kinds.push(8); nums.push(0); others.push(x); }
+      };
       for (let i = 0; i < n; i++) {
-        const o = a[i];
-        if (o === null || typeof o !== 'object' || Object.getPrototypeOf(o) !== Object.prototype || memo.has(o)) return fail();
-        const oks = Object.keys(o);
-        if (oks.length !== k) return fail();
-        memo.set(o, base + i);
-        entered.push(o);
+        const o = rows[i];
         for (let j = 0; j < k; j++) {
-          if (oks[j] !== ks[j]) return fail();
           const v = o[ks[j]];
-          const t = typeof v;
-          if (t === 'number') { kinds.push(0); nums.push(v); }
-          else if (t === 'string') { kinds.push(1); nums.push(v.length); strs.push(v); }
-          else if (t === 'boolean') { kinds.push(v ? 2 : 3); nums.push(0); }
-          else if (v === null || v === undefined) { kinds.push(4); nums.push(0); }
-          else if (Array.isArray(v)) {
+          if (Array.isArray(v)) {
             const seen = memo.get(v);
             if (seen !== undefined) { kinds.push(6); nums.push(seen); continue; }
             const m = v.length;
-            if (m > 64) return fail();
+            if (m > 64) { kinds.push(8); nums.push(0); others.push(v); continue; }
             memo.set(v, next++);
-            entered.push(v);
             kinds.push(5); nums.push(m);
-            for (let e = 0; e < m; e++) {
-              const x = v[e];
-              const tx = typeof x;
-              if (tx === 'number') { kinds.push(0); nums.push(x); }
-              else if (tx === 'string') { kinds.push(1); nums.push(x.length); strs.push(x); }
-              else if (tx === 'boolean') { kinds.push(x ? 2 : 3); nums.push(0); }
-              else if (x === null || x === undefined) { kinds.push(4); nums.push(0); }
-              else return fail();
-            }
-          } else return fail();
+            for (let e = 0; e < m; e++) item(v[e]);
+          } else item(v);
         }
       }
-      return [ks.join('\0'), Uint8Array.from(kinds), Float64Array.from(nums), strs.join('')];
+      return [ks.join('\0'), Uint8Array.from(kinds), Float64Array.from(nums), strs.join(''), others];
     },
     // Records from columns (the native side's mirror of recordsOf): kinds 0 number, 1 string
     // (its length; sliced from the joined strings), 2 true, 3 false, 4 null, 5 an Array (its

@@ -374,3 +374,39 @@ test('objects whose method was called are released when JS drops them (20 000 ca
   assert.strictEqual(out.alive, 1, 'only the object JS still holds is alive');
   assert.ok(out.handles <= 3, `${out.handles} handles left`);
 });
+
+test('a JS value is read once per conversion: getters in records of two shapes, beside a NUL key or a lone-surrogate key', () => {
+  const ids = py.eval('lambda x: x');
+  let calls = 0;
+  const rows = Array.from({ length: 16 }, () => ({ get v() { return ++calls; } }));
+  rows.push({ w: 1 });
+  const back = ids(rows);
+  assert.strictEqual(calls, 16, 'records of two shapes read each getter once (was 32)');
+  assert.deepStrictEqual(back.slice(0, 16).map((r) => r.v), Array.from({ length: 16 }, (_, i) => i + 1));
+  calls = 0;
+  assert.deepStrictEqual(ids({ get a() { return ++calls; }, 'b\0c': 2 }), { a: 1, 'b\0c': 2 });
+  assert.strictEqual(calls, 1, 'a NUL in a later key');
+  calls = 0;
+  assert.deepStrictEqual(ids({ get a() { return ++calls; }, ['x\uD800']: 2 }), { a: 1, ['x\uD800']: 2 });
+  assert.strictEqual(calls, 1, 'a lone surrogate in a key');
+  // Records whose values are objects keep the columns path, and read each getter once too.
+  calls = 0;
+  const nested = Array.from({ length: 20 }, (_, i) => ({ i, o: { get g() { return ++calls; } } }));
+  const r = ids(nested);
+  assert.strictEqual(calls, 20);
+  assert.deepStrictEqual(r.map((x) => x.o.g), Array.from({ length: 20 }, (_, i) => i + 1));
+});
+
+test('records holding objects, shared values, cycles and long or nested Arrays convert with identity kept', () => {
+  const shared = { s: 1 };
+  const list = [1, 2];
+  const rows = Array.from({ length: 20 }, (_, i) => ({ i, shared, list, deep: [[i], { k: i }], big: Array.from({ length: 70 }, (_, j) => j), self: null }));
+  rows[3].self = rows[3];
+  rows[4].self = rows;
+  const f = py.eval('lambda rs: [rs[0]["shared"] is rs[19]["shared"], rs[0]["list"] is rs[19]["list"], rs[3]["self"] is rs[3], rs[4]["self"] is rs, rs[7]["deep"], len(rs[9]["big"]), type(rs[0]["shared"]).__name__, list(rs[0].keys())]');
+  assert.deepStrictEqual(f(rows), [true, true, true, true, [[7], { k: 7 }], 70, 'dict', ['i', 'shared', 'list', 'deep', 'big', 'self']]);
+  const back = py.eval('lambda x: x')(rows);
+  assert.strictEqual(back[0].shared, back[19].shared);
+  assert.strictEqual(back[3].self, back[3]);
+  assert.strictEqual(back[4].self, back);
+});

@@ -45,7 +45,7 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
     // error releases a valid list.
     fill_none(cx, &list, 0, len as usize);
     cx.memo_push(&list);
-    if len >= BULK && super::records::to_py(cx, v, &list, len as usize)? {
+    if len >= BULK && super::records::to_py(cx, v, &list, len as usize, depth)? {
         return Ok(list);
     }
     for i in 0..len {
@@ -106,9 +106,8 @@ pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, parts: Option<Value>, dep
     let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
     cx.memo_push(&dict);
     if let Some(parts) = parts {
-        if parts_to_dict(cx, parts, &dict, depth)? {
-            return Ok(dict);
-        }
+        parts_to_dict(cx, parts, &dict, depth)?;
+        return Ok(dict);
     }
     let keys = env.own_keys(v)?;
     let n = env.array_len(keys)?;
@@ -126,16 +125,12 @@ pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, parts: Option<Value>, dep
 }
 
 /// Fill `dict` from a plain object's parts: keys joined by NUL in one string, values in one
-/// array (a `Float64Array` when all are numbers). False when a key holds a lone surrogate (the
-/// exact, key-by-key path then).
-fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth: usize) -> Result<bool> {
+/// array (a `Float64Array` when all are numbers), each value read once by the helper. Keys with
+/// a lone surrogate are split from the string's UTF-16 (exact) instead of its UTF-8.
+fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth: usize) -> Result<()> {
     let env = cx.env;
     let joined = env.get_element(parts, 0)?;
     let values = env.get_element(parts, 1)?;
-    let bytes = env.get_string_utf8_bytes(joined)?;
-    if super::strings::has_replacement(&bytes) {
-        return Ok(false); // a lone surrogate in a key: the exact path
-    }
     let numeric = env.is_typedarray(values)?;
     let (count, nums): (usize, &[f64]) = if numeric {
         let (_, n, data, _, _) = env.typedarray_info(values)?;
@@ -145,16 +140,25 @@ fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth
         (env.array_len(values)? as usize, &[])
     };
     if count == 0 {
-        return Ok(true); // `{}`: joining no keys gives "", which is not one empty key
+        return Ok(()); // `{}`: joining no keys gives "", which is not one empty key
     }
-    for (i, key) in bytes.split(|b| *b == 0).take(count).enumerate() {
-        // SAFETY: GIL held; valid UTF-8 (from N-API) of the given length.
-        let k = unsafe {
-            Owned::from_result(
-                cx.gil,
-                (api().PyUnicode_FromStringAndSize)(key.as_ptr() as *const _, key.len() as isize),
-            )?
-        };
+    let bytes = env.get_string_utf8_bytes(joined)?;
+    let units = if super::strings::has_replacement(&bytes) { Some(env.get_string_utf16(joined)?) } else { None };
+    let gil = cx.gil;
+    let mut keys: Box<dyn Iterator<Item = Result<Owned<'py>>>> = match &units {
+        Some(units) => Box::new(units.split(|u| *u == 0).map(|k| super::strings::from_units(gil, k))),
+        None => Box::new(bytes.split(|b| *b == 0).map(|key| {
+            // SAFETY: GIL held; valid UTF-8 (from N-API) of the given length.
+            unsafe {
+                Owned::from_result(
+                    gil,
+                    (api().PyUnicode_FromStringAndSize)(key.as_ptr() as *const _, key.len() as isize),
+                )
+            }
+        })),
+    };
+    for i in 0..count {
+        let k = keys.next().ok_or_else(|| Error::Generic("python-ts: object parts out of step".into()))??;
         let value = if numeric {
             super::numbers::number_to_py(cx.gil, nums.get(i).copied().unwrap_or(f64::NAN))?
         } else {
@@ -166,7 +170,7 @@ fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth
             return Err(errors::fetch(cx.gil));
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 /// `tuple([...])` → tuple (its items converted like an Array's).

@@ -22,9 +22,12 @@ const NONE: u8 = 4;
 const ARRAY: u8 = 5;
 const SEEN: u8 = 6;
 
+/// Any other value: converted by the general path once the columns are in (`Deferred`).
+const OTHER: u8 = 8;
+
 /// Fill `list` (len items, already in the memo) from the Array `v` when its items are records of
-/// one shape; false (nothing changed) when they are not.
-pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize) -> Result<bool> {
+/// one shape; false (nothing read, nothing changed) when they are not. `depth` is the list's.
+pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize, depth: usize) -> Result<bool> {
     let env = cx.env;
     let Some(memo) = cx.memo else { return Ok(false) };
     let base = env.double(cx.memo_objs.len() as f64)?;
@@ -38,7 +41,9 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize) -
     let (_, nk, kinds, _, _) = env.typedarray_info(env.get_element(cols, 1)?)?;
     let (_, nn, nums, _, _) = env.typedarray_info(env.get_element(cols, 2)?)?;
     let strs = env.get_string_utf16(env.get_element(cols, 3)?)?;
-    // SAFETY: typed arrays the helper just made; no JS runs while we read them.
+    let others = env.get_element(cols, 4)?;
+    // SAFETY: typed arrays the helper just made; no JS runs while we read them (values of kind
+    // OTHER are converted after the last read of these slices).
     let kinds: &[u8] = if nk == 0 { &[] } else { unsafe { std::slice::from_raw_parts(kinds as *const u8, nk) } };
     // SAFETY: as above.
     let nums: &[f64] = if nn == 0 { &[] } else { unsafe { std::slice::from_raw_parts(nums as *const f64, nn) } };
@@ -64,10 +69,10 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize) -
         unsafe { (a.PyList_SetItem)(list.as_ptr(), i as isize, d.clone().into_raw()) };
         dicts.push(d);
     }
-    let mut r = Reader { kinds, nums, strs: &strs, at: 0, str_at: 0 };
-    for d in &dicts {
-        for key in &keys {
-            let value = r.value(cx, true)?;
+    let mut r = Reader { kinds, nums, strs: &strs, at: 0, str_at: 0, deferred: Vec::new() };
+    for (i, d) in dicts.iter().enumerate() {
+        for (j, key) in keys.iter().enumerate() {
+            let value = r.value(cx, true, Place::Key(i, j))?;
             // SAFETY: GIL held; dict, key and value alive.
             if unsafe { (a.PyDict_SetItem)(d.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
                 return Err(errors::fetch(gil));
@@ -77,6 +82,16 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize) -
     if r.at != kinds.len() || r.str_at != strs.len() {
         return Err(out_of_step());
     }
+    // The other values, in the helper's order: each memo index the general path gives out now
+    // comes after every one the helper gave to records and their Arrays, as on the JS side.
+    let n_others = env.array_len(others)? as usize;
+    if n_others != r.deferred.len() {
+        return Err(out_of_step());
+    }
+    for (i, slot) in std::mem::take(&mut r.deferred).into_iter().enumerate() {
+        let value = cx.value(env.get_element(others, i as u32)?, depth + 2)?;
+        slot.set(cx, &dicts, &keys, value)?;
+    }
     TO_PY_ARRAYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(true)
 }
@@ -85,16 +100,51 @@ fn out_of_step() -> Error {
     Error::Generic("python-ts: record columns out of step".into())
 }
 
-struct Reader<'a> {
+/// Where a value is read into: a record's key (record and key index) or an inner list's item.
+#[derive(Clone, Copy)]
+enum Place<'a, 'py> {
+    Key(usize, usize),
+    Item(&'a Owned<'py>, usize),
+}
+
+/// Where a value of kind OTHER goes once converted.
+enum Slot<'py> {
+    Key(usize, usize),
+    Item(Owned<'py>, usize),
+}
+
+impl<'py> Slot<'py> {
+    fn set(self, cx: &ToPy<'py>, dicts: &[Owned<'py>], keys: &[Owned<'py>], value: Owned<'py>) -> Result<()> {
+        match self {
+            Slot::Key(i, j) => {
+                let (d, k) = dicts.get(i).zip(keys.get(j)).ok_or_else(out_of_step)?;
+                // SAFETY: GIL held; a dict of ours, key and value alive (the key keeps its place
+                // in the dict's order: it was set to None before).
+                if unsafe { (api().PyDict_SetItem)(d.as_ptr(), k.as_ptr(), value.as_ptr()) } != 0 {
+                    return Err(errors::fetch(cx.gil));
+                }
+            }
+            // SAFETY: index in range of a list of ours; steals the reference (releases the None).
+            Slot::Item(l, i) => unsafe {
+                (api().PyList_SetItem)(l.as_ptr(), i as isize, value.into_raw());
+            },
+        }
+        Ok(())
+    }
+}
+
+struct Reader<'a, 'py> {
     kinds: &'a [u8],
     nums: &'a [f64],
     strs: &'a [u16],
     at: usize,
     str_at: usize,
+    deferred: Vec<Slot<'py>>,
 }
 
-impl Reader<'_> {
-    fn value<'py>(&mut self, cx: &mut ToPy<'py>, arrays: bool) -> Result<Owned<'py>> {
+impl<'py> Reader<'_, 'py> {
+    /// The next value; one of kind OTHER is None for now, its slot remembered.
+    fn value(&mut self, cx: &mut ToPy<'py>, arrays: bool, place: Place<'_, 'py>) -> Result<Owned<'py>> {
         let gil = cx.gil;
         let (Some(&kind), Some(&num)) = (self.kinds.get(self.at), self.nums.get(self.at)) else {
             return Err(out_of_step());
@@ -110,6 +160,13 @@ impl Reader<'_> {
             }
             TRUE | FALSE => super::numbers::bool_to_py(gil, kind == TRUE),
             NONE => Ok(crate::runtime::objects::none(gil)),
+            OTHER => {
+                self.deferred.push(match place {
+                    Place::Key(i, j) => Slot::Key(i, j),
+                    Place::Item(l, i) => Slot::Item(l.clone(), i),
+                });
+                Ok(crate::runtime::objects::none(gil))
+            }
             ARRAY if arrays => {
                 let n = num as usize;
                 // SAFETY: GIL held.
@@ -119,7 +176,7 @@ impl Reader<'_> {
                 super::containers::fill_none(cx, &list, 0, n);
                 cx.memo_push(&list);
                 for i in 0..n {
-                    let item = self.value(cx, false)?;
+                    let item = self.value(cx, false, Place::Item(&list, i))?;
                     // SAFETY: index in range; steals the new reference (and releases the None).
                     unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, item.into_raw()) };
                 }
