@@ -32,19 +32,29 @@ class Python {
     // Names a different Python while one runs: an Error naming both (never a silent switch).
     if (runtimePath !== undefined && runtimePath !== null) clib._set_runtime_path(String(runtimePath));
     clib._init_python();
-    /** The clib context object (`{}` for the main interpreter). */
-    this.context = {};
-    this.ownContext = false;
-    /** What clib calls get: null for the main interpreter (cheaper than `{}`). */
-    this._ctx = null;
+    let ctx = null;
     if (context === true || context === 'isolated') {
       if (typeof clib._create_pycontext !== 'function') throw new Error('python-ts: contexts are not available in this build');
-      this.context = clib._create_pycontext(context === 'isolated' ? { ownGil: true } : {});
-      this.ownContext = true;
-      this._ctx = this.context;
+      ctx = clib._create_pycontext(context === 'isolated' ? { ownGil: true } : {});
     } else if (context !== undefined && context !== false && context !== null) {
       throw new TypeError("python-ts: new Python({ context }): context must be true, 'isolated' or false");
     }
+    this._setup(ctx);
+    if (pluginsPath !== undefined && pluginsPath !== null) this.add_syspath(String(pluginsPath));
+  }
+
+  /**
+   * Every field of an instance, in one place (the constructor and instances the library makes
+   * over an existing context both come here).
+   * @private
+   * @param ctx a context object, or null for the main interpreter
+   */
+  _setup(ctx) {
+    /** The clib context object (`{}` for the main interpreter). */
+    this.context = ctx || {};
+    this.ownContext = ctx !== null;
+    /** What clib calls get: null for the main interpreter (cheaper than `{}`). */
+    this._ctx = ctx;
     this._wrappers = new WeakMap();
     /** Handles this instance handed out (main context only), for clear(): weakly held. */
     this._mine = [];
@@ -55,7 +65,6 @@ class Python {
     this._deleted = false;
     /** Wraps a call's object result (bound methods call it; primitives skip it). */
     this._wrapResult = (v) => this._wrap(v);
-    if (pluginsPath !== undefined && pluginsPath !== null) this.add_syspath(String(pluginsPath));
   }
 
   _check() {
@@ -474,7 +483,7 @@ function pythonFor(h) {
   if (!py) {
     // An instance over an existing context (not its owner: it never deletes the context).
     py = Object.create(Python.prototype);
-    Object.assign(py, { context: h.state, ownContext: true, _ctx: h.state, _wrappers: new WeakMap(), _mine: [], _minePruned: 0, _supportHandle: null, _converters: new Map(), _deleted: false });
+    py._setup(h.state);
     py.delete = () => false;
     internal.set(h.state, py);
   }

@@ -410,3 +410,21 @@ test('records holding objects, shared values, cycles and long or nested Arrays c
   assert.strictEqual(back[3].self, back[3]);
   assert.strictEqual(back[4].self, back);
 });
+
+test('the pyException of an error raised in a context hands out wrapped objects from its methods (raw handles before)', () => {
+  const cpy = new Python({ context: true });
+  try {
+    cpy.exec('class E(Exception):\n    def me(self):\n        return [self, object()]');
+    let err;
+    try { cpy.exec('raise E("x")'); } catch (e) { err = e; }
+    const [self, other] = err.pyException.me();
+    for (const w of [self, other]) {
+      assert.strictEqual(typeof w, 'function', 'a wrapped object, not a raw handle');
+      assert.ok(cpy.isPyObject(w) && cpy.sameContext(w));
+    }
+    assert.strictEqual(cpy.typeOf(other), 'object');
+    assert.strictEqual(String(self), 'x');
+  } finally {
+    cpy.delete();
+  }
+});
