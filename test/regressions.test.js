@@ -428,3 +428,31 @@ test('the pyException of an error raised in a context hands out wrapped objects 
     cpy.delete();
   }
 });
+
+test('a replaced builtins.__import__ breaks no call: eval, errors, dates, coroutines, contexts and destroy work without it', () => {
+  const r = runNode(`
+    const { Python, clib } = ${ADDON};
+    const py = new Python();
+    py.exec('import builtins\\ndef evil(*a, **k):\\n    raise ImportError("hook says no")\\nbuiltins.__import__ = evil');
+    const out = { sum: py.eval('1 + 1') };
+    try { py.exec('raise KeyError("k")'); } catch (e) { out.error = e.message; out.tb = /^Traceback[^]*KeyError: 'k'/.test(e.traceback); }
+    out.date = py.eval('lambda d: d')(new Date(86400000)).getTime();
+    py.exec('async def seven():\\n    return 7');
+    out.os = typeof py.import('os').getcwd();
+    const ctx = new Python({ context: true });
+    out.ctx = ctx.eval('2 + 2');
+    out.deleted = ctx.delete();
+    py.eval_async('seven()').then((v) => {
+      out.coroutine = v;
+      try { py.exec('import json'); } catch (e) { out.userImport = e.message; }
+      py.exec('builtins.__import__ = __builtins__.__dict__.get("__import__") if False else builtins.__import__');
+      out.destroyed = clib._destroy_python();
+      console.log(JSON.stringify(out));
+    }, (e) => console.log(JSON.stringify({ rejected: e.message })));`);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.deepStrictEqual(lastJson(r), {
+    sum: 2, error: "KeyError: 'k'", tb: true, date: 86400000, os: 'string', ctx: 4, deleted: true, coroutine: 7,
+    // User code still meets its own hook; only python-ts's work does not go through it.
+    userImport: 'ImportError: hook says no', destroyed: true,
+  });
+});

@@ -246,10 +246,6 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
     Ok(ctx)
 }
 
-const THREADS_ALIVE: &str = "[t.name for t in __import__('threading').enumerate() \
-    if t.ident != __import__('threading').get_ident() and t is not __import__('threading').main_thread() \
-    and t.is_alive() and not isinstance(t, __import__('threading')._DummyThread)]";
-
 /// End a context. Refused (clear error) while calls are in flight or its Python threads run.
 pub fn delete(id: u64) -> Result<bool> {
     if gil::depth() > 0 {
@@ -268,18 +264,7 @@ pub fn delete(id: u64) -> Result<bool> {
         objects::call_with(gil, stop.borrow(), &[])?;
         let release = support::attr(gil, "release_dummy_thread")?;
         objects::call_with(gil, release.borrow(), &[])?;
-        let main = objects::main_dict(gil)?;
-        let names = objects::run(gil, THREADS_ALIVE, python::PY_EVAL_INPUT, main)?;
-        let mut out = Vec::new();
-        // SAFETY: GIL held; a list.
-        let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
-        for i in 0..n.max(0) {
-            // SAFETY: index in range; borrowed from the list.
-            if let Some(item) = unsafe { refs::Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) } {
-                out.push(objects::str_of(gil, item)?);
-            }
-        }
-        Ok(out)
+        support::live_threads(gil, true)
     })??;
     if !alive.is_empty() {
         return Err(Error::Generic(format!(

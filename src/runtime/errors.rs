@@ -147,25 +147,26 @@ fn only_str_arg(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
 /// never described: describing must not recurse).
 fn format_traceback(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<String> {
     let a = api();
-    // SAFETY: GIL held; new reference or NULL.
-    let tb_mod = unsafe { Owned::from_raw(gil, (a.PyImport_ImportModule)(c"traceback".as_ptr())) };
-    let Some(tb_mod) = tb_mod else {
-        clear(gil);
-        return None;
+    // `python_ts.format_exception` (traceback's formatting, its imports safe from a replaced
+    // `__import__`); before that module exists (an error while making it), traceback itself.
+    let lines = match crate::runtime::support::loaded_module(gil, c"python_ts")
+        .and_then(|m| objects::getattr_opt(gil, m, c"format_exception"))
+    {
+        Some(f) => objects::call_quiet(gil, f.borrow(), &[exc]),
+        None => {
+            // SAFETY: GIL held; new reference or NULL.
+            let tb_mod = unsafe { Owned::from_raw(gil, (a.PyImport_ImportModule)(c"traceback".as_ptr())) };
+            let Some(tb_mod) = tb_mod else {
+                clear(gil);
+                return None;
+            };
+            let format = objects::getattr_opt(gil, tb_mod.borrow(), c"format_exception")?;
+            // SAFETY: GIL held; types outlive instances.
+            let ty = unsafe { Borrowed::from_raw(gil, exc.type_ptr())? };
+            let tb = objects::getattr_opt(gil, exc, c"__traceback__")?;
+            objects::call_quiet(gil, format.borrow(), &[ty, exc, tb.borrow()])
+        }
     };
-    let format = objects::getattr_opt(gil, tb_mod.borrow(), c"format_exception")?;
-    // SAFETY: GIL held; types outlive instances.
-    let ty = unsafe { Borrowed::from_raw(gil, exc.type_ptr())? };
-    let tb = objects::getattr_opt(gil, exc, c"__traceback__")?;
-    // SAFETY: GIL held.
-    let args = unsafe { Owned::from_raw(gil, (a.PyTuple_New)(3))? };
-    for (i, item) in [ty, exc, tb.borrow()].into_iter().enumerate() {
-        // SAFETY: fresh tuple; SetItem steals the new reference.
-        unsafe { (a.PyTuple_SetItem)(args.as_ptr(), i as isize, item.to_owned().into_raw()) };
-    }
-    // SAFETY: GIL held.
-    let lines =
-        unsafe { Owned::from_raw(gil, (a.PyObject_Call)(format.as_ptr(), args.as_ptr(), std::ptr::null_mut())) };
     let Some(lines) = lines else {
         clear(gil);
         return None;

@@ -173,16 +173,9 @@ pub fn set_plugins_path(dir: Option<PathBuf>) -> Result<()> {
 
 /// `sys.path`: move or insert `dir` at the front.
 pub fn prepend_sys_path(gil: Gil<'_>, dir: &str) -> Result<()> {
-    let globals = objects::scratch_globals(gil)?;
+    let add = crate::runtime::support::attr(gil, "add_syspath")?;
     let d = objects::py_str(gil, dir)?;
-    // SAFETY: GIL held; globals is a dict.
-    unsafe { (api().PyDict_SetItemString)(globals.as_ptr(), c"_d".as_ptr(), d.as_ptr()) };
-    objects::run(
-        gil,
-        "import sys\nwhile _d in sys.path: sys.path.remove(_d)\nsys.path.insert(0, _d)\n",
-        python::PY_FILE_INPUT,
-        globals.borrow(),
-    )?;
+    objects::call_with(gil, add.borrow(), &[d.borrow()])?;
     Ok(())
 }
 
@@ -302,26 +295,7 @@ pub fn at_exit() {
 }
 
 fn live_non_daemon_threads(gil: Gil<'_>) -> Result<Vec<String>> {
-    let globals = objects::main_dict(gil)?;
-    let names = objects::run(
-        gil,
-        "[t.name for t in __import__('threading').enumerate() if t is not __import__('threading').main_thread() and not t.daemon \
-         and t.is_alive() and not isinstance(t, __import__('threading')._DummyThread)]",
-        python::PY_EVAL_INPUT,
-        globals,
-    )?;
-    // SAFETY: GIL held; `names` is the list just built.
-    let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
-    let mut out = Vec::new();
-    for i in 0..n.max(0) {
-        if let Some(item) =
-            // SAFETY: index in range; borrowed item of a live list.
-            unsafe { crate::runtime::refs::Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }
-        {
-            out.push(objects::str_of(gil, item)?);
-        }
-    }
-    Ok(out)
+    crate::runtime::support::live_threads(gil, false)
 }
 
 fn spawn_library_thread() -> Result<Sender<Command>> {

@@ -12,10 +12,57 @@ pub fn cstr(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::Type(format!("string contains a NUL byte: {s:?}")))
 }
 
+/// `importlib.import_module(name)`: the module from `sys.modules`, else imported by the import
+/// system (`sys.meta_path`, `sys.path`) — never through `builtins.__import__`, which user code may
+/// replace: python-ts's own work (and `_import_module`) must not depend on such a hook, as
+/// CPython's own machinery does not.
 pub fn import<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
     let c = cstr(name)?;
-    // SAFETY: GIL held; returns a new reference or NULL with an exception.
-    unsafe { Owned::from_result(gil, (api().PyImport_ImportModule)(c.as_ptr())) }
+    if let Some(m) = crate::runtime::support::loaded_module(gil, &c) {
+        return Ok(m.to_owned());
+    }
+    // SAFETY: GIL held; `PyImport_ImportModuleLevel` is the import machinery under `__import__`
+    // (a new reference to the top-level package, or NULL with an exception).
+    let top = unsafe {
+        Owned::from_result(
+            gil,
+            (api().PyImport_ImportModuleLevel)(
+                c.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            ),
+        )?
+    };
+    if !name.contains('.') {
+        return Ok(top);
+    }
+    crate::runtime::support::loaded_module(gil, &c)
+        .map(|m| m.to_owned())
+        .ok_or_else(|| Error::Runtime(format!("python-ts: {name} was imported but is not in sys.modules")))
+}
+
+/// The items of a list of str, as Rust strings.
+pub fn str_list(gil: Gil<'_>, list: Borrowed<'_, '_>) -> Result<Vec<String>> {
+    // SAFETY: GIL held; PyList_Size checks its argument (-1 with an exception if not a list).
+    let n = unsafe { (api().PyList_Size)(list.as_ptr()) };
+    if n < 0 {
+        return Err(crate::runtime::errors::fetch(gil));
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        // SAFETY: index in range; the item is borrowed from the list, alive through this loop.
+        if let Some(item) = unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(list.as_ptr(), i)) } {
+            out.push(str_of(gil, item)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The `builtins` module of the current interpreter (imported at its start, never through a hook).
+pub fn builtins<'py>(gil: Gil<'py>) -> Result<Owned<'py>> {
+    import(gil, "builtins")
 }
 
 pub fn getattr<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &str) -> Result<Owned<'py>> {
@@ -65,6 +112,18 @@ pub fn call<'py>(
 pub fn call_with<'py>(gil: Gil<'py>, callable: Borrowed<'_, 'py>, items: &[Borrowed<'_, 'py>]) -> Result<Owned<'py>> {
     let args = tuple(gil, items.iter().map(|b| (*b).to_owned()).collect())?;
     call(gil, callable, args.borrow(), None)
+}
+
+/// `callable(*items)` for error paths: None (the exception left set, never described) on failure.
+pub fn call_quiet<'py>(gil: Gil<'py>, callable: Borrowed<'_, 'py>, items: &[Borrowed<'_, 'py>]) -> Option<Owned<'py>> {
+    // SAFETY: GIL held.
+    let args = unsafe { Owned::from_raw(gil, (api().PyTuple_New)(items.len() as isize))? };
+    for (i, item) in items.iter().enumerate() {
+        // SAFETY: a fresh tuple of the right size; SetItem steals the new reference.
+        unsafe { (api().PyTuple_SetItem)(args.as_ptr(), i as isize, (*item).to_owned().into_raw()) };
+    }
+    // SAFETY: GIL held; args is a tuple.
+    unsafe { Owned::from_raw(gil, (api().PyObject_Call)(callable.as_ptr(), args.as_ptr(), std::ptr::null_mut())) }
 }
 
 pub fn tuple<'py>(gil: Gil<'py>, items: Vec<Owned<'py>>) -> Result<Owned<'py>> {
@@ -161,7 +220,7 @@ pub fn main_dict<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
 
 /// Compile and run `code` in `globals` (`mode`: PY_FILE_INPUT or PY_EVAL_INPUT).
 pub fn run<'py>(gil: Gil<'py>, code: &str, mode: i32, globals: Borrowed<'_, 'py>) -> Result<Owned<'py>> {
-    let builtins = import(gil, "builtins")?;
+    let builtins = builtins(gil)?;
     let compile = getattr(gil, builtins.borrow(), "compile")?;
     let src = py_str(gil, code)?;
     let filename = py_str(gil, "<string>")?;
@@ -176,7 +235,7 @@ pub fn run<'py>(gil: Gil<'py>, code: &str, mode: i32, globals: Borrowed<'_, 'py>
 pub fn scratch_globals<'py>(gil: Gil<'py>) -> Result<Owned<'py>> {
     // SAFETY: GIL held.
     let d = unsafe { Owned::from_result(gil, (api().PyDict_New)())? };
-    let b = import(gil, "builtins")?;
+    let b = builtins(gil)?;
     // SAFETY: GIL held; d is a dict.
     if unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) } != 0 {
         return Err(crate::runtime::errors::fetch(gil));

@@ -11,6 +11,37 @@ const SOURCE: &str = r#"
 import sys
 import threading
 
+import builtins as _builtins
+
+_gcd_import = sys.modules['_frozen_importlib']._gcd_import
+_real_import = _builtins.__import__
+
+
+class _OwnImports:
+    """`with _OwnImports():` around python-ts's own work that may import (a module it needs, the
+    asyncio loop it makes): `builtins.__import__` is CPython's for that time, even when user code
+    replaced it — the `import` statements of those modules go through that hook, and a hook that
+    refuses everything must not break a call, an error report or a date conversion."""
+
+    def __enter__(self):
+        self.hook = _builtins.__import__
+        if self.hook is not _real_import:
+            _builtins.__import__ = _real_import
+
+    def __exit__(self, *exc):
+        if self.hook is not _real_import and _builtins.__import__ is _real_import:
+            _builtins.__import__ = self.hook
+
+
+def _import(name):
+    """A module python-ts needs for its own work (see `_OwnImports`)."""
+    m = sys.modules.get(name)
+    if m is not None:
+        return m
+    with _OwnImports():
+        return _gcd_import(name)
+
+
 class JSError(Exception):
     """A JavaScript error thrown by a JS function called from Python.
 
@@ -38,9 +69,9 @@ _loop_lock = threading.Lock()
 def _get_loop():
     """The asyncio loop of this interpreter, running on a thread of its own."""
     global _loop
-    with _loop_lock:
+    with _loop_lock, _OwnImports():
         if _loop is None or _loop.is_closed():
-            import asyncio
+            asyncio = _import('asyncio')
             loop = asyncio.new_event_loop()
             try:
                 t = threading.Thread(target=loop.run_forever, name='python-ts-asyncio', daemon=True)
@@ -69,7 +100,8 @@ def shutdown_loop():
 
 def run_awaitable(aw):
     """Run an awaitable to completion on this interpreter's loop; called from a worker thread."""
-    import asyncio
+    asyncio = _import('asyncio')
+    futures = _import('concurrent.futures')
 
     async def _await():
         # SystemExit and KeyboardInterrupt escape asyncio's tasks and stop the loop itself:
@@ -90,7 +122,7 @@ def run_awaitable(aw):
                 break
             except TimeoutError:
                 continue
-            except __import__('concurrent.futures').futures.TimeoutError:
+            except futures.TimeoutError:
                 continue
     except BaseException:
         fut.cancel()
@@ -107,6 +139,23 @@ def release_dummy_thread():
     info = getattr(threading, '_thread_local_info', None)
     if info is not None:
         info.__dict__.pop('_track_dummy_thread_ref', None)
+
+
+def format_exception(e):
+    """Python's own formatting of an exception, chained causes included (a list of str)."""
+    with _OwnImports():
+        return _import('traceback').format_exception(type(e), e, e.__traceback__)
+
+
+def live_threads(daemons):
+    """Names of the Python threads alive that shutdown would wait for (with `daemons`: every
+    thread of user code), leaving out the calling thread, the main thread and the threads that
+    entered through python-ts (`_DummyThread`)."""
+    me = threading.get_ident()
+    main = threading.main_thread()
+    return [t.name for t in threading.enumerate()
+            if t.ident != me and t is not main and t.is_alive()
+            and not isinstance(t, threading._DummyThread) and (daemons or not t.daemon)]
 
 
 def type_name(o):
@@ -168,7 +217,7 @@ def add_syspath(d):
 
 
 def date_from_ms(ms):
-    import datetime as d
+    d = _import('datetime')
     return d.datetime(1970, 1, 1, tzinfo=d.timezone.utc) + d.timedelta(milliseconds=ms)
 
 
@@ -176,7 +225,7 @@ def ms_from_date(v):
     # Floor division: a Date has whole milliseconds, and rounding 23:59:59.999999 up moved it
     # into the next second (datetime.max became year 10000).
     # A naive datetime is read as local time, as `datetime.timestamp()` reads it.
-    import datetime as d
+    d = _import('datetime')
     epoch = d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)
     if v.tzinfo is None or v.utcoffset() is None:
         try:
@@ -211,7 +260,7 @@ pub fn install(gil: Gil<'_>) -> Result<()> {
     // SAFETY: module alive; borrowed dict.
     let d = unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }
         .ok_or_else(|| Error::Runtime("module without dict".into()))?;
-    let b = objects::import(gil, "builtins")?;
+    let b = objects::builtins(gil)?;
     // SAFETY: GIL held; d is a dict.
     unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) };
     objects::run(gil, SOURCE, PY_FILE_INPUT, d)?;
@@ -237,9 +286,30 @@ pub fn loaded_module<'py>(gil: Gil<'py>, name: &std::ffi::CStr) -> Option<Borrow
     unsafe { Borrowed::from_raw(gil, (api().PyDict_GetItemString)(modules.as_ptr(), name.as_ptr())) }
 }
 
+/// A module python-ts needs for its own work (`python_ts._import`): from `sys.modules`, else
+/// imported with CPython's own import function even when user code replaced `__import__`.
+pub fn import<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
+    let c = objects::cstr(name)?;
+    if let Some(m) = loaded_module(gil, &c) {
+        return Ok(m.to_owned());
+    }
+    let f = attr(gil, "_import")?;
+    let n = objects::py_str(gil, name)?;
+    objects::call_with(gil, f.borrow(), &[n.borrow()])
+}
+
 /// An attribute of the `python_ts` module.
 pub fn attr<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
     let m =
         loaded_module(gil, c"python_ts").ok_or_else(|| Error::Runtime("python_ts support module missing".into()))?;
     objects::getattr(gil, m, name)
+}
+
+/// `python_ts.live_threads(daemons)`: the names of the Python threads of user code alive (all of
+/// them, or only non-daemon ones) in the current interpreter.
+pub fn live_threads(gil: Gil<'_>, daemons: bool) -> Result<Vec<String>> {
+    let f = attr(gil, "live_threads")?;
+    let flag = crate::convert::numbers::bool_to_py(gil, daemons)?;
+    let names = objects::call_with(gil, f.borrow(), &[flag.borrow()])?;
+    objects::str_list(gil, names.borrow())
 }

@@ -209,6 +209,7 @@ py_api! {
     }
     "import.h / moduleobject.h / methodobject.h / pycapsule.h" {
         fn PyImport_ImportModule(*const c_char) -> PyPtr;
+        fn PyImport_ImportModuleLevel(*const c_char, PyPtr, PyPtr, PyPtr, c_int) -> PyPtr;
         fn PyImport_AddModule(*const c_char) -> PyPtr;
         fn PyImport_ReloadModule(PyPtr) -> PyPtr;
         fn PyModule_GetDict(PyPtr) -> PyPtr;
