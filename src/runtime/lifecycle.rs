@@ -37,10 +37,20 @@ struct Control {
     plugins_path: Option<PathBuf>,
     info: Option<RuntimeInfo>,
     thread: Option<Sender<Command>>,
+    /// OS thread ids of the daemon threads alive when the runtime was last finalized. CPython
+    /// stops such a thread only when it next wants the GIL; one still asleep (`time.sleep`) when
+    /// Python starts again would take the new GIL with its dead thread state (a segfault,
+    /// measured). So Python starts again only once all of them are gone.
+    daemons_at_finalize: Vec<u64>,
 }
 
-static CONTROL: Mutex<Control> =
-    Mutex::new(Control { runtime_path: None, plugins_path: None, info: None, thread: None });
+static CONTROL: Mutex<Control> = Mutex::new(Control {
+    runtime_path: None,
+    plugins_path: None,
+    info: None,
+    thread: None,
+    daemons_at_finalize: Vec::new(),
+});
 
 enum Command {
     Init(RuntimeInfo, Option<PathBuf>, Sender<Result<()>>),
@@ -199,6 +209,15 @@ pub fn init_python() -> Result<bool> {
     };
     if state == FINALIZED {
         reinit_allowed(info.version)?;
+        c.daemons_at_finalize.retain(|&id| crate::sys::os_thread_alive(id));
+        if !c.daemons_at_finalize.is_empty() {
+            return Err(Error::Runtime(format!(
+                "python-ts: cannot start Python again while {} daemon thread(s) of the destroyed runtime are still \
+                 alive (CPython ends them when they next run); start it after they end, or end them before \
+                 _destroy_python()",
+                c.daemons_at_finalize.len()
+            )));
+        }
     }
     python::load(&info.library).map_err(|e| Error::Runtime(format!("python-ts: {} ({})", e, info.source)))?;
     c.info = Some(info.clone());
@@ -244,7 +263,7 @@ pub fn destroy_python() -> Result<bool> {
     if gil::depth() > 0 {
         return Err(Error::Generic("python-ts: _destroy_python() cannot run inside a call into Python".into()));
     }
-    let c = lock()?;
+    let mut c = lock()?;
     if STATE.compare_exchange(RUNNING, FINALIZING, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Ok(false);
     }
@@ -263,6 +282,10 @@ pub fn destroy_python() -> Result<bool> {
     }
     // No one else is inside: check for threads that Py_FinalizeEx would wait for.
     let threads = gil::with_gil(live_non_daemon_threads);
+    let daemons = match &threads {
+        Ok(t) if t.is_empty() => gil::with_gil(daemon_thread_ids),
+        _ => Ok(Vec::new()),
+    };
     match threads {
         Ok(names) if !names.is_empty() => {
             return undo(Error::Generic(format!(
@@ -273,6 +296,10 @@ pub fn destroy_python() -> Result<bool> {
         Err(e) => return undo(e),
         Ok(_) => {}
     }
+    let daemons = match daemons {
+        Ok(d) => d,
+        Err(e) => return undo(e),
+    };
     if let Err(e) = crate::runtime::context::end_all() {
         return undo(e);
     }
@@ -280,6 +307,7 @@ pub fn destroy_python() -> Result<bool> {
     let (reply_tx, reply_rx) = channel();
     tx.send(Command::Finalize(reply_tx)).map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
     let r = reply_rx.recv().map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
+    c.daemons_at_finalize = daemons;
     STATE.store(FINALIZED, Ordering::Release);
     r.map(|_| true)
 }
@@ -296,6 +324,16 @@ pub fn at_exit() {
 
 fn live_non_daemon_threads(gil: Gil<'_>) -> Result<Vec<String>> {
     crate::runtime::support::live_threads(gil, false)
+}
+
+/// The OS thread ids of the daemon threads alive now, after this interpreter's asyncio loop
+/// thread (ours) was stopped.
+fn daemon_thread_ids(gil: Gil<'_>) -> Result<Vec<u64>> {
+    let stop = crate::runtime::support::attr(gil, "shutdown_loop")?;
+    objects::call_with(gil, stop.borrow(), &[])?;
+    let f = crate::runtime::support::attr(gil, "daemon_thread_ids")?;
+    let ids = objects::call_with(gil, f.borrow(), &[])?;
+    Ok(objects::str_list(gil, ids.borrow())?.iter().filter_map(|s| s.parse().ok()).collect())
 }
 
 fn spawn_library_thread() -> Result<Sender<Command>> {

@@ -158,6 +158,13 @@ def live_threads(daemons):
             and not isinstance(t, threading._DummyThread) and (daemons or not t.daemon)]
 
 
+def daemon_thread_ids():
+    """OS thread ids (as str) of the daemon threads of user code alive now."""
+    return [str(t.native_id) for t in threading.enumerate()
+            if t.daemon and t.is_alive() and t.native_id is not None
+            and not isinstance(t, threading._DummyThread) and t is not threading.main_thread()]
+
+
 def type_name(o):
     """The qualified name of `type(o)`: bare for builtins (`ZeroDivisionError`), else
     `module.Qualname` (`decimal.Decimal`, `numpy.ndarray`)."""

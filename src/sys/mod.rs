@@ -24,3 +24,17 @@ pub fn is_process_main_thread() -> bool {
         unsafe { pthread_main_np() != 0 }
     }
 }
+
+/// Whether the OS thread with this id (Python's `threading.get_native_id()`) still runs in this
+/// process. Where that cannot be asked (not Linux), every thread counts as alive.
+pub fn os_thread_alive(id: u64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::path::Path::new(&format!("/proc/self/task/{id}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = id;
+        true
+    }
+}
