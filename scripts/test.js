@@ -24,6 +24,12 @@ if (!only.length && process.env.PYTHON_TS_NO_FETCH !== '1') {
     const r = spawnSync('bash', [path.join(root, 'scripts', 'pythons-sid.sh')], { cwd: root, stdio: 'inherit', env: { ...process.env, PYTHON_TS_PYTHONS_ROOT: path.dirname(manifest) } });
     if (r.status !== 0) console.log('# skipped: CPython 3.14 and 3.15 could not be fetched; their runtime tests are skipped');
   }
+  // The free-threaded CPython 3.13t, built from source into the cache once (about 4 minutes).
+  if (!require('../test/helpers').freeThreadedPythons().length) {
+    console.log('# building CPython 3.13t (free-threaded) for the runtime tests (scripts/python-313t.sh)');
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'python-313t.sh')], { cwd: root, stdio: 'inherit', env: { ...process.env, PYTHON_TS_PYTHONS_ROOT: path.dirname(manifest) } });
+    if (r.status !== 0) console.log('# skipped: CPython 3.13t could not be built; its free-threaded tests are skipped');
+  }
 }
 // Files that measure parallelism need both cores: they run alone, after the others.
 const SOLO = ['free-threaded.test.js'];

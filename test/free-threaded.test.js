@@ -8,7 +8,7 @@ const { runNodeAsync, lastJson, freeThreadedPythons, venvPython } = require('./h
 
 const pythons = freeThreadedPythons();
 if (!pythons.length) {
-  test('free-threaded CPython', (t) => t.skip('no free-threaded CPython in the manifest (build one with the manifest script: build313t)'));
+  test('free-threaded CPython', (t) => t.skip('no free-threaded CPython in the manifest (scripts/python-313t.sh builds one)'));
 }
 
 for (const py of pythons) {

@@ -143,7 +143,7 @@ function venvPython(name, packages, base = supportedPythons().find((p) => p.vers
   if (!fs.existsSync(py) || !fs.existsSync(marker) || fs.readFileSync(marker, 'utf8') !== want) {
     fs.rmSync(dir, { recursive: true, force: true });
     if (spawnSync(base.exe, ['-m', 'venv', dir], { stdio: 'ignore' }).status !== 0) return false;
-    const pip = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...packages], { encoding: 'utf8', timeout: 600000 });
+    const pip = spawnSync(py, ['-m', 'pip', 'install', '--disable-pip-version-check', '--prefer-binary', '-q', ...packages], { encoding: 'utf8', timeout: 600000 });
     if (pip.status !== 0) return false;
     fs.writeFileSync(marker, want);
   }
