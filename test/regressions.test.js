@@ -486,3 +486,35 @@ test('Python starts again after _destroy_python() only once daemon threads of th
   assert.match(out.first, /daemon thread\(s\) of the destroyed runtime are still alive/);
   if (out.restarted) assert.strictEqual(out.evals, 100);
 });
+
+test('a ProcessPoolExecutor (forkserver) made at import leaves no process behind when node exits, as under python', async () => {
+  const { tmpdir } = require('./helpers');
+  const dir = tmpdir();
+  require('fs').writeFileSync(require('path').join(dir, 'ppmod.py'), [
+    'import multiprocessing as mp',
+    'from concurrent.futures import ProcessPoolExecutor',
+    'mp.set_start_method("forkserver", force=True)',
+    'ex = ProcessPoolExecutor(2)',
+    'r = ex.submit(abs, -1).result()',
+    'from multiprocessing import forkserver, resource_tracker',
+    'pids = list(ex._processes) + [forkserver._forkserver._forkserver_pid, resource_tracker._resource_tracker._pid]',
+  ].join('\n'));
+  // The child's output goes to a file: processes left behind would hold a pipe open for ever.
+  const outFile = require('path').join(dir, 'out.json');
+  const { spawn } = require('child_process');
+  const child = spawn(process.execPath, ['-e', `
+    const { Python } = ${ADDON};
+    const m = new Python({ plugins_path: ${JSON.stringify(dir)} }).import('ppmod');
+    require('fs').writeFileSync(${JSON.stringify(outFile)}, JSON.stringify({ r: m.r, pids: m.pids }));`], { stdio: 'ignore', env: process.env });
+  const status = await new Promise((res) => child.on('exit', (code) => res(code)));
+  assert.strictEqual(status, 0);
+  const out = JSON.parse(require('fs').readFileSync(outFile, 'utf8'));
+  assert.strictEqual(out.r, 1);
+  assert.ok(out.pids.length >= 3, 'a pool worker, the forkserver and the resource tracker');
+  const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (e) { return e.code !== 'ESRCH'; } };
+  // They end as the parent's pipes close: give them until they have (a slow machine's seconds).
+  for (let i = 0; i < 200 && out.pids.some(alive); i++) await new Promise((res) => setTimeout(res, 50));
+  const left = out.pids.filter(alive);
+  for (const pid of left) try { process.kill(pid, 'SIGKILL'); } catch (e) { /* gone */ }
+  assert.deepStrictEqual(left, [], 'processes left behind');
+});

@@ -54,6 +54,8 @@ static CONTROL: Mutex<Control> = Mutex::new(Control {
 
 enum Command {
     Init(RuntimeInfo, Option<PathBuf>, Sender<Result<()>>),
+    /// At process exit, before finalizing: end Python's threads as `python` does, within a time.
+    ExitThreads(std::time::Duration, Sender<Result<bool>>),
     Finalize(Sender<Result<()>>),
 }
 
@@ -260,6 +262,18 @@ pub const REINIT_REFUSED: &[(u32, u32)] = &[(3, 12), (3, 15)];
 /// End the interpreter. Refused inside a Python call, while calls are in flight elsewhere (after
 /// waiting a little), or while non-daemon Python threads run (finalize would wait for them).
 pub fn destroy_python() -> Result<bool> {
+    end(false)
+}
+
+/// How long the exit waits for Python's non-daemon threads (and the executors shut down at
+/// exit) before it lets the process go without finalizing: 1 s, or `PYTHON_TS_EXIT_WAIT_MS`.
+fn exit_wait() -> std::time::Duration {
+    let ms = std::env::var("PYTHON_TS_EXIT_WAIT_MS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(1000);
+    std::time::Duration::from_millis(ms)
+}
+
+/// `_destroy_python()` (`at_exit` false), or the end at process exit.
+fn end(at_exit: bool) -> Result<bool> {
     if gil::depth() > 0 {
         return Err(Error::Generic("python-ts: _destroy_python() cannot run inside a call into Python".into()));
     }
@@ -279,6 +293,21 @@ pub fn destroy_python() -> Result<bool> {
             "python-ts: cannot destroy Python while {active} call(s) are in flight (async calls included); \
              destroy it after they settle"
         )));
+    }
+    if at_exit {
+        // What `python` does before it finalizes (threading._shutdown): executors registered
+        // with threading's exit hooks shut down — and with them the worker processes of a
+        // ProcessPoolExecutor, which otherwise outlived node with parent 1 — and non-daemon
+        // threads are waited for, here within `exit_wait()`. Threads still running then: the
+        // process goes without finalizing (atexit handlers were run by `exit_threads`).
+        let tx = c.thread.clone().ok_or_else(|| Error::Runtime("python-ts: no Python thread".into()))?;
+        let (reply_tx, reply_rx) = channel();
+        tx.send(Command::ExitThreads(exit_wait(), reply_tx))
+            .map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
+        match reply_rx.recv() {
+            Ok(Ok(true)) => {}
+            _ => return Ok(false),
+        }
     }
     // No one else is inside: check for threads that Py_FinalizeEx would wait for.
     let threads = gil::with_gil(live_non_daemon_threads);
@@ -319,7 +348,7 @@ pub fn at_exit() {
     if !is_running() || ACTIVE.load(Ordering::Acquire) > 0 || gil::depth() > 0 {
         return;
     }
-    let _ = destroy_python();
+    let _ = end(true);
 }
 
 fn live_non_daemon_threads(gil: Gil<'_>) -> Result<Vec<String>> {
@@ -352,6 +381,13 @@ fn spawn_library_thread() -> Result<Sender<Command>> {
                             do_init(&info, plugins.as_deref(), &mut main_tstate)
                         }))
                         .unwrap_or_else(|_| Err(Error::Panic("Python initialisation panicked".into())));
+                        let _ = reply.send(r);
+                    }
+                    Command::ExitThreads(wait, reply) => {
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            do_exit_threads(main_tstate, wait)
+                        }))
+                        .unwrap_or_else(|_| Err(Error::Panic("ending Python's threads panicked".into())));
                         let _ = reply.send(r);
                     }
                     Command::Finalize(reply) => {
@@ -534,6 +570,28 @@ fn do_init(info: &RuntimeInfo, plugins: Option<&std::path::Path>, main_tstate: &
     })();
     // SAFETY: releases the GIL taken by init; the state stays ours until finalize.
     *main_tstate = unsafe { (api.PyEval_SaveThread)() } as usize;
+    r
+}
+
+/// `python_ts.exit_threads(wait)` on Python's main thread (this one): true when no non-daemon
+/// thread is left.
+fn do_exit_threads(main_tstate: usize, wait: std::time::Duration) -> Result<bool> {
+    if main_tstate == 0 {
+        return Ok(false);
+    }
+    // SAFETY: the state saved after init on this same thread; the caller holds the runtime in
+    // `Finalizing`, so it is still alive.
+    unsafe { (api().PyEval_RestoreThread)(main_tstate as *mut python::PyThreadState) };
+    // SAFETY: restored just above.
+    let gil = unsafe { Gil::assume() };
+    let r = (|| {
+        let f = crate::runtime::support::attr(gil, "exit_threads")?;
+        let t = crate::convert::numbers::number_to_py(gil, wait.as_secs_f64())?;
+        let done = objects::call_with(gil, f.borrow(), &[t.borrow()])?;
+        Ok(done.as_ptr() == api()._Py_TrueStruct)
+    })();
+    // SAFETY: releases the GIL taken above; the state stays ours until finalize.
+    unsafe { (api().PyEval_SaveThread)() };
     r
 }
 

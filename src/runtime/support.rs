@@ -158,6 +158,48 @@ def live_threads(daemons):
             and not isinstance(t, threading._DummyThread) and (daemons or not t.daemon)]
 
 
+def exit_threads(timeout):
+    """At process exit, on Python's main thread: what `python` does before it finalizes
+    (`threading._shutdown`), within `timeout` seconds. First the callbacks registered with
+    `threading._register_atexit` (concurrent.futures shuts its executors down there, and so the
+    worker processes of a ProcessPoolExecutor), then a wait for non-daemon threads. True when none
+    is left: Py_FinalizeEx (which would wait for them for ever) may run, with atexit's handlers.
+    Otherwise atexit's handlers run now (multiprocessing ends its children there), because the
+    process ends without finalizing."""
+    time = _import('time')
+    deadline = time.monotonic() + timeout
+    calls = getattr(threading, '_threading_atexits', None)
+    if calls:
+        pending = list(reversed(calls))
+        del calls[:]
+
+        def run():
+            for call in pending:
+                try:
+                    call()
+                except BaseException:
+                    pass
+
+        t = threading.Thread(target=run, name='python-ts-exit', daemon=True)
+        t.start()
+        t.join(max(0.0, deadline - time.monotonic()))
+    me = threading.get_ident()
+    left = []
+    for t in threading.enumerate():
+        if t.daemon or t.ident == me or t is threading.main_thread() or isinstance(t, threading._DummyThread):
+            continue
+        t.join(max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            left.append(t)
+    if left:
+        try:
+            _import('atexit')._run_exitfuncs()
+        except BaseException:
+            pass
+        return False
+    return True
+
+
 def daemon_thread_ids():
     """OS thread ids (as str) of the daemon threads of user code alive now."""
     return [str(t.native_id) for t in threading.enumerate()
