@@ -518,3 +518,47 @@ test('a ProcessPoolExecutor (forkserver) made at import leaves no process behind
   for (const pid of left) try { process.kill(pid, 'SIGKILL'); } catch (e) { /* gone */ }
   assert.deepStrictEqual(left, [], 'processes left behind');
 });
+
+test('a context used by async calls across many worker lifetimes keeps its thread states bounded (one per worker that ever ran, before)', () => {
+  const r = runNode(`
+    const { Python, clib } = ${ADDON};
+    const py = new Python({ context: true });
+    py.exec('import time');
+    const counts = [];
+    const idle = () => new Promise((res) => { const t = setInterval(() => { if (clib._executor_stats().threads === 0) { clearInterval(t); res(); } }, 10); });
+    (async () => {
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(Array.from({ length: 4 }, () => py.eval_async('time.sleep(0.002) or 1')));
+        await idle();
+        counts.push(clib._internals.thread_states().contexts);
+      }
+      py.delete();
+      console.log(JSON.stringify({ counts, after: clib._internals.thread_states().contexts }));
+    })();`, { env: { PYTHON_TS_WORKER_IDLE_MS: '20' }, timeout: 120000 });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const { counts, after } = lastJson(r);
+  // Each round's workers end; their states are deleted by the next entry into the context. The
+  // count is bounded by one round's workers (plus the creating thread's), not by the rounds.
+  assert.ok(Math.max(...counts) <= counts[0] + 8, `thread states grew: ${counts}`);
+  assert.ok(counts[counts.length - 1] < 20, `thread states grew: ${counts}`);
+  assert.strictEqual(after, 0, 'deleting the context deletes every state made for it');
+});
+
+test('a worker whose main state is one of our own (not PyGILState\'s) gives it back without a fatal error when it ends', () => {
+  const r = runNode(`
+    const { Python, clib } = ${ADDON};
+    const py = new Python();
+    py.exec('import time');
+    const idle = () => new Promise((res) => { const t = setInterval(() => { if (clib._executor_stats().threads === 0) { clearInterval(t); res(); } }, 10); });
+    (async () => {
+      let sum = 0;
+      for (let round = 0; round < 5; round++) {
+        const rs = await Promise.all(Array.from({ length: 4 }, (_, i) => py.eval_async('time.sleep(0.002) or ' + i)));
+        sum += rs.reduce((a, b) => a + b, 0);
+        await idle();
+      }
+      console.log(JSON.stringify({ sum, main: py.eval('1 + 1') }));
+    })();`, { env: { PYTHON_TS_WORKER_IDLE_MS: '20', PYTHON_TS_TEST_OWN_MAIN_STATE: '1' }, timeout: 120000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  assert.deepStrictEqual(lastJson(r), { sum: 30, main: 2 });
+});

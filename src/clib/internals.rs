@@ -29,6 +29,7 @@ static EXPORTS: &[Export] = &[
     Export { name: "pyobject_to_napi_value", f: pyobject_to_napi_value },
     Export { name: "throw_pyexception_in_javascript", f: throw_pyexception_in_javascript },
     Export { name: "conversion_stats", f: conversion_stats },
+    Export { name: "thread_states", f: thread_states },
 ];
 
 /// `conversion_stats()` → `{ recordsToPy, recordsToJs, externalStrings, strLayout }`: how often
@@ -42,6 +43,14 @@ fn conversion_stats(env: Env, _args: &Args) -> Result<Value> {
     env.set_named(o, "recordsToJs", env.double(records::TO_JS_ARRAYS.load(Relaxed) as f64)?)?;
     env.set_named(o, "externalStrings", env.double(strings::EXTERNAL_STRINGS.load(Relaxed) as f64)?)?;
     env.set_named(o, "strLayout", env.string(strings::layout_name())?)?;
+    Ok(o)
+}
+
+/// `thread_states()` → `{ contexts }`: how many thread states of contexts exist (live ones and
+/// those of ended threads not deleted yet).
+fn thread_states(env: Env, _args: &Args) -> Result<Value> {
+    let o = env.object()?;
+    env.set_named(o, "contexts", env.double(crate::runtime::attach::context_state_count() as f64)?)?;
     Ok(o)
 }
 

@@ -15,7 +15,7 @@ use super::{ToJs, ToPy};
 use crate::error::{Error, PyErrInfo, Result};
 use crate::instance;
 use crate::runtime::executor::EnvShared;
-use crate::runtime::gil::{self, Gil};
+use crate::runtime::gil::Gil;
 use crate::runtime::refs::{self, Borrowed, Detached, Owned};
 use crate::runtime::{context, errors, lifecycle, objects, support};
 use crate::sys::napi::{Env, Value, ValueType};
@@ -93,17 +93,31 @@ unsafe extern "C" fn capsule_destructor(cap: PyPtr) {
 }
 
 unsafe extern "C" fn call_trampoline(slf: PyPtr, args: PyPtr, kwargs: PyPtr) -> PyPtr {
-    // SAFETY: CPython calls a builtin function with the GIL held.
-    let gil = unsafe { Gil::assume() };
+    // SAFETY: `slf` is our capsule (set at creation); the pointer lives as long as it. CPython
+    // calls a builtin function with the GIL held.
+    let p = unsafe { (api().PyCapsule_GetPointer)(slf, CAPSULE_NAME.as_ptr()) } as *const JsFunction;
+    // SAFETY: as above.
+    let context = unsafe { p.as_ref() }.map(|f| f.context).unwrap_or(0);
+    // SAFETY: CPython called us with the GIL of the function's interpreter held: the entry is
+    // counted (nested calls and `current_context()` see it), as every other entry.
+    unsafe { crate::runtime::attach::from_python(context, |gil| call_js(gil, p, args, kwargs)) }
+}
+
+/// The body of `call_trampoline`, with the entry counted.
+fn call_js(gil: Gil<'_>, p: *const JsFunction, args: PyPtr, kwargs: PyPtr) -> PyPtr {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: `slf` is our capsule (set at creation); the pointer lives as long as it.
-        let p = unsafe { (api().PyCapsule_GetPointer)(slf, CAPSULE_NAME.as_ptr()) } as *const JsFunction;
-        // SAFETY: as above.
+        // SAFETY: `p` is the capsule's box (or NULL), alive as long as the capsule, which the
+        // call keeps alive.
         let f = unsafe { p.as_ref() }.ok_or_else(|| Error::Runtime("python-ts: bad JS function capsule".into()))?;
         // SAFETY: args is a tuple and kwargs a dict or NULL, borrowed for the call.
         let (args, kwargs) = unsafe { (Borrowed::from_raw(gil, args), Borrowed::from_raw(gil, kwargs)) };
         call(gil, f, args, kwargs)
     }));
+    finish(gil, r)
+}
+
+/// The result of a JS function called from Python: a new reference, or NULL with the error set.
+fn finish(gil: Gil<'_>, r: std::thread::Result<Result<Owned<'_>>>) -> PyPtr {
     match r {
         Ok(Ok(obj)) => obj.into_raw(),
         Ok(Err(e)) => {
@@ -184,7 +198,7 @@ fn call<'py>(
     let shared = f.shared.clone();
     // The sync call of the JS thread seen while waiting, and since when.
     let mut seen: Option<(u64, std::time::Instant)> = None;
-    let r = gil::without_gil(gil, || loop {
+    let r = crate::runtime::attach::without_gil(gil, || loop {
         match rx.recv_timeout(Duration::from_millis(2)) {
             Ok(r) => break r,
             Err(RecvTimeoutError::Disconnected) => {
@@ -378,7 +392,12 @@ pub fn raise(gil: Gil<'_>, e: Error) {
         }
         // A Python exception on its way back into Python: the exception itself, not a copy.
         Error::Python(info) => {
-            match info.exc.as_ref().filter(|k| k.context() == gil::current_context()).and_then(|k| k.borrow(gil)) {
+            match info
+                .exc
+                .as_ref()
+                .filter(|k| k.context() == crate::runtime::attach::current_context())
+                .and_then(|k| k.borrow(gil))
+            {
                 Some(exc) => errors::restore(gil, exc.to_owned()),
                 None => errors::set(gil, a.PyExc_RuntimeError, &info.message),
             }

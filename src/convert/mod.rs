@@ -55,7 +55,7 @@ pub struct ToPy<'py> {
 
 impl Drop for ToPy<'_> {
     fn drop(&mut self) {
-        crate::runtime::gil::resume_gc(self.gil, self.gc_pause);
+        crate::runtime::attach::resume_gc(self.gil, self.gc_pause);
     }
 }
 
@@ -123,7 +123,7 @@ impl<'py> ToPy<'py> {
                 // over and over while thousands of new dicts and lists appear (measured: 10 000
                 // records spent a tenth of their time in gen-0 collections). The objects are
                 // all reachable; the GC resumes when the conversion ends.
-                self.gc_pause = crate::runtime::gil::pause_gc(self.gil);
+                self.gc_pause = crate::runtime::attach::pause_gc(self.gil);
                 m
             }
         };

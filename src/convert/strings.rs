@@ -189,7 +189,7 @@ struct KeptStr {
 fn external(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, c: Chars) -> Option<Result<Value>> {
     let kept = Box::new(KeptStr {
         generation: crate::runtime::lifecycle::generation(),
-        context: crate::runtime::gil::current_context(),
+        context: crate::runtime::attach::current_context(),
         addr: obj.to_owned().into_raw() as usize,
     });
     let hint = Box::into_raw(kept);

@@ -13,14 +13,13 @@
 //! finalization. Context ids are never reused, so a stale id only ever reads "deleted".
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::{self, Gil, ThreadStatePtr};
+use crate::runtime::attach;
+use crate::runtime::gil::Gil;
 use crate::runtime::{lifecycle, objects, refs, support};
 use crate::sys::napi::{Env, TypeTag, Value, ValueType};
 use crate::sys::python::{self, api, PyInterpreterConfig, PyThreadState};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
 
 /// The tag of context objects.
 pub static CONTEXT_TAG: TypeTag = TypeTag { lower: 0x2b7e_1516_28ae_d2a6, upper: 0xabf7_1588_09cf_4f3c };
@@ -36,7 +35,8 @@ pub struct Context {
     pub generation: u64,
     /// The thread state made with the interpreter (shown to JS as `state`).
     pub creation_state: usize,
-    states: Mutex<HashMap<ThreadId, usize>>,
+    /// The interpreter (`PyInterpreterState*`).
+    interp: usize,
     in_flight: AtomicUsize,
 }
 
@@ -81,29 +81,6 @@ pub fn alive_ids() -> Vec<u64> {
 }
 
 impl Context {
-    /// This thread's state for the context, made the first time.
-    fn thread_state(&self) -> Result<ThreadStatePtr> {
-        let me = std::thread::current().id();
-        if let Some(ts) = self.states.lock().unwrap_or_else(|p| p.into_inner()).get(&me) {
-            return Ok(*ts as ThreadStatePtr);
-        }
-        // The main state first, before our lock is taken (it takes the main GIL briefly).
-        gil::ensure_main_state()?;
-        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(ts) = states.get(&me) {
-            return Ok(*ts as ThreadStatePtr);
-        }
-        // SAFETY: the creation state lives as long as the (registered, live) interpreter.
-        let interp = unsafe { gil::interpreter_of(self.creation_state as ThreadStatePtr) };
-        // SAFETY: the interpreter is alive (registered); PyThreadState_New needs no GIL.
-        let ts = unsafe { (api().PyThreadState_New)(interp) };
-        if ts.is_null() {
-            return Err(Error::Runtime("python-ts: cannot create a thread state for the context".into()));
-        }
-        states.insert(me, ts as usize);
-        Ok(ts)
-    }
-
     /// Calls in flight in this context (sync and async).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
@@ -119,14 +96,26 @@ impl Drop for Flight {
     }
 }
 
-/// Count one call in flight in `id` (nothing for the main context).
+/// Count one call in flight in `id` (nothing for the main context). Counted under the registry
+/// lock, where `delete` checks the count before it unregisters: a call either sees the context
+/// gone or holds it up.
 pub fn flight(id: u64) -> Result<Option<Flight>> {
     if id == 0 {
         return Ok(None);
     }
-    let c = get(id)?;
+    Ok(Some(flight_of(id)?))
+}
+
+fn flight_of(id: u64) -> Result<Flight> {
+    let generation = lifecycle::generation();
+    let reg = registry();
+    let c =
+        reg.iter().find(|c| c.id == id && c.generation == generation).cloned().ok_or_else(|| {
+            Error::Generic(format!("python-ts: context {id} was deleted (or its runtime was destroyed)"))
+        })?;
     c.in_flight.fetch_add(1, Ordering::AcqRel);
-    Ok(Some(Flight(c)))
+    drop(reg);
+    Ok(Flight(c))
 }
 
 /// Run `f` with the GIL of `context` held on this thread (the caller holds `Active`).
@@ -135,33 +124,18 @@ pub fn with_context_gil<R>(context: u64, f: impl for<'py> FnOnce(Gil<'py>) -> R)
         LAST.with(|l| l.set(context));
     }
     if context == 0 {
-        return Ok(gil::with_gil(|gil| {
-            if refs::has_pending() {
-                refs::drain(gil, lifecycle::generation(), 0);
-            }
-            f(gil)
-        }));
+        return Ok(attach::with_gil(f));
     }
-    let c = get(context)?;
-    c.in_flight.fetch_add(1, Ordering::AcqRel);
-    let _flight = Flight(c.clone());
-    let ts = c.thread_state()?;
-    let generation = c.generation;
-    // SAFETY: `ts` was made for this thread and the context is alive (in flight, so it can't be
-    // deleted underneath).
-    Ok(unsafe {
-        gil::with_tstate(context, ts, |gil| {
-            if refs::has_pending() {
-                refs::drain(gil, generation, context);
-            }
-            f(gil)
-        })
-    })
+    let flight = flight_of(context)?;
+    let c = &flight.0;
+    // SAFETY: the caller keeps the runtime up; the flight keeps the context from being deleted,
+    // and `interp` is its interpreter.
+    unsafe { attach::enter(context, c.interp as *mut _, c.generation, f) }
 }
 
 /// Create a context. `own_gil` needs CPython 3.13+ (`OWN_GIL_MIN`).
 pub fn create(own_gil: bool) -> Result<Arc<Context>> {
-    if gil::depth() > 0 {
+    if attach::depth() > 0 {
         return Err(Error::Generic("python-ts: contexts cannot be created inside a call into Python".into()));
     }
     let api = api();
@@ -173,7 +147,7 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
             OWN_GIL_MIN.0, OWN_GIL_MIN.1, version.0, version.1, version.2
         )));
     }
-    let main_ts = gil::main_thread_state();
+    let main_ts = attach::main_thread_state();
     // SAFETY: this thread holds no GIL (depth 0); its main state is ours.
     unsafe { (api.PyEval_RestoreThread)(main_ts) };
     let mut new_ts: *mut PyThreadState = std::ptr::null_mut();
@@ -228,14 +202,14 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
     // SAFETY: releases the new interpreter's GIL; this thread holds none afterwards.
     unsafe { (api.PyEval_SaveThread)() };
     let id = NEXT_ID.fetch_add(1, Ordering::AcqRel);
-    let mut states = HashMap::new();
-    states.insert(std::thread::current().id(), new_ts as usize);
+    attach::register_context(id, new_ts);
     let ctx = Arc::new(Context {
         id,
         own_gil,
         generation: lifecycle::generation(),
         creation_state: new_ts as usize,
-        states: Mutex::new(states),
+        // SAFETY: the new interpreter's state, alive.
+        interp: unsafe { attach::interpreter_of(new_ts) } as usize,
         in_flight: AtomicUsize::new(0),
     });
     registry().push(ctx.clone());
@@ -248,7 +222,7 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
 
 /// End a context. Refused (clear error) while calls are in flight or its Python threads run.
 pub fn delete(id: u64) -> Result<bool> {
-    if gil::depth() > 0 {
+    if attach::depth() > 0 {
         return Err(Error::Generic("python-ts: a context cannot be deleted inside a call into Python".into()));
     }
     let c = get(id)?;
@@ -291,23 +265,21 @@ pub fn delete(id: u64) -> Result<bool> {
 /// thread's main state with no GIL held.
 fn end(c: &Context) {
     let api = api();
-    let main_ts = gil::main_thread_state();
-    let me = std::thread::current().id();
-    let states: Vec<(ThreadId, usize)> = c.states.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
-    let mine = match states.iter().find(|(t, _)| *t == me) {
-        Some((_, ts)) => *ts as ThreadStatePtr,
+    let main_ts = attach::main_thread_state();
+    let (mine, others) = attach::take_context(c.id);
+    let mine = match mine {
+        Some(ts) => ts,
         // SAFETY: the interpreter is alive; PyThreadState_New needs no GIL.
-        None => unsafe { (api.PyThreadState_New)(gil::interpreter_of(c.creation_state as ThreadStatePtr)) },
+        None => unsafe { (api.PyThreadState_New)(c.interp as *mut _) },
     };
     // SAFETY: `mine` is this thread's state of the interpreter; no one else is inside it (no
-    // calls in flight, no threads alive, unregistered).
+    // calls in flight, no threads alive, unregistered); the other states are not current
+    // anywhere (their threads are outside the context or ended).
     unsafe {
         (api.PyEval_RestoreThread)(mine);
-        for (t, ts) in &states {
-            if *t != me {
-                (api.PyThreadState_Clear)(*ts as ThreadStatePtr);
-                (api.PyThreadState_Delete)(*ts as ThreadStatePtr);
-            }
+        for ts in &others {
+            (api.PyThreadState_Clear)(*ts);
+            (api.PyThreadState_Delete)(*ts);
         }
         (api.Py_EndInterpreter)(mine);
         // 3.8–3.11 leave the shared GIL held with no current state; 3.12+ swap GILs inside

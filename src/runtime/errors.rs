@@ -90,7 +90,7 @@ pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
     let js_error = crate::convert::callables::js_error_id(gil, exc);
     let kept = Some(std::sync::Arc::new(crate::runtime::refs::Kept::new(
         exc.to_owned(),
-        crate::runtime::gil::current_context(),
+        crate::runtime::attach::current_context(),
     )));
     Error::Python(Box::new(PyErrInfo { name, message, traceback, py_type, js_error, exc: kept }))
 }

@@ -13,7 +13,6 @@
 //! pending callback does. We never release our hold on it, and stop posting once the env's
 //! cleanup hook ran or a post was refused: the function may be freed after that.
 
-use crate::runtime::gil;
 use crate::runtime::lifecycle;
 use crate::sys::napi::{self, Tsfn};
 use std::collections::VecDeque;
@@ -215,7 +214,7 @@ fn worker_loop() {
         LAST_DONE.store(now_us(), Ordering::Release);
     }
     if let Some(_active) = lifecycle::enter_if_running() {
-        gil::forget_thread_state();
+        crate::runtime::attach::thread_exit();
     }
 }
 

@@ -14,8 +14,9 @@
 //! this module are never held while calling into Python from a JS thread.
 
 use crate::error::{Error, Result};
+use crate::runtime::attach;
 use crate::runtime::discover::{self, RuntimeInfo};
-use crate::runtime::gil::{self, Gil};
+use crate::runtime::gil::Gil;
 use crate::runtime::objects;
 use crate::sys::python::{self, api};
 use std::path::PathBuf;
@@ -178,7 +179,7 @@ pub fn set_runtime_path(path: Option<PathBuf>) -> Result<()> {
 pub fn set_plugins_path(dir: Option<PathBuf>) -> Result<()> {
     lock()?.plugins_path = dir.clone();
     if let (Some(dir), Some(_active)) = (dir, enter_if_running()) {
-        gil::with_gil(|gil| prepend_sys_path(gil, &dir.to_string_lossy()))?;
+        attach::with_gil(|gil| prepend_sys_path(gil, &dir.to_string_lossy()))?;
     }
     Ok(())
 }
@@ -274,7 +275,7 @@ fn exit_wait() -> std::time::Duration {
 
 /// `_destroy_python()` (`at_exit` false), or the end at process exit.
 fn end(at_exit: bool) -> Result<bool> {
-    if gil::depth() > 0 {
+    if attach::depth() > 0 {
         return Err(Error::Generic("python-ts: _destroy_python() cannot run inside a call into Python".into()));
     }
     let mut c = lock()?;
@@ -310,9 +311,9 @@ fn end(at_exit: bool) -> Result<bool> {
         }
     }
     // No one else is inside: check for threads that Py_FinalizeEx would wait for.
-    let threads = gil::with_gil(live_non_daemon_threads);
+    let threads = attach::with_gil(live_non_daemon_threads);
     let daemons = match &threads {
-        Ok(t) if t.is_empty() => gil::with_gil(daemon_thread_ids),
+        Ok(t) if t.is_empty() => attach::with_gil(daemon_thread_ids),
         _ => Ok(Vec::new()),
     };
     match threads {
@@ -345,7 +346,7 @@ fn end(at_exit: bool) -> Result<bool> {
 /// thread runs, so atexit handlers run and output is flushed; otherwise let the process go
 /// without waiting for Python.
 pub fn at_exit() {
-    if !is_running() || ACTIVE.load(Ordering::Acquire) > 0 || gil::depth() > 0 {
+    if !is_running() || ACTIVE.load(Ordering::Acquire) > 0 || attach::depth() > 0 {
         return;
     }
     let _ = end(true);
