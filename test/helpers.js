@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, '..');
 const ADDON = path.join(ROOT, 'build', 'Release', 'python_ts.node');
 
 /** Run `source` in a child node process; returns { status, signal, stdout, stderr }. */
-function runNode(source, { env = {}, args = [], timeout = 60000, input, node } = {}) {
+function runNode(source, { env = {}, args = [], timeout = 300000, input, node } = {}) {
   const r = spawnSync(node || nodeFor(env), [...args, '-e', source], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -21,7 +21,7 @@ function runNode(source, { env = {}, args = [], timeout = 60000, input, node } =
 }
 
 /** The same, asynchronously (for tests that run several children at once). */
-function runNodeAsync(source, { env = {}, args = [], timeout = 60000, node } = {}) {
+function runNodeAsync(source, { env = {}, args = [], timeout = 300000, node } = {}) {
   return new Promise((resolve) => {
     const child = spawn(node || nodeFor(env), [...args, '-e', source], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
