@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: node's test runner over test/*.test.js (a process per file), the same files in one
-// process (on the default runtime and on the newest), the AddressSanitizer run, cargo's unit
-// tests, fmt and clippy, then the suite under every other N-API host (scripts/test-hosts.js).
+// process (on the default runtime and on the newest), the AddressSanitizer run, the layer check,
+// cargo's unit tests, fmt and clippy, then the suite under every other N-API host (scripts/test-hosts.js).
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -75,6 +75,9 @@ if (!only.length) {
       failed = true;
     }
   };
+  // The layers of src/ point one way (scripts/check-layers.js; its allowlist may only shrink).
+  const layers = spawnSync(process.execPath, [path.join('scripts', 'check-layers.js')], { cwd: root, stdio: 'inherit' });
+  if (layers.status !== 0) failed = true;
   cargo(['test', '--release', '--lib', '--locked']);
   cargo(['fmt', '--check']);
   cargo(['clippy', '--release', '--lib', '--locked', '--', '-D', 'warnings']);

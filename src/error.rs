@@ -20,7 +20,17 @@ pub struct PyErrInfo {
     pub js_error: Option<u64>,
     /// The exception object itself (for `PythonError#pyException`), released when the last
     /// copy of the error is dropped.
-    pub exc: Option<std::sync::Arc<crate::runtime::refs::Kept>>,
+    pub exc: Option<std::sync::Arc<dyn Held>>,
+}
+
+/// A Python object kept beyond the GIL by a value that travels between threads (an error on its
+/// way to JS): `runtime::refs::Kept` is the one kind; this module names it without depending on
+/// the runtime (it is the leaf every layer uses).
+pub trait Held: std::fmt::Debug + Send + Sync + std::any::Any {
+    /// The context (interpreter) of the object; 0 for the main one.
+    fn context(&self) -> u64;
+    /// For downcasting to the runtime's type.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,11 +7,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub mod boundary;
 pub mod clib;
 pub mod convert;
+pub mod env;
 pub mod error;
-pub mod instance;
 pub mod runtime;
 pub mod sys;
 
@@ -25,8 +24,16 @@ use sys::napi::{napi_env, Env, Value};
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: Value) -> Value {
     sys::napi::setup();
     let env = Env(env);
-    boundary::trampoline(env, "register", || {
-        instance::init(env, exports)?;
+    env::boundary::trampoline(env, "register", || {
+        env::init(
+            env,
+            exports,
+            env::Hooks {
+                python_error: convert::exceptions::python_error,
+                at_end: convert::handles::release_at_env_end,
+                repr: convert::handles::repr_native,
+            },
+        )?;
         clib::register(env, exports)?;
         Ok(exports)
     })

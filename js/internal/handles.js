@@ -3,9 +3,11 @@
 // objects (Proxies made by the Python class). Nothing here calls Python.
 const clib = require('../native');
 
-const HANDLE_TYPE = 'python-ts/PyObject*';
+/** The protocol table the native side is built with (src/env/protocol.rs): one source of codes. */
+const PROTOCOL = clib._protocol;
+const HANDLE_TYPE = PROTOCOL.names.HANDLE_TYPE;
 /** Marks wrapped objects; registered, so the native serializer recognises them too. */
-const WRAPPED = Symbol.for('python-ts.wrapped');
+const WRAPPED = Symbol.for(PROTOCOL.names.WRAPPED_SYMBOL);
 
 /** @returns {boolean} whether `x` is a handle made by the native side. */
 function isHandle(x) {
@@ -26,4 +28,4 @@ function looksLikeHandle(x) {
   return x !== null && typeof x === 'object' && x.type === HANDLE_TYPE && clib._internals.is_pyobject(x);
 }
 
-module.exports = { HANDLE_TYPE, WRAPPED, isHandle, handleOf, looksLikeHandle };
+module.exports = { PROTOCOL, HANDLE_TYPE, WRAPPED, isHandle, handleOf, looksLikeHandle };

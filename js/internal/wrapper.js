@@ -7,7 +7,9 @@
 // callable is kept as a callable wrapper on this wrapper (each call still looks the method up in
 // Python). Internal modules never import python.js: the instance is passed in.
 const clib = require('../native');
-const { HANDLE_TYPE, WRAPPED } = require('./handles');
+const { PROTOCOL, HANDLE_TYPE, WRAPPED } = require('./handles');
+
+const { MISSING, CALLABLE, VALUE } = PROTOCOL.attribute;
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
@@ -41,15 +43,15 @@ function resolver(py, getHandle, self) {
     if (known) return known;
     const h = getHandle();
     const [kind, value] = clib._getattr(h, name, ctx(), false);
-    if (kind === 2) return py._wrap(value);
-    if (kind === 1) {
+    if (kind === VALUE) return py._wrap(value);
+    if (kind === CALLABLE) {
       const w = callableAttribute(py, h, name);
       cache.set(name, w);
       return w;
     }
     if (name.length > 6 && name.endsWith('_async')) {
       const base = name.slice(0, -6);
-      if (clib._getattr(h, base, ctx(), false)[0] === 1) return asyncMethod(base);
+      if (clib._getattr(h, base, ctx(), false)[0] === CALLABLE) return asyncMethod(base);
     }
     return undefined;
   };
@@ -104,7 +106,7 @@ function resolver(py, getHandle, self) {
     },
     has(prop) {
       if (typeof prop === 'symbol') return prop === WRAPPED || prop === Symbol.iterator || prop === Symbol.asyncIterator;
-      return clib._getattr(getHandle(), prop, ctx(), false)[0] !== 0;
+      return clib._getattr(getHandle(), prop, ctx(), false)[0] !== MISSING;
     },
   };
 }

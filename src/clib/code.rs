@@ -2,10 +2,10 @@
 //! `__main__` namespace.
 
 use super::{callback_arg, context_arg, string_arg, Ctx};
-use crate::boundary::Export;
 use crate::convert::ToJs;
+use crate::env as instance;
+use crate::env::boundary::Export;
 use crate::error::{Error, Result};
-use crate::instance;
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{self, Detached, Owned};
 use crate::runtime::{context, executor, lifecycle, objects, support};
@@ -460,7 +460,7 @@ impl Outcome {
 
 /// The JS value of an error for a callback's first argument.
 fn error_value(env: Env, e: Error) -> Result<Value> {
-    match crate::boundary::to_js_error(env, e) {
+    match crate::env::boundary::to_js_error(env, e) {
         Ok(v) => Ok(v),
         Err(Error::JsPending) => env.take_exception().ok_or(Error::JsPending),
         Err(e) => Err(e),

@@ -5,10 +5,10 @@
 //! forged handle. The JSON helpers serve debugging output only; no conversion uses JSON.
 
 use super::{context_arg, describe_arg, is_nullish};
-use crate::boundary::{dispatch, Export};
 use crate::convert::{handles, numbers, ToJs, ToPy};
+use crate::env::boundary::{dispatch, Export};
 use crate::error::{Error, Result};
-use crate::runtime::{context, errors, objects};
+use crate::runtime::{errors, objects};
 use crate::sys::napi::{Args, Env, Value, ValueType};
 use crate::sys::python::api;
 
@@ -119,7 +119,7 @@ fn is_pyobject(env: Env, args: &Args) -> Result<Value> {
 
 fn is_pycontext(env: Env, args: &Args) -> Result<Value> {
     let v = arg(args, 0, "is_pycontext(x)")?;
-    env.boolean(context::is_context_object(env, v)?)
+    env.boolean(crate::clib::contexts::is_context_object(env, v)?)
 }
 
 fn serialize_pyobject(env: Env, args: &Args) -> Result<Value> {
@@ -162,7 +162,7 @@ fn deserialize_pycontext(env: Env, args: &Args) -> Result<Value> {
 }
 
 fn json_call(env: Env, method: &str, v: Value) -> Result<Value> {
-    let data = crate::instance::get(env)?;
+    let data = crate::env::get(env)?;
     let json = data.helper(env, |h| h.json)?;
     let f = env.get_named(json, method)?;
     env.call(json, f, &[v])

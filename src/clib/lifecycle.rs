@@ -1,7 +1,7 @@
 //! `_set_debug`, `_set_runtime_path`, `_set_plugins_path`, `_init_python`, `_destroy_python`.
 
 use super::{is_nullish, opt_string_arg};
-use crate::boundary::{self, Export};
+use crate::env::boundary::{self, Export};
 use crate::error::{Error, Result};
 use crate::runtime::lifecycle;
 use crate::sys::napi::{Args, Env, Value, ValueType};

@@ -8,8 +8,8 @@
 
 use super::objects::{call_sync, method_arg, target_arg, CallArgs, MethodName, Positional};
 use super::{callback_arg, context_arg, Ctx};
-use crate::boundary::{trampoline, Export};
 use crate::convert::handles::{self, HandleData};
+use crate::env::boundary::{trampoline, Export};
 use crate::error::Result;
 use crate::sys::napi::{self, Args, CallbackInfo, Env, Ref, Value, ValueType};
 use std::rc::Rc;

@@ -10,8 +10,8 @@ pub mod methods;
 pub mod objects;
 pub mod views;
 
-use crate::boundary::{dispatch, Export};
 use crate::convert::type_word;
+use crate::env::boundary::{dispatch, Export};
 use crate::error::{Error, Result};
 use crate::sys::napi::{Args, Env, Value, ValueType};
 
@@ -40,7 +40,7 @@ pub fn register(env: Env, exports: Value) -> Result<()> {
 /// The mark is set once the GIL is ours: a JS thread still waiting for the GIL (held by
 /// workers of async calls) is not inside Python yet, and their JS callbacks may wait for it.
 pub fn sync<R>(env: Env, ctx: u64, f: impl for<'py> FnOnce(crate::runtime::gil::Gil<'py>) -> Result<R>) -> Result<R> {
-    let data = crate::instance::get(env)?;
+    let data = crate::env::get(env)?;
     let _active = crate::runtime::lifecycle::enter()?;
     crate::runtime::context::with_context_gil(ctx, |gil| {
         let _sync = data.shared.sync_guard();
@@ -95,7 +95,7 @@ pub fn context_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Ctx> {
     }
     let v = v.unwrap_or(std::ptr::null_mut());
     if env.type_of(v)? == ValueType::napi_object {
-        if let Some(id) = crate::runtime::context::id_of_object(env, v)? {
+        if let Some(id) = contexts::id_of_object(env, v)? {
             return Ok(Ctx { id, state: Some(v) });
         }
         let keys = env.own_keys(v)?;

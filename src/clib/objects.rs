@@ -2,8 +2,9 @@
 //! `_getattr`, `_delete_pyobject`, and `kwargs`.
 
 use super::{context_arg, describe_arg, is_nullish, string_arg, Ctx};
-use crate::boundary::Export;
 use crate::convert::{handles, ToJs, ToPy, KWARGS_TAG};
+use crate::env::boundary::Export;
+use crate::env::protocol::attribute;
 use crate::error::{Error, Result};
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{Borrowed, Owned};
@@ -404,9 +405,9 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
     })
 }
 
-/// `_getattr(obj, name, ctx?, withHandle?)` → `[kind, value]`: kind 0 when Python has no such
-/// attribute, 1 for a callable (value is its handle, or null unless `withHandle`), 2 for
-/// anything else (value converted).
+/// `_getattr(obj, name, ctx?, withHandle?)` → `[kind, value]`, a kind of `protocol::attribute`:
+/// MISSING when Python has no such attribute, CALLABLE (value is its handle, or null unless
+/// `withHandle`), VALUE for anything else (value converted).
 fn getattr(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _getattr(obj, name): obj is required".into()))?;
     let name = string_arg(env, args, 1, "_getattr(obj, name)", "name")?;
@@ -431,11 +432,12 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
                 } else {
                     env.null()?
                 };
-                env.set_element(out, 0, env.double(if callable { 1.0 } else { 2.0 })?)?;
+                let kind = if callable { attribute::CALLABLE } else { attribute::VALUE };
+                env.set_element(out, 0, env.double(kind as f64)?)?;
                 env.set_element(out, 1, value)?;
             }
             Err(Error::Python(info)) if info.name == "AttributeError" => {
-                env.set_element(out, 0, env.double(0.0)?)?;
+                env.set_element(out, 0, env.double(attribute::MISSING as f64)?)?;
             }
             Err(e) => return Err(e),
         }
@@ -527,7 +529,7 @@ fn tuple(env: Env, args: &Args) -> Result<Value> {
             )))
         }
     };
-    let out = crate::instance::get(env)?.call_helper(env, |h| h.make_tuple, &[items])?;
+    let out = crate::env::get(env)?.call_helper(env, |h| h.make_tuple, &[items])?;
     env.type_tag(out, &crate::convert::TUPLE_TAG)?;
     Ok(out)
 }
@@ -549,7 +551,7 @@ fn kwargs(env: Env, args: &Args) -> Result<Value> {
         Some(v) => v,
         None => env.undefined()?,
     };
-    let out = crate::instance::get(env)?.call_helper(env, |h| h.make_kwargs, &[src])?;
+    let out = crate::env::get(env)?.call_helper(env, |h| h.make_kwargs, &[src])?;
     env.type_tag(out, &KWARGS_TAG)?;
     Ok(out)
 }

@@ -14,7 +14,7 @@ pub fn register(env: Env, exports: Value) -> Result<()> {
 
 unsafe extern "C" fn references(env: napi_env, _info: CallbackInfo) -> Value {
     let env = Env(env);
-    crate::boundary::trampoline(env, "references", || {
+    crate::env::boundary::trampoline(env, "references", || {
         let live = handles::live(env)?;
         let arr = env.array(live.len())?;
         for (i, v) in live.into_iter().enumerate() {
@@ -26,7 +26,7 @@ unsafe extern "C" fn references(env: napi_env, _info: CallbackInfo) -> Value {
 
 unsafe extern "C" fn objects(env: napi_env, _info: CallbackInfo) -> Value {
     let env = Env(env);
-    crate::boundary::trampoline(env, "objects", || {
+    crate::env::boundary::trampoline(env, "objects", || {
         let o = env.object()?;
         for v in handles::live(env)? {
             let key = env.get_named(v, "value")?;
@@ -38,5 +38,5 @@ unsafe extern "C" fn objects(env: napi_env, _info: CallbackInfo) -> Value {
 
 unsafe extern "C" fn contexts(env: napi_env, _info: CallbackInfo) -> Value {
     let env = Env(env);
-    crate::boundary::trampoline(env, "contexts", || crate::runtime::context::live_objects(env))
+    crate::env::boundary::trampoline(env, "contexts", || crate::clib::contexts::live_objects(env))
 }

@@ -11,8 +11,8 @@
 //! C order), and so is everything where the runtime refuses external memory (Electron's memory
 //! sandbox).
 
+use crate::env as instance;
 use crate::error::{Error, Result};
-use crate::instance;
 use crate::runtime::errors;
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{self, Borrowed, Owned};

@@ -12,9 +12,9 @@
 //! propagate back to JS, JS receives the original error object.
 
 use super::{ToJs, ToPy};
+use crate::env as instance;
+use crate::env::outbox::EnvShared;
 use crate::error::{Error, PyErrInfo, Result};
-use crate::instance;
-use crate::runtime::executor::EnvShared;
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{self, Borrowed, Detached, Owned};
 use crate::runtime::{context, errors, lifecycle, objects, support};
@@ -128,7 +128,7 @@ fn finish(gil: Gil<'_>, r: std::thread::Result<Result<Owned<'_>>>) -> PyPtr {
             errors::set(
                 gil,
                 api().PyExc_RuntimeError,
-                &format!("python-ts internal error (panic): {}", crate::boundary::panic_message(&payload)),
+                &format!("python-ts internal error (panic): {}", crate::env::boundary::panic_message(&payload)),
             );
             std::ptr::null_mut()
         }
@@ -396,6 +396,7 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 .exc
                 .as_ref()
                 .filter(|k| k.context() == crate::runtime::attach::current_context())
+                .and_then(|k| refs::Kept::of(k.as_ref()))
                 .and_then(|k| k.borrow(gil))
             {
                 Some(exc) => errors::restore(gil, exc.to_owned()),
@@ -405,19 +406,5 @@ pub fn raise(gil: Gil<'_>, e: Error) {
         Error::Type(m) | Error::Conversion(m) => errors::set(gil, a.PyExc_TypeError, &m),
         Error::Range(m) => errors::set(gil, a.PyExc_ValueError, &m),
         other => errors::set(gil, a.PyExc_RuntimeError, &other.to_string()),
-    }
-}
-
-/// If `exc` carries a JS error that crossed into Python, its id.
-pub fn js_error_id(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<u64> {
-    let v = objects::getattr_opt(gil, exc, c"_python_ts_js_id")?;
-    let mut overflow = 0;
-    // SAFETY: GIL held; any object (a non-int gives -1 with an error, cleared below).
-    let n = unsafe { (api().PyLong_AsLongLongAndOverflow)(v.as_ptr(), &mut overflow) };
-    errors::clear(gil);
-    if n > 0 {
-        Some(n as u64)
-    } else {
-        None
     }
 }

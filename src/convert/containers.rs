@@ -344,7 +344,7 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
         return Ok(None);
     }
     let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n as usize, ab, 0)?;
-    let data = crate::instance::get(env)?;
+    let data = crate::env::get(env)?;
     Ok(Some(data.call_helper(env, |h| h.f64_to_array, &[f64s])?))
 }
 
@@ -442,7 +442,7 @@ fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> 
         env.define_data(o, &entries)?;
         Ok(o)
     } else {
-        let data = crate::instance::get(env)?;
+        let data = crate::env::get(env)?;
         let map_ctor = data.helper(env, |h| h.map)?;
         let m = env.new_instance(map_ctor, &[])?;
         cx.memo_put(obj, m);
@@ -495,7 +495,7 @@ fn bulk_dict_to_js<'py>(
         env.set_element(values, i as u32, value)?;
     }
     let keys = env.string_utf8_bytes(&joined)?;
-    let data = crate::instance::get(env)?;
+    let data = crate::env::get(env)?;
     let o = data.call_helper(env, |h| h.parts_object, &[keys, values])?;
     cx.memo_put(obj, o);
     Ok(Some(o))

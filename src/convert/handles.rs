@@ -10,20 +10,17 @@
 //! finalizer never takes the GIL); `release` does it at once. A handle of an ended runtime
 //! generation or context is dead: using it throws, and its reference is leaked, never touched.
 
+use crate::env::{self as instance, EnvData, HandleEntry};
 use crate::error::{Error, Result};
-use crate::instance::{self, EnvData, HandleEntry};
 use crate::runtime::gil::Gil;
 use crate::runtime::refs::{self, Borrowed, Detached, Owned};
 use crate::runtime::{lifecycle, objects};
-use crate::sys::napi::{napi_env, Env, TypeTag, Value, ValueType};
+use crate::sys::napi::{napi_env, Env, Value, ValueType};
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::rc::Rc;
 
-pub const HANDLE_TYPE: &str = "python-ts/PyObject*";
-
-/// The tag that marks our handles (random constants).
-pub static HANDLE_TAG: TypeTag = TypeTag { lower: 0x8f1c_3a5e_d2b4_4c71, upper: 0x9e0a_6b3d_17f2_5a08 };
+pub use crate::env::protocol::{HANDLE_TAG, HANDLE_TYPE};
 
 /// Native side of a handle: the owner of one Python reference. It lives in an `Rc` shared by
 /// every JS-side holder of the object — the handle itself and the bound-method functions made for
@@ -76,7 +73,7 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
     let data = instance::get(env)?;
     let generation = lifecycle::generation();
     let key = (context, obj.addr());
-    let existing = data.handles.borrow().get(&key).map(|e| (e.weak, e.data));
+    let existing = data.handles.borrow().get(&key).map(|e| (e.weak, e.data.cast::<HandleData>()));
     if let Some((weak, hd)) = existing {
         // SAFETY: `hd` stays valid while its entry is in the registry (removed by its finalizer).
         let hd = unsafe { &*hd };
@@ -116,7 +113,7 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
     }
     env.type_tag(js, &HANDLE_TAG)?;
     let weak = env.create_ref(js, 0)?;
-    let old = data.handles.borrow_mut().insert(key, HandleEntry { weak, data: hd });
+    let old = data.handles.borrow_mut().insert(key, HandleEntry { weak, data: hd.cast() });
     if let Some(old) = old {
         let _ = env.delete_ref(old.weak);
     }
@@ -284,7 +281,7 @@ fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
     // SAFETY: hd is valid for the duration of this call (caller holds it).
     let key = (unsafe { (*hd).context }, addr);
     let mut handles = data.handles.borrow_mut();
-    if handles.get(&key).map(|e| std::ptr::eq(e.data, hd)).unwrap_or(false) {
+    if handles.get(&key).map(|e| std::ptr::eq(e.data.cast::<HandleData>(), hd)).unwrap_or(false) {
         if let Some(e) = handles.remove(&key) {
             let _ = env.delete_ref(e.weak);
         }
@@ -294,8 +291,13 @@ fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
 /// Release every live handle of `context` in this env (`Python.clear()`); returns how many.
 pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
     let data = instance::get(env)?;
-    let entries: Vec<(usize, *const HandleData)> =
-        data.handles.borrow().iter().filter(|(k, _)| k.0 == context).map(|(k, e)| (k.1, e.data)).collect();
+    let entries: Vec<(usize, *const HandleData)> = data
+        .handles
+        .borrow()
+        .iter()
+        .filter(|(k, _)| k.0 == context)
+        .map(|(k, e)| (k.1, e.data.cast::<HandleData>()))
+        .collect();
     let mut n = 0;
     for (_, hd) in entries {
         // SAFETY: entries in the registry point at live HandleData.
@@ -320,7 +322,7 @@ pub fn release_at_env_end(data: &EnvData) {
     let generation = lifecycle::generation();
     for (&(context, _), e) in data.handles.borrow().iter() {
         // SAFETY: registry entries point at live HandleData (removed by their finalizers).
-        let hd = unsafe { &*e.data };
+        let hd = unsafe { &*e.data.cast::<HandleData>() };
         if hd.pins.get() > 0 || hd.generation != generation {
             continue;
         }
@@ -339,7 +341,7 @@ pub fn kill_context(env: Env, context: u64) -> Result<()> {
     for k in keys {
         if let Some(e) = handles.remove(&k) {
             // SAFETY: registry entries point at live HandleData.
-            unsafe { (*e.data).ptr.set(0) };
+            unsafe { (*e.data.cast::<HandleData>()).ptr.set(0) };
             let _ = env.delete_ref(e.weak);
         }
     }
@@ -351,7 +353,7 @@ pub fn live(env: Env) -> Result<Vec<Value>> {
     let data = instance::get(env)?;
     let generation = lifecycle::generation();
     let refs: Vec<(crate::sys::napi::Ref, *const HandleData)> =
-        data.handles.borrow().values().map(|e| (e.weak, e.data)).collect();
+        data.handles.borrow().values().map(|e| (e.weak, e.data.cast::<HandleData>())).collect();
     let mut out = Vec::with_capacity(refs.len());
     for (weak, hd) in refs {
         // SAFETY: registry entries point at live HandleData.
@@ -374,7 +376,7 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
         if let Ok(envdata) = instance::get(env) {
             let key = (hd.context, hd.ptr.get());
             let mut handles = envdata.handles.borrow_mut();
-            if handles.get(&key).map(|e| std::ptr::eq(e.data, &*hd)).unwrap_or(false) {
+            if handles.get(&key).map(|e| std::ptr::eq(e.data.cast::<HandleData>(), &*hd)).unwrap_or(false) {
                 if let Some(e) = handles.remove(&key) {
                     let _ = env.delete_ref(e.weak);
                 }
@@ -391,7 +393,7 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
 /// Called by N-API with a valid env and callback info on that env's JS thread.
 pub unsafe extern "C" fn repr_native(env: napi_env, info: crate::sys::napi::CallbackInfo) -> Value {
     let env = Env(env);
-    crate::boundary::trampoline(env, "repr", || {
+    crate::env::boundary::trampoline(env, "repr", || {
         let args = env.cb_info(info)?;
         let this = args.get(0).unwrap_or(args.this);
         let hd = match data_of(env, this) {

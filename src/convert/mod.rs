@@ -13,28 +13,25 @@ pub mod bytes;
 pub mod callables;
 pub mod containers;
 pub mod datetime;
+pub mod exceptions;
 pub mod handles;
 pub mod numbers;
 pub mod records;
 pub mod strings;
 
+use crate::env::{self as instance, EnvData};
 use crate::error::{Error, Result};
-use crate::instance::{self, EnvData};
 use crate::runtime::gil::Gil;
 use crate::runtime::objects;
 use crate::runtime::refs::{Borrowed, Owned};
-use crate::sys::napi::{Env, TypeTag, Value, ValueType};
+use crate::sys::napi::{Env, Value, ValueType};
 use crate::sys::python::{self as py, api};
 use std::collections::HashMap;
 
 /// Nesting depth at which a conversion stops with a `RangeError`.
 pub const MAX_DEPTH: usize = 1000;
 
-/// The tag of objects made by `kwargs({...})`.
-pub static KWARGS_TAG: TypeTag = TypeTag { lower: 0x51d2_77c0_aa13_4e9b, upper: 0x0c6f_e4a2_9b35_d817 };
-
-/// The tag of objects made by `tuple([...])`.
-pub static TUPLE_TAG: TypeTag = TypeTag { lower: 0x7a3c_19e4_d2b8_605f, upper: 0x93e1_4b7d_0c2a_f816 };
+pub use crate::env::protocol::{KWARGS_TAG, TUPLE_TAG};
 
 fn too_deep() -> Error {
     Error::Range(format!("python-ts: value nested deeper than {MAX_DEPTH} levels cannot be converted"))
@@ -147,35 +144,43 @@ impl<'py> ToPy<'py> {
                 .cloned()
                 .ok_or_else(|| Error::Generic("python-ts: conversion memo out of step".into()));
         }
+        use crate::env::protocol::inspect as kind;
         match code as i32 {
-            -1 => containers::array_to_py(self, v, depth),
-            -2 => bytes::typedarray_to_py(env, self.gil, v),
-            -12 => bytes::dataview_to_py(env, self.gil, v),
-            -3 => bytes::arraybuffer_to_py(env, self.gil, v),
-            -4 => datetime::date_to_py(env, self.gil, v),
-            -5 => containers::map_to_py(self, v, depth),
-            -6 => containers::set_to_py(self, v, depth),
-            -7 => Err(Error::Type("python-ts: cannot convert a Promise to Python (await it first)".into())),
-            -9 if env.has_type_tag(v, &KWARGS_TAG)? => Err(Error::Type("python-ts: kwargs({...}) is only accepted as the last argument of a call".into())),
-            -10 if crate::runtime::context::is_context_object(env, v)? => Err(Error::Type("python-ts: a context object cannot be converted to Python".into())),
-            -11 => handles::resolve(env, self.gil, v, self.context),
-            -16 if env.has_type_tag(v, &TUPLE_TAG)? => containers::tuple_to_py(self, v, depth),
-            -13 if env.has_type_tag(v, &handles::HANDLE_TAG)? => handles::resolve(env, self.gil, v, self.context),
-            -13 => Err(Error::Generic(
+            kind::ARRAY => containers::array_to_py(self, v, depth),
+            kind::TYPED_ARRAY => bytes::typedarray_to_py(env, self.gil, v),
+            kind::DATA_VIEW => bytes::dataview_to_py(env, self.gil, v),
+            kind::ARRAY_BUFFER => bytes::arraybuffer_to_py(env, self.gil, v),
+            kind::DATE => datetime::date_to_py(env, self.gil, v),
+            kind::MAP => containers::map_to_py(self, v, depth),
+            kind::SET => containers::set_to_py(self, v, depth),
+            kind::PROMISE => Err(Error::Type("python-ts: cannot convert a Promise to Python (await it first)".into())),
+            kind::KWARGS if env.has_type_tag(v, &KWARGS_TAG)? => Err(Error::Type(
+                "python-ts: kwargs({...}) is only accepted as the last argument of a call".into(),
+            )),
+            kind::CONTEXT if env.has_type_tag(v, &crate::env::protocol::CONTEXT_TAG)? => {
+                Err(Error::Type("python-ts: a context object cannot be converted to Python".into()))
+            }
+            kind::HANDLE => handles::resolve(env, self.gil, v, self.context),
+            kind::TUPLE if env.has_type_tag(v, &TUPLE_TAG)? => containers::tuple_to_py(self, v, depth),
+            kind::HANDLE_COPY if env.has_type_tag(v, &handles::HANDLE_TAG)? => {
+                handles::resolve(env, self.gil, v, self.context)
+            }
+            kind::HANDLE_COPY => Err(Error::Generic(
                 "python-ts: this object looks like a Python object handle but was not made by python-ts (a copy such as \
                  {...h} or structuredClone(h)); pass the handle itself"
                     .into(),
             )),
-            -14 => {
+            kind::BOXED => {
                 let primitive = data.call_helper(env, |h| h.unbox, &[v])?;
                 self.value(primitive, depth + 1)
             }
-            -15 => Err(Error::Type(
+            kind::WEAK => Err(Error::Type(
                 "python-ts: cannot convert a WeakMap, WeakSet, WeakRef or FinalizationRegistry to Python (their contents \
                  cannot be read)"
                     .into(),
             )),
-            // -8: a plain object with a NUL in a key; -9/-10 without our tag: plain objects too.
+            // OBJECT_BY_KEY: a plain object with a NUL in a key; KWARGS/CONTEXT/TUPLE without our
+            // tag: plain objects too.
             _ => containers::object_to_py(self, v, None, depth),
         }
     }

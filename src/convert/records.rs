@@ -14,16 +14,7 @@ use crate::sys::python::api;
 pub static TO_PY_ARRAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 pub static TO_JS_ARRAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-const NUMBER: u8 = 0;
-const STRING: u8 = 1;
-const TRUE: u8 = 2;
-const FALSE: u8 = 3;
-const NONE: u8 = 4;
-const ARRAY: u8 = 5;
-const SEEN: u8 = 6;
-
-/// Any other value: converted by the general path once the columns are in (`Deferred`).
-const OTHER: u8 = 8;
+use crate::env::protocol::record::{ARRAY, FALSE, NONE, NUMBER, OTHER, OWN, SEEN, STRING, TRUE};
 
 /// Fill `list` (len items, already in the memo) from the Array `v` when its items are records of
 /// one shape; false (nothing read, nothing changed) when they are not. `depth` is the list's.
@@ -192,8 +183,6 @@ impl<'py> Reader<'_, 'py> {
 /// slice this short; a longer one would keep the whole joined string alive), longer ones as
 /// strings of their own.
 const JOIN_BELOW: usize = 13;
-/// A value made by the native side (a long string, a BigInt), taken from `own` in order.
-const OWN: u8 = 7;
 
 /// A list of same-shaped dicts (str keys, primitive values or lists of them) → an Array of
 /// records built by one helper call from columns. None when the list is anything else, or when
@@ -267,7 +256,7 @@ pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<O
             j += 1;
         }
     }
-    let data = crate::instance::get(env)?;
+    let data = crate::env::get(env)?;
     let keys_js = env.string_utf16(&joined_keys)?;
     let count = env.double(n as f64)?;
     let (kab, kdata) = env.arraybuffer(cols.kinds.len().max(1))?;

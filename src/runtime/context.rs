@@ -16,13 +16,9 @@ use crate::error::{Error, Result};
 use crate::runtime::attach;
 use crate::runtime::gil::Gil;
 use crate::runtime::{lifecycle, objects, refs, support};
-use crate::sys::napi::{Env, TypeTag, Value, ValueType};
 use crate::sys::python::{self, api, PyInterpreterConfig, PyThreadState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// The tag of context objects.
-pub static CONTEXT_TAG: TypeTag = TypeTag { lower: 0x2b7e_1516_28ae_d2a6, upper: 0xabf7_1588_09cf_4f3c };
 
 /// CPython versions whose own-GIL interpreters passed the test list (create; import ssl,
 /// decimal, json, hashlib; run; end; finalize). 3.12.1 double-frees after `import ssl` + end +
@@ -42,20 +38,6 @@ pub struct Context {
 
 static CONTEXTS: Mutex<Vec<Arc<Context>>> = Mutex::new(Vec::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    static LAST: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Forget the last context (before a call, for debug output).
-pub fn reset_last() {
-    LAST.with(|l| l.set(u64::MAX));
-}
-
-/// The context of this thread's most recent call (for debug output); `u64::MAX` for none.
-pub fn last_context() -> u64 {
-    LAST.with(|l| l.get())
-}
 
 fn registry() -> std::sync::MutexGuard<'static, Vec<Arc<Context>>> {
     CONTEXTS.lock().unwrap_or_else(|p| p.into_inner())
@@ -120,9 +102,7 @@ fn flight_of(id: u64) -> Result<Flight> {
 
 /// Run `f` with the GIL of `context` held on this thread (the caller holds `Active`).
 pub fn with_context_gil<R>(context: u64, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> Result<R> {
-    if crate::boundary::debug() {
-        LAST.with(|l| l.set(context));
-    }
+    crate::sys::trace::entered(context);
     if context == 0 {
         return Ok(attach::with_gil(f));
     }
@@ -296,77 +276,4 @@ pub fn end_all() -> Result<()> {
         delete(id)?;
     }
     Ok(())
-}
-
-// JS side: context objects.
-
-/// Whether `v` is a context object we made.
-pub fn is_context_object(env: Env, v: Value) -> Result<bool> {
-    if env.type_of(v)? != ValueType::napi_object {
-        return Ok(false);
-    }
-    env.has_type_tag(v, &CONTEXT_TAG)
-}
-
-/// The id of a context object we made, if `v` is one; an error once it was deleted.
-pub fn id_of_object(env: Env, v: Value) -> Result<Option<u64>> {
-    if !env.has_type_tag(v, &CONTEXT_TAG)? {
-        return Ok(None);
-    }
-    let p = env.unwrap(v)? as *const u64;
-    // SAFETY: context objects are wrapped with a boxed u64 id that lives as long as they do.
-    let id = unsafe { *p };
-    if !is_alive(id) {
-        return Err(Error::Generic(format!("python-ts: context {id} was deleted; its objects can no longer be used")));
-    }
-    Ok(Some(id))
-}
-
-/// The JS object for a new context `{ type, state, main, time, index, ownGil }`.
-pub fn to_object(env: Env, c: &Context) -> Result<Value> {
-    let o = crate::instance::get(env)?.call_helper(env, |h| h.make_context, &[])?;
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0);
-    env.define_values(
-        o,
-        &[
-            (c"type", env.string("python-ts/PyThreadState*")?),
-            (c"state", env.string(&c.creation_state.to_string())?),
-            (c"main", env.boolean(false)?),
-            (c"time", env.double(now)?),
-            (c"index", env.double(c.id as f64)?),
-            (c"ownGil", env.boolean(c.own_gil)?),
-        ],
-    )?;
-    env.wrap(o, Box::into_raw(Box::new(c.id)) as *mut _, Some(finalize_id))?;
-    env.type_tag(o, &CONTEXT_TAG)?;
-    Ok(o)
-}
-
-unsafe extern "C" fn finalize_id(
-    _env: crate::sys::napi::napi_env,
-    data: *mut std::ffi::c_void,
-    _hint: *mut std::ffi::c_void,
-) {
-    // SAFETY: the boxed id made in `to_object`.
-    drop(unsafe { Box::from_raw(data as *mut u64) });
-}
-
-/// The live context objects of this env (for `clib.contexts`).
-pub fn live_objects(env: Env) -> Result<Value> {
-    let data = crate::instance::get(env)?;
-    let alive = alive_ids();
-    let refs: Vec<(u64, crate::sys::napi::Ref)> = data.contexts.borrow().iter().map(|(k, v)| (*k, *v)).collect();
-    let arr = env.array(0)?;
-    let mut i = 0;
-    for (id, r) in refs {
-        if !alive.contains(&id) {
-            continue;
-        }
-        if let Some(v) = env.ref_value(r)? {
-            env.set_element(arr, i, v)?;
-            i += 1;
-        }
-    }
-    Ok(arr)
 }

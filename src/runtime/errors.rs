@@ -87,11 +87,10 @@ pub fn describe(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Error {
         clear(gil);
         format!("{message}\n")
     });
-    let js_error = crate::convert::callables::js_error_id(gil, exc);
-    let kept = Some(std::sync::Arc::new(crate::runtime::refs::Kept::new(
-        exc.to_owned(),
-        crate::runtime::attach::current_context(),
-    )));
+    let js_error = js_error_id(gil, exc);
+    let kept: Option<std::sync::Arc<dyn crate::error::Held>> = Some(std::sync::Arc::new(
+        crate::runtime::refs::Kept::new(exc.to_owned(), crate::runtime::attach::current_context()),
+    ));
     Error::Python(Box::new(PyErrInfo { name, message, traceback, py_type, js_error, exc: kept }))
 }
 
@@ -189,4 +188,18 @@ pub fn set(_gil: Gil<'_>, exc_type: PyPtr, msg: &str) {
     let c = std::ffi::CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
     // SAFETY: GIL held; exc_type is an exception class.
     unsafe { (api().PyErr_SetString)(exc_type, c.as_ptr()) };
+}
+
+/// If `exc` carries a JS error that crossed into Python, its id.
+pub fn js_error_id(gil: Gil<'_>, exc: Borrowed<'_, '_>) -> Option<u64> {
+    let v = objects::getattr_opt(gil, exc, c"_python_ts_js_id")?;
+    let mut overflow = 0;
+    // SAFETY: GIL held; any object (a non-int gives -1 with an error, cleared below).
+    let n = unsafe { (api().PyLong_AsLongLongAndOverflow)(v.as_ptr(), &mut overflow) };
+    clear(gil);
+    if n > 0 {
+        Some(n as u64)
+    } else {
+        None
+    }
 }

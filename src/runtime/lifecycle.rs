@@ -587,7 +587,7 @@ fn do_exit_threads(main_tstate: usize, wait: std::time::Duration) -> Result<bool
     let gil = unsafe { Gil::assume() };
     let r = (|| {
         let f = crate::runtime::support::attr(gil, "exit_threads")?;
-        let t = crate::convert::numbers::number_to_py(gil, wait.as_secs_f64())?;
+        let t = objects::float(gil, wait.as_secs_f64())?;
         let done = objects::call_with(gil, f.borrow(), &[t.borrow()])?;
         Ok(done.as_ptr() == api()._Py_TrueStruct)
     })();

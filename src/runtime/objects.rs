@@ -197,6 +197,20 @@ pub fn none<'py>(gil: Gil<'py>) -> Owned<'py> {
     unsafe { Borrowed::from_raw(gil, api()._Py_NoneStruct).unwrap_unchecked() }.to_owned()
 }
 
+/// `True` or `False`.
+pub fn boolean(gil: Gil<'_>, b: bool) -> Owned<'_> {
+    let a = api();
+    let p = if b { a._Py_TrueStruct } else { a._Py_FalseStruct };
+    // SAFETY: True and False are static; we take a new reference.
+    unsafe { Borrowed::from_raw(gil, p).unwrap_unchecked() }.to_owned()
+}
+
+/// A `float`.
+pub fn float(gil: Gil<'_>, d: f64) -> Result<Owned<'_>> {
+    // SAFETY: GIL held; a new reference or NULL with an exception.
+    unsafe { Owned::from_result(gil, (api().PyFloat_FromDouble)(d)) }
+}
+
 pub fn is_none(obj: Borrowed<'_, '_>) -> bool {
     obj.as_ptr() == api()._Py_NoneStruct
 }

@@ -205,6 +205,23 @@ impl Kept {
     }
 }
 
+impl crate::error::Held for Kept {
+    fn context(&self) -> u64 {
+        self.context
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Kept {
+    /// The `Kept` behind an error's held object.
+    pub fn of(h: &dyn crate::error::Held) -> Option<&Kept> {
+        h.as_any().downcast_ref::<Kept>()
+    }
+}
+
 impl Drop for Kept {
     fn drop(&mut self) {
         decref_later(self.generation, self.context, Detached(self.addr));

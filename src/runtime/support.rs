@@ -358,7 +358,7 @@ pub fn attr<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
 /// them, or only non-daemon ones) in the current interpreter.
 pub fn live_threads(gil: Gil<'_>, daemons: bool) -> Result<Vec<String>> {
     let f = attr(gil, "live_threads")?;
-    let flag = crate::convert::numbers::bool_to_py(gil, daemons)?;
+    let flag = objects::boolean(gil, daemons);
     let names = objects::call_with(gil, f.borrow(), &[flag.borrow()])?;
     objects::str_list(gil, names.borrow())
 }

@@ -2,6 +2,7 @@
 
 pub mod napi;
 pub mod python;
+pub mod trace;
 
 /// Whether the calling thread is the process's main thread (Node's main JS thread, as opposed
 /// to a Worker's).

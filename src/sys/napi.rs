@@ -17,6 +17,8 @@ use std::os::raw::c_char;
 use std::ptr;
 
 pub use sys::{napi_callback_info as CallbackInfo, napi_env, napi_ref as Ref, napi_value as Value};
+/// A native function N-API calls (`napi_callback` without its Option).
+pub type NativeFn = unsafe extern "C" fn(napi_env, CallbackInfo) -> Value;
 pub use sys::{TypedarrayType, ValueType};
 
 macro_rules! check_status {

@@ -2,11 +2,10 @@
 //! runs inside `catch_unwind`, and its `Result` becomes a return value or a thrown JS error. A
 //! panic becomes a JS `Error`, never an abort; a pending JS exception is left as it is.
 
+use crate::env as instance;
 use crate::error::{Error, Result};
-use crate::instance;
 use crate::sys::napi::{Args, CallbackInfo, Env, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A clib function: its JS name and body.
 pub struct Export {
@@ -14,15 +13,7 @@ pub struct Export {
     pub f: fn(Env, &Args) -> Result<Value>,
 }
 
-static DEBUG: AtomicBool = AtomicBool::new(false);
-
-pub fn set_debug(on: bool) {
-    DEBUG.store(on, Ordering::Relaxed);
-}
-
-pub fn debug() -> bool {
-    DEBUG.load(Ordering::Relaxed)
-}
+pub use crate::sys::trace::{debug, set_debug};
 
 /// The N-API callback of every exported function; `data` points at its `Export`.
 ///
@@ -43,7 +34,7 @@ pub unsafe extern "C" fn dispatch(env: crate::sys::napi::napi_env, info: Callbac
 /// Run `f`, turning a panic or an error into a thrown JS value (returns NULL then).
 pub fn trampoline(env: Env, name: &str, f: impl FnOnce() -> Result<Value>) -> Value {
     let started = if debug() {
-        crate::runtime::context::reset_last();
+        crate::sys::trace::reset_last();
         Some(std::time::Instant::now())
     } else {
         None
@@ -54,7 +45,7 @@ pub fn trampoline(env: Env, name: &str, f: impl FnOnce() -> Result<Value>) -> Va
             Ok(_) => "ok".to_string(),
             Err(e) => format!("error: {e}"),
         };
-        let ctx = match crate::runtime::context::last_context() {
+        let ctx = match crate::sys::trace::last_context() {
             u64::MAX => String::new(),
             0 => " [main context]".to_string(),
             id => format!(" [context {id}]"),
@@ -93,7 +84,7 @@ pub fn to_js_error(env: Env, e: Error) -> Result<Value> {
         }
         Error::Type(m) | Error::Conversion(m) => env.type_error(&m),
         Error::Range(m) => env.range_error(&m),
-        Error::Python(info) => instance::python_error(env, &info),
+        Error::Python(info) => (instance::get(env)?.hooks.python_error)(env, &info),
         other => env.error(&other.to_string()),
     }
 }

@@ -1,0 +1,14 @@
+// `PythonError`, made in each environment by script so it is a real `Error` subclass.
+(function () {
+  class PythonError extends Error {
+    constructor(message, name, pyType, traceback, exception) {
+      super(message);
+      if (exception !== undefined) Object.defineProperty(this, 'pyExceptionHandle', { value: exception, configurable: true, writable: true });
+      Object.defineProperty(this, 'name', { value: name || 'PythonError', writable: true, configurable: true, enumerable: false });
+      this.pyType = pyType;
+      this.traceback = traceback;
+    }
+  }
+  Object.defineProperty(PythonError.prototype, 'name', { value: 'PythonError', writable: true, configurable: true });
+  return PythonError;
+})()
