@@ -7,7 +7,7 @@ use crate::env as instance;
 use crate::env::boundary::Export;
 use crate::error::{Error, Result};
 use crate::runtime::gil::Gil;
-use crate::runtime::refs::{self, Detached, Owned};
+use crate::runtime::refs::{Borrowed, Kept, Owned};
 use crate::runtime::{context, executor, lifecycle, objects, support};
 use crate::sys::napi::{Args, Env, Value};
 use crate::sys::python::{PY_EVAL_INPUT, PY_FILE_INPUT};
@@ -88,14 +88,18 @@ pub fn schedule_call(env: Env, c: crate::clib::objects::CallArgs<'_>, callback: 
     if let Some(scalars) = scalar_args(env, &c)? {
         return schedule_scalar_call(env, c, scalars, callback);
     }
-    let (callable, args, kwargs) = super::sync(env, c.ctx.id, |gil| {
+    let ctx = c.ctx.id;
+    // Kept: a job cancelled before it starts (or refused) still gives them back when dropped.
+    let (callable, args, kwargs) = super::sync(env, ctx, |gil| {
         let p = crate::clib::objects::prepare_call(env, gil, &c)?;
-        Ok((p.callable.detach(), p.args.detach(), p.kwargs.map(|k| k.detach())))
+        Ok((p.callable.keep(ctx), p.args.keep(ctx), p.kwargs.map(|k| k.keep(ctx))))
     })?;
     schedule(env, c.ctx, callback, move |gil| {
-        // SAFETY: references detached above in this generation; the job's Active guard keeps
-        // the runtime up until they are released.
-        let (f, a, k) = unsafe { (callable.into_owned(gil), args.into_owned(gil), kwargs.map(|k| k.into_owned(gil))) };
+        // The job's Active guard keeps the runtime (and so the references' generation) up.
+        let stale = || Error::Runtime("python-ts: the Python runtime ended".into());
+        let f = callable.into_owned(gil).ok_or_else(stale)?;
+        let a = args.into_owned(gil).ok_or_else(stale)?;
+        let k = kwargs.map(|k| k.into_owned(gil).ok_or_else(stale)).transpose()?;
         objects::call(gil, f.borrow(), a.borrow(), k.as_ref().map(|k| k.borrow()))
     })
 }
@@ -176,8 +180,8 @@ fn schedule_scalar_call(
         c.ctx,
         callback,
         move |gil| {
-            // SAFETY: the pinned handle holds a reference to `addr` until the job is delivered.
-            let target = unsafe { Detached::borrow_addr(gil, addr) }.to_owned();
+            // SAFETY: the pinned handle data holds a reference to `addr` until the job is delivered.
+            let target = unsafe { Borrowed::from_addr(gil, addr) }.to_owned();
             let callable = objects::method_of(gil, context_id, target, method.bytes())?;
             let items = scalars.iter().map(|s| scalar_to_py(gil, s)).collect::<Result<Vec<_>>>()?;
             let args = objects::tuple(gil, items)?;
@@ -224,7 +228,6 @@ fn schedule_with(
         None => None,
     };
     shared.job_started(env);
-    let generation = lifecycle::generation();
     let context_id = ctx.id;
     let (job_id, job) = jobs::register(context_id);
     executor::submit(Box::new(move || {
@@ -245,9 +248,8 @@ fn schedule_with(
         let shared2 = shared.clone();
         shared.post(Box::new(move |env| {
             let Some(env) = env else {
-                if let Ok(Outcome::Object(d)) = result {
-                    refs::decref_later(generation, context_id, d);
-                }
+                // An object result is a Kept: dropped with `result`, its release is queued.
+                drop(result);
                 done(None);
                 drop(flight);
                 drop(active);
@@ -378,9 +380,9 @@ fn deliver(
         Outcome::Bool(b) => env.boolean(b),
         Outcome::Number(n) => env.double(n),
         Outcome::Str(s) => env.string(&s),
-        Outcome::Object(d) => context::with_context_gil(context_id, |gil| {
-            // SAFETY: detached by the job in this generation; the job's Active guard is alive.
-            let obj = unsafe { d.into_owned(gil) };
+        Outcome::Object(k) => context::with_context_gil(context_id, |gil| {
+            // The job's Active guard is alive: the reference's generation is running.
+            let obj = k.into_owned(gil).ok_or_else(|| Error::Runtime("python-ts: the Python runtime ended".into()))?;
             ToJs::new(env, gil, context_id, state_value).convert(obj.borrow())
         })?,
     });
@@ -410,7 +412,7 @@ enum Outcome {
     Bool(bool),
     Number(f64),
     Str(String),
-    Object(Detached),
+    Object(Kept),
 }
 
 /// Strings up to this many bytes are copied out on the worker.
@@ -454,7 +456,7 @@ impl Outcome {
                 return Outcome::Str(String::from_utf8_lossy(bytes).into_owned());
             }
         }
-        Outcome::Object(obj.detach())
+        Outcome::Object(obj.keep(crate::runtime::attach::current_context()))
     }
 }
 

@@ -249,7 +249,8 @@ unsafe extern "C" fn release_view(_env: napi_env, _data: *mut c_void, hint: *mut
     let hint = unsafe { Box::from_raw(hint as *mut ViewHint) };
     live_add(hint.context, hint.env, -1);
     if hint.generation == lifecycle::generation() {
-        refs::release_buffer_later(hint.generation, hint.context, hint.buffer);
+        // Dropped: its release is queued for the next thread that holds the context's GIL.
+        drop(refs::KeptBuffer::new(hint.buffer, hint.context));
     }
     // Otherwise the runtime that exported it ended: the box is freed, the export is not touched.
 }

@@ -16,7 +16,7 @@ use crate::env as instance;
 use crate::env::outbox::EnvShared;
 use crate::error::{Error, PyErrInfo, Result};
 use crate::runtime::gil::Gil;
-use crate::runtime::refs::{self, Borrowed, Detached, Owned};
+use crate::runtime::refs::{Borrowed, Kept, Owned};
 use crate::runtime::{context, errors, lifecycle, objects, support};
 use crate::sys::napi::{Env, Value, ValueType};
 use crate::sys::python::{api, PyMethodDef, PyMethodDefPointer, PyPtr, METH_KEYWORDS, METH_VARARGS};
@@ -150,29 +150,21 @@ fn call<'py>(
         return Err(finalizing_error());
     }
     // Queue the call to the JS thread and wait for it with the GIL released.
-    let args_d = args.map(|a| a.to_owned().detach());
-    let kwargs_d = kwargs.map(|k| k.to_owned().detach());
-    let generation = lifecycle::generation();
+    // Whatever path the message takes, the references it carries are given back (dropping a
+    // Kept queues its release).
     let (func, context) = (f.func, f.context);
+    let args_k = args.map(|a| a.to_owned().keep(context));
+    let kwargs_k = kwargs.map(|k| k.to_owned().keep(context));
     let state = Arc::new(AtomicU8::new(QUEUED));
-    let (tx, rx) = channel::<Result<Detached>>();
+    let (tx, rx) = channel::<Result<Kept>>();
     let st = state.clone();
     let posted = f.shared.post(Box::new(move |env| {
-        let release = |d: Option<Detached>| {
-            if let Some(d) = d {
-                refs::decref_later(generation, context, d);
-            }
-        };
         let Some(env) = env else {
-            release(args_d);
-            release(kwargs_d);
             let _ =
                 tx.send(Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())));
             return;
         };
         if st.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            release(args_d);
-            release(kwargs_d);
             return; // the caller gave up (it got a RuntimeError)
         }
         let Some(_active) = lifecycle::enter_if_running() else {
@@ -181,12 +173,10 @@ fn call<'py>(
         };
         let Ok(scope) = env.open_scope() else { return };
         let r = context::with_context_gil(context, |gil| {
-            // SAFETY: references taken in this generation, kept alive by the caller's wait.
-            let a = args_d.map(|d| unsafe { d.into_owned(gil) });
-            // SAFETY: as above.
-            let k = kwargs_d.map(|d| unsafe { d.into_owned(gil) });
+            let a = args_k.and_then(|k| k.into_owned(gil));
+            let k = kwargs_k.and_then(|k| k.into_owned(gil));
             call_here(gil, env, func, context, a.as_ref().map(|a| a.borrow()), k.as_ref().map(|k| k.borrow()))
-                .map(Owned::detach)
+                .map(|r| r.keep(context))
         })
         .and_then(|r| r);
         let _ = env.close_scope(scope);
@@ -226,8 +216,9 @@ fn call<'py>(
             }
         }
     });
-    // SAFETY: the JS thread detached a new reference of this generation for us.
-    r.map(|d| unsafe { d.into_owned(gil) })
+    // The JS thread kept a new reference for us; its runtime can't have ended while we waited
+    // (finalization parks waiting threads before they get here).
+    r.and_then(|k| k.into_owned(gil).ok_or_else(|| Error::Runtime("python-ts: the Python runtime ended".into())))
 }
 
 /// How long a JS callback from another thread waits for a sync call on the JS thread to end
@@ -396,7 +387,7 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 .exc
                 .as_ref()
                 .filter(|k| k.context() == crate::runtime::attach::current_context())
-                .and_then(|k| refs::Kept::of(k.as_ref()))
+                .and_then(|k| Kept::of(k.as_ref()))
                 .and_then(|k| k.borrow(gil))
             {
                 Some(exc) => errors::restore(gil, exc.to_owned()),

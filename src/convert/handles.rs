@@ -13,10 +13,10 @@
 use crate::env::{self as instance, EnvData, HandleEntry};
 use crate::error::{Error, Result};
 use crate::runtime::gil::Gil;
-use crate::runtime::refs::{self, Borrowed, Detached, Owned};
+use crate::runtime::refs::{Borrowed, Kept, Owned};
 use crate::runtime::{lifecycle, objects};
 use crate::sys::napi::{napi_env, Env, Value, ValueType};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::rc::Rc;
 
@@ -27,24 +27,18 @@ pub use crate::env::protocol::{HANDLE_TAG, HANDLE_TYPE};
 /// it (`clib._method`), and async jobs that pin it — so none of them keeps another alive: the
 /// reference is queued for release when the last holder goes (`Drop`), or at once by `release`.
 pub struct HandleData {
-    /// The object's address holding one reference; 0 once released.
-    ptr: Cell<usize>,
+    /// The object's reference (None once released); dropping the data drops it, which queues
+    /// its release — never the GIL here (JS finalizers).
+    obj: RefCell<Option<Kept>>,
+    /// The object's address while referenced (0 once released): identity, and the hot path's
+    /// read.
+    addr: Cell<usize>,
     pub generation: u64,
     pub context: u64,
     /// Async jobs using the object without holding a reference of their own (JS thread only).
     pins: Cell<u32>,
     /// A reference released while pinned, given back when the last pin goes.
-    deferred: Cell<usize>,
-}
-
-impl Drop for HandleData {
-    fn drop(&mut self) {
-        let addr = self.ptr.get();
-        if addr != 0 && self.generation == lifecycle::generation() {
-            // Never the GIL here (JS finalizers): queue it for the next thread that holds it.
-            refs::decref_later(self.generation, self.context, Detached::from_addr(addr));
-        }
-    }
+    deferred: RefCell<Option<Kept>>,
 }
 
 impl HandleData {
@@ -60,11 +54,17 @@ impl HandleData {
     }
 
     pub fn addr(&self) -> usize {
-        self.ptr.get()
+        self.addr.get()
     }
 
     pub fn is_released(&self) -> bool {
-        self.ptr.get() == 0
+        self.addr.get() == 0
+    }
+
+    /// Take the reference out (the handle is released from now on).
+    fn take(&self) -> Option<Kept> {
+        self.addr.set(0);
+        self.obj.borrow_mut().take()
     }
 }
 
@@ -100,11 +100,12 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
     ];
     let js = data.call_helper(env, |h| h.make_handle, &args)?;
     let hd = Rc::into_raw(Rc::new(HandleData {
-        ptr: Cell::new(obj.to_owned().detach().addr()),
+        obj: RefCell::new(Some(obj.to_owned().keep(context))),
+        addr: Cell::new(obj.addr()),
         generation,
         context,
         pins: Cell::new(0),
-        deferred: Cell::new(0),
+        deferred: RefCell::new(None),
     }));
     if let Err(e) = env.wrap(js, hd as *mut c_void, Some(finalize_handle)) {
         // SAFETY: the wrap failed, so the Rc is still ours; dropping it queues the reference.
@@ -204,7 +205,7 @@ pub fn resolve_data<'py>(gil: Gil<'py>, hd: &HandleData, context: u64) -> Result
         )));
     }
     // SAFETY: the handle holds a reference of the running generation, so the object is alive.
-    Ok(unsafe { Detached::borrow_addr(gil, hd.ptr.get()) }.to_owned())
+    Ok(unsafe { Borrowed::from_addr(gil, hd.addr()) }.to_owned())
 }
 
 fn context_name(id: u64) -> String {
@@ -226,20 +227,21 @@ pub fn release(env: Env, gil: Gil<'_>, v: Value) -> Result<bool> {
     if hd.is_released() || hd.generation != lifecycle::generation() {
         return Ok(false);
     }
-    let addr = hd.ptr.replace(0);
+    let addr = hd.addr();
     unregister(env, instance::get(env)?, hd, addr);
-    give_back(gil, hd, addr);
+    give_back(gil, hd);
     Ok(true)
 }
 
-/// Release a handle's reference now, or when its last pin goes.
-fn give_back(gil: Gil<'_>, hd: &HandleData, addr: usize) {
+/// Release a handle's reference now (the GIL of its interpreter is held), or when its last pin
+/// goes.
+fn give_back(gil: Gil<'_>, hd: &HandleData) {
+    let Some(kept) = hd.take() else { return };
     if hd.pins.get() > 0 {
-        hd.deferred.set(addr);
+        *hd.deferred.borrow_mut() = Some(kept);
         return;
     }
-    // SAFETY: GIL held; the reference belongs to the running generation.
-    drop(unsafe { Detached::from_addr(addr).into_owned(gil) });
+    drop(kept.into_owned(gil));
 }
 
 /// A handle's data kept for an async job that uses its object from a worker thread without the
@@ -270,10 +272,8 @@ pub fn unpin(env: Option<Env>, p: Pin) {
     let hd = &p.hd;
     hd.pins.set(hd.pins.get().saturating_sub(1));
     if hd.pins.get() == 0 {
-        let d = hd.deferred.replace(0);
-        if d != 0 && hd.generation == lifecycle::generation() {
-            refs::decref_later(hd.generation, hd.context, Detached::from_addr(d));
-        }
+        // A release requested meanwhile: queued now.
+        drop(hd.deferred.borrow_mut().take());
     }
 }
 
@@ -305,9 +305,8 @@ pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
         if hd.is_released() || hd.generation != lifecycle::generation() {
             continue;
         }
-        let addr = hd.ptr.replace(0);
-        unregister(env, data, hd, addr);
-        give_back(gil, hd, addr);
+        unregister(env, data, hd, hd.addr());
+        give_back(gil, hd);
         n += 1;
     }
     Ok(n)
@@ -319,17 +318,14 @@ pub fn release_all(env: Env, gil: Gil<'_>, context: u64) -> Result<usize> {
 /// The HandleData stays (a late finalizer frees it and sees it released); pinned ones are left to
 /// the jobs that pin them. Never the GIL here.
 pub fn release_at_env_end(data: &EnvData) {
-    let generation = lifecycle::generation();
-    for (&(context, _), e) in data.handles.borrow().iter() {
+    for e in data.handles.borrow().values() {
         // SAFETY: registry entries point at live HandleData (removed by their finalizers).
         let hd = unsafe { &*e.data.cast::<HandleData>() };
-        if hd.pins.get() > 0 || hd.generation != generation {
+        if hd.pins.get() > 0 {
             continue;
         }
-        let addr = hd.ptr.replace(0);
-        if addr != 0 {
-            refs::decref_later(generation, context, Detached::from_addr(addr));
-        }
+        // Dropped: queued (or forgotten, when its runtime or context has ended).
+        drop(hd.take());
     }
 }
 
@@ -340,8 +336,9 @@ pub fn kill_context(env: Env, context: u64) -> Result<()> {
     let keys: Vec<(u64, usize)> = handles.keys().filter(|k| k.0 == context).copied().collect();
     for k in keys {
         if let Some(e) = handles.remove(&k) {
-            // SAFETY: registry entries point at live HandleData.
-            unsafe { (*e.data.cast::<HandleData>()).ptr.set(0) };
+            // SAFETY: registry entries point at live HandleData. Dropping its reference touches
+            // nothing: the context is gone, so the release is not even queued.
+            drop(unsafe { (*e.data.cast::<HandleData>()).take() });
             let _ = env.delete_ref(e.weak);
         }
     }
@@ -374,7 +371,7 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
         let hd = unsafe { Rc::from_raw(data as *const HandleData) };
         let env = Env(env);
         if let Ok(envdata) = instance::get(env) {
-            let key = (hd.context, hd.ptr.get());
+            let key = (hd.context, hd.addr());
             let mut handles = envdata.handles.borrow_mut();
             if handles.get(&key).map(|e| std::ptr::eq(e.data.cast::<HandleData>(), &*hd)).unwrap_or(false) {
                 if let Some(e) = handles.remove(&key) {
@@ -403,7 +400,7 @@ pub unsafe extern "C" fn repr_native(env: napi_env, info: crate::sys::napi::Call
         let _active = lifecycle::enter()?;
         let text = crate::runtime::context::with_context_gil(hd.context, |gil| {
             // SAFETY: the handle holds a reference of the running generation.
-            let obj = unsafe { Detached::borrow_addr(gil, hd.ptr.get()) };
+            let obj = unsafe { Borrowed::from_addr(gil, hd.addr()) };
             objects::repr_of(gil, obj).unwrap_or_else(|e| {
                 crate::runtime::errors::clear(gil);
                 format!("<repr() failed: {e}>")

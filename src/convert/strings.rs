@@ -176,22 +176,12 @@ fn has_surrogate(units: &[u16]) -> bool {
 /// memory (no copy, no fresh pages for V8's copy), where the host has them.
 const EXTERNAL_MIN: usize = 16 * 1024;
 
-/// What an external string's finalizer gives back: the str it reads, as a queued release.
-struct KeptStr {
-    generation: u64,
-    context: u64,
-    addr: usize,
-}
-
 /// A JS string over the str's own characters, holding a reference to it until V8 drops the
 /// string (released from the finalizer without the GIL, like a handle's). None when the host
 /// has no external strings.
 fn external(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, c: Chars) -> Option<Result<Value>> {
-    let kept = Box::new(KeptStr {
-        generation: crate::runtime::lifecycle::generation(),
-        context: crate::runtime::attach::current_context(),
-        addr: obj.to_owned().into_raw() as usize,
-    });
+    // What the string's finalizer gives back: the str it reads, as a queued release.
+    let kept = Box::new(obj.to_owned().keep(crate::runtime::attach::current_context()));
     let hint = Box::into_raw(kept);
     // SAFETY: the str's characters stay valid and unchanged while we hold a reference (a str
     // with more than one reference is never resized or written), released by the finalizer.
@@ -202,8 +192,7 @@ fn external(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, c: Chars) -> Option<R
         // Not taken: the reference is ours to drop (the GIL is held).
         // SAFETY: the Box made above, not handed to V8.
         let kept = unsafe { Box::from_raw(hint) };
-        // SAFETY: the reference taken above.
-        drop(unsafe { Owned::from_raw(gil, kept.addr as PyPtr) });
+        drop(kept.into_owned(gil));
     }
     r
 }
@@ -291,13 +280,8 @@ unsafe extern "C" fn release_str(
     _data: *mut std::ffi::c_void,
     hint: *mut std::ffi::c_void,
 ) {
-    // SAFETY: the KeptStr boxed in `external`, finalized once.
-    let kept = unsafe { Box::from_raw(hint as *mut KeptStr) };
-    crate::runtime::refs::decref_later(
-        kept.generation,
-        kept.context,
-        crate::runtime::refs::Detached::from_addr(kept.addr),
-    );
+    // SAFETY: the Kept boxed in `external`, finalized once; dropping it queues the release.
+    drop(unsafe { Box::from_raw(hint as *mut crate::runtime::refs::Kept) });
 }
 
 /// UTF-16 with surrogates: when every one is half of a pair, a 4-byte str filled here; a lone

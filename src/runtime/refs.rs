@@ -3,9 +3,9 @@
 //! Every raw pointer that enters from CPython is given an owner here, once: `Owned::from_raw`
 //! for a new reference (decref on drop), `Borrowed::from_raw` for a borrowed one (never
 //! decref'd). Both carry the `'py` lifetime of a `Gil` token, so they cannot outlive the GIL
-//! that makes touching them safe. A reference that must outlive the GIL (a JS handle) is kept as
-//! a `Detached` and given back to Python through `decref_later`, which queues it until some
-//! thread holds the GIL again: JS finalizers never take the GIL.
+//! that makes touching them safe. A reference that must outlive the GIL (a JS handle, a job, an
+//! error on its way) is a `Kept` (a buffer export a `KeptBuffer`): dropping it queues its release
+//! until a thread holds that interpreter's GIL — JS finalizers never take the GIL.
 
 use crate::error::Result;
 use crate::runtime::errors;
@@ -63,7 +63,7 @@ impl<'py> Owned<'py> {
         Borrowed { ptr: self.ptr, _gil: PhantomData }
     }
 
-    /// Gives the reference away (to a "steals a reference" API, or to a `Detached`).
+    /// Gives the reference away (to a "steals a reference" API).
     #[inline]
     pub fn into_raw(self) -> PyPtr {
         let p = self.ptr.as_ptr();
@@ -71,8 +71,9 @@ impl<'py> Owned<'py> {
         p
     }
 
-    pub fn detach(self) -> Detached {
-        Detached(self.into_raw() as usize)
+    /// Keep the reference beyond the GIL, as belonging to interpreter `context`.
+    pub fn keep(self, context: u64) -> Kept {
+        Kept::new(self, context)
     }
 }
 
@@ -98,6 +99,16 @@ impl<'a, 'py> Borrowed<'a, 'py> {
     #[inline]
     pub unsafe fn from_raw(_gil: Gil<'py>, p: PyPtr) -> Option<Self> {
         NonNull::new(p).map(|ptr| Borrowed { ptr, _gil: PhantomData })
+    }
+
+    /// Borrow the object at an address that some owner keeps alive.
+    ///
+    /// # Safety
+    /// `addr` is a live object of the running generation, kept alive for `'a`.
+    #[inline]
+    pub unsafe fn from_addr(_gil: Gil<'py>, addr: usize) -> Self {
+        // SAFETY: forwarded from the caller; a live object's address is non-null.
+        Borrowed { ptr: unsafe { NonNull::new_unchecked(addr as PyPtr) }, _gil: PhantomData }
     }
 
     #[inline]
@@ -134,57 +145,23 @@ impl<'a, 'py> Borrowed<'a, 'py> {
     }
 }
 
-/// A strong reference held without the GIL (inside a JS handle, a queued job). It must be given
-/// back with `into_owned` (GIL held) or `decref_later`; dropping it leaks the reference, which
-/// is the safe failure after the runtime ended.
-#[derive(Debug)]
-pub struct Detached(usize);
-
-impl Detached {
-    pub fn addr(&self) -> usize {
-        self.0
-    }
-
-    /// Re-owns an address that holds one reference (kept as a number inside a JS handle).
-    pub fn from_addr(addr: usize) -> Self {
-        Detached(addr)
-    }
-
-    /// Borrow the object at an address that some owner keeps alive.
-    ///
-    /// # Safety
-    /// `addr` is a live object of the running generation, kept alive for `'a`.
-    pub unsafe fn borrow_addr<'a, 'py>(gil: Gil<'py>, addr: usize) -> Borrowed<'a, 'py> {
-        // SAFETY: forwarded from the caller; addr is non-null.
-        unsafe { Borrowed::from_raw(gil, addr as PyPtr).unwrap_unchecked() }
-    }
-
-    /// # Safety
-    /// The runtime generation that made this reference must still be running.
-    pub unsafe fn into_owned<'py>(self, gil: Gil<'py>) -> Owned<'py> {
-        // SAFETY: a Detached always holds a non-null owned reference.
-        unsafe { Owned::from_raw(gil, self.0 as PyPtr).unwrap_unchecked() }
-    }
-
-    /// Borrow while the GIL is held.
-    ///
-    /// # Safety
-    /// The runtime generation that made this reference must still be running.
-    pub unsafe fn borrow<'a, 'py>(&'a self, gil: Gil<'py>) -> Borrowed<'a, 'py> {
-        // SAFETY: non-null owned reference kept alive by self.
-        unsafe { Borrowed::from_raw(gil, self.0 as PyPtr).unwrap_unchecked() }
-    }
-}
-
-/// A strong reference kept beyond the GIL by a value that may travel between threads (an error
-/// on its way to JS): it records its generation and context, and queues its release when
-/// dropped (`decref_later`), so dropping it anywhere is safe.
+/// A strong reference held without the GIL — by a JS handle, an external string, an async job,
+/// an error on its way to JS, a call queued to another thread. It records the runtime generation
+/// and the context (interpreter) it belongs to, and dropping it anywhere is safe: the release is
+/// queued for the next thread that holds that interpreter's GIL, and forgotten (never touched)
+/// when its runtime or context has ended. The one owning type of this kind.
 #[derive(Debug)]
 pub struct Kept {
     generation: u64,
     context: u64,
     addr: usize,
 }
+
+// SAFETY: a Kept is an owned reference moved between threads as a number; the object is only
+// touched with its interpreter's GIL held (`into_owned`, `borrow`, the release queue).
+unsafe impl Send for Kept {}
+// SAFETY: as above; shared access only reads the numbers.
+unsafe impl Sync for Kept {}
 
 impl Kept {
     pub fn new(obj: Owned<'_>, context: u64) -> Self {
@@ -195,13 +172,38 @@ impl Kept {
         self.context
     }
 
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The object's address (identity; a JS handle's `value`).
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// Whether the reference belongs to the running runtime generation.
+    pub fn is_current(&self) -> bool {
+        self.generation == crate::runtime::lifecycle::generation()
+    }
+
     /// Borrow the object, if its runtime generation is still the running one.
     pub fn borrow<'a, 'py>(&'a self, gil: Gil<'py>) -> Option<Borrowed<'a, 'py>> {
-        if self.generation != crate::runtime::lifecycle::generation() {
+        if !self.is_current() {
             return None;
         }
         // SAFETY: we hold a reference of the running generation; the GIL is held.
-        Some(unsafe { Detached::borrow_addr(gil, self.addr) })
+        Some(unsafe { Borrowed::from_addr(gil, self.addr) })
+    }
+
+    /// The reference as an `Owned`, with the GIL of its interpreter held; None (the reference
+    /// forgotten, never touched) when its runtime generation ended.
+    pub fn into_owned<'py>(self, gil: Gil<'py>) -> Option<Owned<'py>> {
+        let this = std::mem::ManuallyDrop::new(self);
+        if !this.is_current() {
+            return None;
+        }
+        // SAFETY: a reference of the running generation, given to the Owned exactly once.
+        unsafe { Owned::from_raw(gil, this.addr as PyPtr) }
     }
 }
 
@@ -224,93 +226,110 @@ impl Kept {
 
 impl Drop for Kept {
     fn drop(&mut self) {
-        decref_later(self.generation, self.context, Detached(self.addr));
+        queue(self.generation, self.context, Release::Object(self.addr));
     }
 }
 
-/// Pointers to decref the next time a thread holds the GIL, tagged with their runtime generation
-/// and interpreter (context id; 0 = main).
-/// (generation, context, address, is a boxed `Py_buffer` to release rather than an object).
-static PENDING: Mutex<Vec<(u64, u64, usize, bool)>> = Mutex::new(Vec::new());
+/// A buffer export (from `PyObject_GetBuffer`) held without the GIL by a JS view: released with
+/// `PyBuffer_Release` under its interpreter's GIL, through the same queue.
+pub struct KeptBuffer {
+    generation: u64,
+    context: u64,
+    buffer: Option<Box<crate::sys::python::PyBuffer>>,
+}
+
+impl KeptBuffer {
+    pub fn new(buffer: Box<crate::sys::python::PyBuffer>, context: u64) -> Self {
+        KeptBuffer { generation: crate::runtime::lifecycle::generation(), context, buffer: Some(buffer) }
+    }
+}
+
+impl Drop for KeptBuffer {
+    fn drop(&mut self) {
+        if let Some(b) = self.buffer.take() {
+            queue(self.generation, self.context, Release::Buffer(SendBuffer(b)));
+        }
+    }
+}
+
+/// A boxed `Py_buffer` in the queue.
+struct SendBuffer(Box<crate::sys::python::PyBuffer>);
+// SAFETY: the buffer's pointers are only used to release it, under its interpreter's GIL, by
+// the one thread that takes it from the queue.
+unsafe impl Send for SendBuffer {}
+
+/// What a queued release gives back.
+enum Release {
+    /// One reference to the object at this address.
+    Object(usize),
+    Buffer(SendBuffer),
+}
+
+/// A release waiting for a thread that holds its interpreter's GIL.
+struct Pending {
+    generation: u64,
+    /// The interpreter (context id; 0 = main).
+    context: u64,
+    what: Release,
+}
+
+static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
 static PENDING_COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Queue a reference for release without taking the GIL (JS finalizers, other threads).
-pub fn decref_later(generation: u64, context: u64, obj: Detached) {
-    if context != 0 && !crate::runtime::context::is_alive(context) {
+/// Queue a release without taking the GIL (JS finalizers, other threads). Releases of an ended
+/// runtime generation or context are dropped at once, never touching Python (a buffer's box is
+/// freed).
+fn queue(generation: u64, context: u64, what: Release) {
+    if generation != crate::runtime::lifecycle::generation()
+        || (context != 0 && !crate::runtime::context::is_alive(context))
+    {
         return; // its interpreter ended: the memory is gone with it
     }
     if let Ok(mut q) = PENDING.lock() {
-        q.push((generation, context, obj.0, false));
+        q.push(Pending { generation, context, what });
         PENDING_COUNT.store(q.len(), Ordering::Release);
     }
 }
 
-/// Release queued references of `context` (the GIL of that context is held). References of
-/// ended generations are dropped from the queue without touching Python.
-/// Queue a buffer export (a boxed `Py_buffer` from `PyObject_GetBuffer`) for release.
-pub fn release_buffer_later(generation: u64, context: u64, buffer: Box<crate::sys::python::PyBuffer>) {
-    let p = Box::into_raw(buffer) as usize;
-    if context != 0 && !crate::runtime::context::is_alive(context) {
-        // SAFETY: the box was just leaked here; its interpreter is gone, so only the box is freed.
-        drop(unsafe { Box::from_raw(p as *mut crate::sys::python::PyBuffer) });
-        return;
-    }
-    if let Ok(mut q) = PENDING.lock() {
-        q.push((generation, context, p, true));
-        PENDING_COUNT.store(q.len(), Ordering::Release);
-    }
-}
-
+/// Release queued references of `context` (the GIL of that context is held). Releases of ended
+/// generations are dropped from the queue without touching Python.
 pub fn drain(_gil: Gil<'_>, generation: u64, context: u64) {
-    let batch: Vec<(usize, bool)> = {
+    let batch: Vec<Release> = {
         let Ok(mut q) = PENDING.lock() else { return };
         if q.is_empty() {
             return;
         }
         let mut mine = Vec::new();
-        q.retain(|&(g, c, p, is_buffer)| {
-            if g != generation {
-                // Runtime ended since: never touch its memory (a buffer's box is ours to free).
-                if is_buffer {
-                    // SAFETY: a box leaked by `release_buffer_later`, freed once here.
-                    drop(unsafe { Box::from_raw(p as *mut crate::sys::python::PyBuffer) });
-                }
-                return false;
+        let mut keep = Vec::with_capacity(q.len());
+        for p in q.drain(..) {
+            if p.generation != generation {
+                continue; // runtime ended since: never touch its memory
             }
-            if c == context {
-                mine.push((p, is_buffer));
-                return false;
+            if p.context == context {
+                mine.push(p.what);
+            } else {
+                keep.push(p);
             }
-            true
-        });
+        }
+        *q = keep;
         PENDING_COUNT.store(q.len(), Ordering::Release);
         mine
     };
     // The lock is released before calling into Python: a __del__ may queue more.
-    for (p, is_buffer) in batch {
-        if is_buffer {
+    for what in batch {
+        match what {
+            // SAFETY: GIL held; each queued address carried one owned reference of this generation.
+            Release::Object(p) => unsafe { (api().Py_DecRef)(p as PyPtr) },
             // SAFETY: GIL held; the box holds a live export of this generation, released once.
-            unsafe {
-                let mut b = Box::from_raw(p as *mut crate::sys::python::PyBuffer);
-                (api().PyBuffer_Release)(&mut *b);
-            }
-        } else {
-            // SAFETY: GIL held; each queued pointer carried one owned reference of this generation.
-            unsafe { (api().Py_DecRef)(p as PyPtr) };
+            Release::Buffer(mut b) => unsafe { (api().PyBuffer_Release)(&mut *b.0) },
         }
     }
 }
 
-/// Forget queued references of a context that ended (its objects are gone with it).
+/// Forget queued releases of a context that ended (its objects are gone with it).
 pub fn forget_context(context: u64) {
     if let Ok(mut q) = PENDING.lock() {
-        q.retain(|&(_, c, p, is_buffer)| {
-            if c == context && is_buffer {
-                // SAFETY: a box leaked by `release_buffer_later`; its interpreter ended.
-                drop(unsafe { Box::from_raw(p as *mut crate::sys::python::PyBuffer) });
-            }
-            c != context
-        });
+        q.retain(|p| p.context != context);
         PENDING_COUNT.store(q.len(), Ordering::Release);
     }
 }
