@@ -10,7 +10,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 // Files whose tests only run children (nothing of theirs shares this process): run once, by the
 // per-file pass.
-const CHILD_ONLY = new Set(['soak.test.js']);
+const CHILD_ONLY = new Set(['soak.test.js', 'lifetimes.test.js']);
 const only = process.argv.slice(2);
 const files = only.length
   ? only.map((f) => path.resolve(root, f))
