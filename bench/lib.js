@@ -27,8 +27,9 @@ function peerAvailable() {
   }
 }
 
+/** python-ts: this checkout, or the one PYTHON_TS_BENCH_ROOT names (an earlier build, to compare). */
 function pythonTs() {
-  return require(ROOT);
+  return require(process.env.PYTHON_TS_BENCH_ROOT ? path.resolve(process.env.PYTHON_TS_BENCH_ROOT) : ROOT);
 }
 
 const median = (xs) => {
@@ -155,6 +156,29 @@ function python313() {
   return found ? path.join(versions, found, 'bin', 'python3') : undefined;
 }
 
+/**
+ * The floor addon (bench/floor/floor_py.c): a sync call and a string echo in plain C, linked to
+ * the Python the benchmarks use (PYTHON_TS_PYTHON, else python3 on PATH). Built once into
+ * bench/.floor/ with gcc; null when it can't be built here.
+ */
+function floorAddon() {
+  const fs = require('fs');
+  const dir = path.join(__dirname, '.floor');
+  const exe = process.env.PYTHON_TS_PYTHON || 'python3';
+  const q = spawnSync(exe, ['-c', 'import sysconfig as s; print(s.get_paths()["include"]); print(s.get_config_var("LIBDIR")); print(s.get_config_var("LDVERSION"))'], { encoding: 'utf8' });
+  if (q.status !== 0) return null;
+  const [inc, libdir, ldversion] = q.stdout.trim().split('\n');
+  const out = path.join(dir, `floor_py-${ldversion}.node`);
+  if (!fs.existsSync(out)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const nodeInc = [path.join(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+    if (!nodeInc) return null;
+    const r = spawnSync('gcc', ['-O2', '-shared', '-fPIC', '-o', out, path.join(__dirname, 'floor', 'floor_py.c'), `-I${nodeInc}`, `-I${inc}`, `-L${libdir}`, `-lpython${ldversion}`, `-Wl,-rpath,${libdir}`], { encoding: 'utf8' });
+    if (r.status !== 0) return null;
+  }
+  return require(out);
+}
+
 /** python-ts's clib and the benchmark module imported through it. */
 function benchModule() {
   const { clib } = pythonTs();
@@ -193,4 +217,4 @@ function echoVariants(value, ok) {
   };
 }
 
-module.exports = { benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+module.exports = { floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

@@ -69,6 +69,10 @@ function resolver(py, getHandle, self) {
     repr,
     attribute,
     get(prop) {
+      // A name already seen callable (only Python attributes are cached — never a symbol, a
+      // probe or an index): one Map lookup on the hot path of `m.add(1, 2)`.
+      const known = cache.get(prop);
+      if (known !== undefined) return known;
       if (typeof prop === 'symbol') {
         switch (prop) {
           case WRAPPED: return state;
