@@ -6,10 +6,12 @@ use crate::convert::ToJs;
 use crate::env as instance;
 use crate::env::boundary::Export;
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{Borrowed, Kept, Owned};
-use crate::runtime::{context, executor, lifecycle, objects, support};
+use crate::runtime::refs::{Keep, Kept};
+use crate::runtime::{context, executor, lifecycle, support};
 use crate::sys::napi::{Args, Env, Value};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
+use crate::sys::python::{Borrowed, Owned};
 use crate::sys::python::{PY_EVAL_INPUT, PY_FILE_INPUT};
 
 pub static EXPORTS: &[Export] = &[
@@ -272,7 +274,7 @@ fn schedule_with(
 /// waits for is cancelled on its asyncio loop by `run_awaitable`. The job's callback is still
 /// called exactly once (with the CancelledError, or the result if it finished first).
 mod jobs {
-    use crate::runtime::gil::Gil;
+    use crate::sys::python::Gil;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
     use std::sync::{Arc, Mutex};
@@ -475,7 +477,7 @@ fn await_if_awaitable<'py>(gil: Gil<'py>, r: Owned<'py>) -> Result<Owned<'py>> {
     // SAFETY: GIL held.
     let awaitable =
         unsafe { (crate::sys::python::api().PyObject_HasAttrString)(r.as_ptr(), c"__await__".as_ptr()) } != 0;
-    if !awaitable || crate::runtime::objects::is_type(r.borrow()) {
+    if !awaitable || crate::sys::python::object::is_type(r.borrow()) {
         return Ok(r);
     }
     let run = support::attr(gil, "run_awaitable")?;

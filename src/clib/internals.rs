@@ -8,9 +8,10 @@ use super::{context_arg, describe_arg, is_nullish};
 use crate::convert::{handles, numbers, ToJs, ToPy};
 use crate::env::boundary::{dispatch, Export};
 use crate::error::{Error, Result};
-use crate::runtime::{errors, objects};
+use crate::runtime::errors;
 use crate::sys::napi::{Args, Env, Value, ValueType};
 use crate::sys::python::api;
+use crate::sys::python::object as objects;
 
 static EXPORTS: &[Export] = &[
     Export { name: "str_to_uint64", f: str_to_uint64 },

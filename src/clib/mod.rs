@@ -39,7 +39,7 @@ pub fn register(env: Env, exports: Value) -> Result<()> {
 ///
 /// The mark is set once the GIL is ours: a JS thread still waiting for the GIL (held by
 /// workers of async calls) is not inside Python yet, and their JS callbacks may wait for it.
-pub fn sync<R>(env: Env, ctx: u64, f: impl for<'py> FnOnce(crate::runtime::gil::Gil<'py>) -> Result<R>) -> Result<R> {
+pub fn sync<R>(env: Env, ctx: u64, f: impl for<'py> FnOnce(crate::sys::python::Gil<'py>) -> Result<R>) -> Result<R> {
     let data = crate::env::get(env)?;
     let _active = crate::runtime::lifecycle::enter()?;
     crate::runtime::context::with_context_gil(ctx, |gil| {

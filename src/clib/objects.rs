@@ -6,11 +6,12 @@ use crate::convert::{handles, ToJs, ToPy, KWARGS_TAG};
 use crate::env::boundary::Export;
 use crate::env::protocol::attribute;
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{Borrowed, Owned};
-use crate::runtime::{context, errors, lifecycle, objects, support};
+use crate::runtime::{context, errors, lifecycle, support};
 use crate::sys::napi::{Args, CallbackInfo, Env, Value, ValueType, MAX_ARGS};
 use crate::sys::python::api;
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
+use crate::sys::python::{Borrowed, Owned};
 
 pub static EXPORTS: &[Export] = &[
     Export { name: "_import_module", f: import_module },

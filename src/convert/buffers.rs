@@ -14,11 +14,13 @@
 use crate::env as instance;
 use crate::error::{Error, Result};
 use crate::runtime::errors;
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{self, Borrowed, Owned};
-use crate::runtime::{lifecycle, objects};
+use crate::runtime::lifecycle;
+use crate::runtime::refs;
 use crate::sys::napi::{napi_env, Env, TypedarrayType, Value};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{api, PyBuffer};
+use crate::sys::python::{Borrowed, Owned};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::Mutex;

@@ -4,11 +4,11 @@
 //! detached or transferred while Python still holds it).
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
-use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, TypedarrayType, Value};
 use crate::sys::python::api;
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
+use crate::sys::python::{Borrowed, Owned};
 
 pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
     let a = api();

@@ -5,9 +5,9 @@
 use super::{ToJs, ToPy};
 use crate::error::{Error, Result};
 use crate::runtime::errors;
-use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::Value;
 use crate::sys::python::{self as py, api};
+use crate::sys::python::{Borrowed, Owned};
 
 /// Longest JS array converted (a sparse `a[1e9] = 1` would otherwise allocate gigabytes).
 pub const MAX_ARRAY: u32 = 1 << 27;
@@ -92,7 +92,7 @@ fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Op
 /// Fill the unset slots of a fresh list with None (so an early error releases a valid list).
 pub(super) fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize) {
     for i in from..to {
-        let none = crate::runtime::objects::none(cx.gil);
+        let none = crate::sys::python::object::none(cx.gil);
         // SAFETY: index in range; steals the reference.
         unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, none.into_raw()) };
     }
@@ -259,7 +259,7 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
         while i < unsafe { (a.PyList_Size)(obj.as_ptr()) } {
             // Borrowed item, kept alive by the new reference taken under the list's lock (on a
             // free-threaded build another thread may remove it meanwhile).
-            let item = crate::runtime::objects::locked(gil, obj, || {
+            let item = crate::sys::python::object::locked(gil, obj, || {
                 // SAFETY: GIL held (or the list's lock); NULL with IndexError past the end.
                 unsafe { Borrowed::from_raw(gil, (a.PyList_GetItem)(obj.as_ptr(), i)) }.map(|b| b.to_owned())
             });
@@ -340,7 +340,7 @@ fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Op
     }
     let env = cx.env;
     let (ab, data) = env.arraybuffer(n as usize * 8)?;
-    if crate::runtime::objects::locked(cx.gil, obj, || fill_numbers(cx, obj, is_list, n, data)).is_none() {
+    if crate::sys::python::object::locked(cx.gil, obj, || fill_numbers(cx, obj, is_list, n, data)).is_none() {
         return Ok(None);
     }
     let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n as usize, ab, 0)?;
@@ -400,7 +400,7 @@ fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, O
     let mut out = Vec::new();
     let (mut k, mut v) = (std::ptr::null_mut(), std::ptr::null_mut());
     // Under the dict's lock on a free-threaded build, where other threads run meanwhile.
-    crate::runtime::objects::locked(cx.gil, obj, || {
+    crate::sys::python::object::locked(cx.gil, obj, || {
         // SAFETY: GIL held (or the dict's lock); PyDict_Next yields borrowed references, which
         // we take ownership of at once so that converting one entry can't free another.
         while unsafe { (a.PyDict_Next)(obj.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {

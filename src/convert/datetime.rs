@@ -3,11 +3,12 @@
 //! Date is a `RangeError`.
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{Borrowed, Owned};
-use crate::runtime::{objects, support};
+use crate::runtime::support;
 use crate::sys::napi::{Env, Value};
 use crate::sys::python::api;
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
+use crate::sys::python::{Borrowed, Owned};
 
 pub fn date_to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
     let ms = env.get_date(v)?;

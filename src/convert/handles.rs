@@ -12,10 +12,12 @@
 
 use crate::env::{self as instance, EnvData, HandleEntry};
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{Borrowed, Kept, Owned};
-use crate::runtime::{lifecycle, objects};
+use crate::runtime::lifecycle;
+use crate::runtime::refs::{Keep, Kept};
 use crate::sys::napi::{napi_env, Env, Value, ValueType};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
+use crate::sys::python::{Borrowed, Owned};
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::rc::Rc;

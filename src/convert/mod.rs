@@ -21,11 +21,11 @@ pub mod strings;
 
 use crate::env::{self as instance, EnvData};
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
-use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, Value, ValueType};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{self as py, api};
+use crate::sys::python::{Borrowed, Owned};
 use std::collections::HashMap;
 
 /// Nesting depth at which a conversion stops with a `RangeError`.
@@ -193,7 +193,7 @@ impl<'py> ToPy<'py> {
 }
 
 /// The Python → JS memo, by object address.
-type PtrMap = HashMap<usize, Value, std::hash::BuildHasherDefault<crate::runtime::objects::FastHash>>;
+type PtrMap = HashMap<usize, Value, std::hash::BuildHasherDefault<crate::sys::python::object::FastHash>>;
 
 /// One Python → JS conversion.
 pub struct ToJs<'py> {

@@ -6,11 +6,11 @@
 //! -0.0 keep their value.
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
-use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, Value};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{api, PyPtr};
+use crate::sys::python::{Borrowed, Owned};
 
 pub const MAX_SAFE: f64 = 9007199254740991.0;
 

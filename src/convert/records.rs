@@ -6,9 +6,9 @@
 use super::ToPy;
 use crate::error::{Error, Result};
 use crate::runtime::errors;
-use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::Value;
 use crate::sys::python::api;
+use crate::sys::python::{Borrowed, Owned};
 
 /// Arrays that took the columns, each way (`clib._internals.conversion_stats()`).
 pub static TO_PY_ARRAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -150,13 +150,13 @@ impl<'py> Reader<'_, 'py> {
                 super::strings::from_units(gil, units)
             }
             TRUE | FALSE => super::numbers::bool_to_py(gil, kind == TRUE),
-            NONE => Ok(crate::runtime::objects::none(gil)),
+            NONE => Ok(crate::sys::python::object::none(gil)),
             OTHER => {
                 self.deferred.push(match place {
                     Place::Key(i, j) => Slot::Key(i, j),
                     Place::Item(l, i) => Slot::Item(l.clone(), i),
                 });
-                Ok(crate::runtime::objects::none(gil))
+                Ok(crate::sys::python::object::none(gil))
             }
             ARRAY if arrays => {
                 let n = num as usize;
@@ -352,7 +352,7 @@ impl Columns {
                 self.strs.truncate(from);
                 // SAFETY: a live str.
                 let s = super::strings::to_js(cx.env, gil, unsafe {
-                    crate::runtime::refs::Borrowed::from_raw(gil, v).unwrap_unchecked()
+                    crate::sys::python::Borrowed::from_raw(gil, v).unwrap_unchecked()
                 })?;
                 self.kinds.push(OWN);
                 self.nums.push(0.0);

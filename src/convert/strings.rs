@@ -14,11 +14,11 @@
 
 use crate::error::{Error, Result};
 use crate::runtime::errors;
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
-use crate::runtime::refs::{Borrowed, Owned};
 use crate::sys::napi::{Env, Value};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{api, PyPtr};
+use crate::sys::python::{Borrowed, Owned};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether UTF-8 from N-API holds U+FFFD (EF BF BD), which is what a lone surrogate becomes:
@@ -181,7 +181,7 @@ const EXTERNAL_MIN: usize = 16 * 1024;
 /// has no external strings.
 fn external(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, c: Chars) -> Option<Result<Value>> {
     // What the string's finalizer gives back: the str it reads, as a queued release.
-    let kept = Box::new(obj.to_owned().keep(crate::runtime::attach::current_context()));
+    let kept = Box::new(crate::runtime::refs::Kept::new(obj.to_owned(), crate::runtime::attach::current_context()));
     let hint = Box::into_raw(kept);
     // SAFETY: the str's characters stay valid and unchanged while we hold a reference (a str
     // with more than one reference is never resized or written), released by the finalizer.

@@ -23,8 +23,8 @@
 //!   a context stay bounded by the threads alive, not the threads that ever used it.
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
 use crate::runtime::lifecycle;
+use crate::sys::python::Gil;
 use crate::sys::python::{api, PyInterpreterState, PyThreadState};
 use std::cell::Cell;
 use std::collections::HashMap;

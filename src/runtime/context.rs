@@ -14,8 +14,9 @@
 
 use crate::error::{Error, Result};
 use crate::runtime::attach;
-use crate::runtime::gil::Gil;
-use crate::runtime::{lifecycle, objects, refs, support};
+use crate::runtime::{lifecycle, refs, support};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{self, api, PyInterpreterConfig, PyThreadState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

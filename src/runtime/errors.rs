@@ -7,61 +7,11 @@
 //! process exit), and no Python error is left set on return.
 
 use crate::error::{Error, PyErrInfo};
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
-use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::python::object as objects;
+pub use crate::sys::python::object::{clear, restore, take};
+use crate::sys::python::Gil;
 use crate::sys::python::{api, PyPtr};
-use std::ptr;
-
-/// Clear any pending Python exception.
-pub fn clear(_gil: Gil<'_>) {
-    // SAFETY: GIL held.
-    unsafe { (api().PyErr_Clear)() };
-}
-
-/// Take the pending exception object (normalized), if any.
-pub fn take<'py>(gil: Gil<'py>) -> Option<Owned<'py>> {
-    let api = api();
-    if let Some(get) = api.PyErr_GetRaisedException {
-        // SAFETY: GIL held; returns a new reference or NULL.
-        return unsafe { Owned::from_raw(gil, get()) };
-    }
-    let (mut t, mut v, mut tb): (PyPtr, PyPtr, PyPtr) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-    // SAFETY: GIL held; Fetch transfers ownership of the three references to us.
-    unsafe {
-        (api.PyErr_Fetch)(&mut t, &mut v, &mut tb);
-        if t.is_null() {
-            return None;
-        }
-        (api.PyErr_NormalizeException)(&mut t, &mut v, &mut tb);
-    }
-    // SAFETY: the three are owned references (or NULL).
-    let (t, v, tb) = unsafe { (Owned::from_raw(gil, t), Owned::from_raw(gil, v), Owned::from_raw(gil, tb)) };
-    let v = v?;
-    if let Some(tb) = &tb {
-        // SAFETY: GIL held; v is an exception instance after normalization.
-        unsafe { (api.PyException_SetTraceback)(v.as_ptr(), tb.as_ptr()) };
-    }
-    drop(t);
-    Some(v)
-}
-
-/// Put an exception object back as the pending one (consumes it).
-pub fn restore(gil: Gil<'_>, exc: Owned<'_>) {
-    let api = api();
-    if let Some(set) = api.PyErr_SetRaisedException {
-        // SAFETY: GIL held; steals the reference.
-        unsafe { set(exc.into_raw()) };
-        return;
-    }
-    // SAFETY: GIL held; `type(exc)` is alive while exc is; Restore steals all three references.
-    unsafe {
-        let t = Borrowed::from_raw(gil, exc.borrow().type_ptr()).unwrap_unchecked().to_owned();
-        let tb = objects::getattr_opt(gil, exc.borrow(), c"__traceback__");
-        let tb = tb.filter(|tb| !objects::is_none(tb.borrow())).map(|tb| tb.into_raw()).unwrap_or(ptr::null_mut());
-        (api.PyErr_Restore)(t.into_raw(), exc.into_raw(), tb);
-    }
-}
+use crate::sys::python::{Borrowed, Owned};
 
 /// The pending exception as an `Error` (and cleared). Without one, a runtime error that says so.
 pub fn fetch(gil: Gil<'_>) -> Error {

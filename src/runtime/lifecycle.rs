@@ -16,8 +16,8 @@
 use crate::error::{Error, Result};
 use crate::runtime::attach;
 use crate::runtime::discover::{self, RuntimeInfo};
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{self, api};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -223,6 +223,8 @@ pub fn init_python() -> Result<bool> {
         }
     }
     python::load(&info.library).map_err(|e| Error::Runtime(format!("python-ts: {} ({})", e, info.source)))?;
+    // Failures of the object layer are read (with their traceback) by the runtime's reader.
+    python::object::set_runtime_hooks(crate::runtime::errors::fetch, generation);
     c.info = Some(info.clone());
     let tx = match &c.thread {
         Some(tx) => tx.clone(),

@@ -7,8 +7,6 @@ pub mod context;
 pub mod discover;
 pub mod errors;
 pub mod executor;
-pub mod gil;
 pub mod lifecycle;
-pub mod objects;
 pub mod refs;
 pub mod support;

@@ -1,147 +1,22 @@
-//! Owned and borrowed references to Python objects, and the deferred-decref queue.
+//! References to Python objects held without the GIL, and the queue that releases them.
 //!
-//! Every raw pointer that enters from CPython is given an owner here, once: `Owned::from_raw`
-//! for a new reference (decref on drop), `Borrowed::from_raw` for a borrowed one (never
-//! decref'd). Both carry the `'py` lifetime of a `Gil` token, so they cannot outlive the GIL
-//! that makes touching them safe. A reference that must outlive the GIL (a JS handle, a job, an
-//! error on its way) is a `Kept` (a buffer export a `KeptBuffer`): dropping it queues its release
-//! until a thread holds that interpreter's GIL — JS finalizers never take the GIL.
+//! With the GIL, references are `sys::python::{Owned, Borrowed}`, tied to a `Gil` token. A
+//! reference that must outlive the GIL (a JS handle, a job, an error on its way) is a `Kept` (a
+//! buffer export a `KeptBuffer`): dropping it queues its release until a thread holds that
+//! interpreter's GIL — JS finalizers never take the GIL.
 
-use crate::error::Result;
-use crate::runtime::errors;
-use crate::runtime::gil::Gil;
-use crate::sys::python::{api, PyPtr};
-use std::marker::PhantomData;
-use std::ptr::NonNull;
+use crate::sys::python::{api, Borrowed, Gil, Owned, PyPtr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// A strong reference, released on drop (the GIL is held for `'py`).
-pub struct Owned<'py> {
-    ptr: NonNull<crate::sys::python::PyObject>,
-    _gil: PhantomData<Gil<'py>>,
+/// `owned.keep(context)`: keep a reference beyond the GIL, as belonging to interpreter `context`.
+pub trait Keep {
+    fn keep(self, context: u64) -> Kept;
 }
 
-/// A borrowed reference, valid while its owner keeps the object alive.
-#[derive(Clone, Copy)]
-pub struct Borrowed<'a, 'py> {
-    ptr: NonNull<crate::sys::python::PyObject>,
-    _gil: PhantomData<(&'a (), Gil<'py>)>,
-}
-
-impl<'py> Owned<'py> {
-    /// Takes ownership of a new reference; `None` for NULL.
-    ///
-    /// # Safety
-    /// `p` is NULL or a new (owned) reference.
-    #[inline]
-    pub unsafe fn from_raw(_gil: Gil<'py>, p: PyPtr) -> Option<Self> {
-        NonNull::new(p).map(|ptr| Owned { ptr, _gil: PhantomData })
-    }
-
-    /// Takes ownership of a new reference; NULL means a Python exception is set, which is
-    /// fetched into the error.
-    ///
-    /// # Safety
-    /// `p` is NULL (with an exception set) or a new reference.
-    #[inline]
-    pub unsafe fn from_result(gil: Gil<'py>, p: PyPtr) -> Result<Self> {
-        // SAFETY: forwarded from the caller.
-        match unsafe { Self::from_raw(gil, p) } {
-            Some(o) => Ok(o),
-            None => Err(errors::fetch(gil)),
-        }
-    }
-
-    #[inline]
-    pub fn as_ptr(&self) -> PyPtr {
-        self.ptr.as_ptr()
-    }
-
-    #[inline]
-    pub fn borrow(&self) -> Borrowed<'_, 'py> {
-        Borrowed { ptr: self.ptr, _gil: PhantomData }
-    }
-
-    /// Gives the reference away (to a "steals a reference" API).
-    #[inline]
-    pub fn into_raw(self) -> PyPtr {
-        let p = self.ptr.as_ptr();
-        std::mem::forget(self);
-        p
-    }
-
-    /// Keep the reference beyond the GIL, as belonging to interpreter `context`.
-    pub fn keep(self, context: u64) -> Kept {
+impl Keep for Owned<'_> {
+    fn keep(self, context: u64) -> Kept {
         Kept::new(self, context)
-    }
-}
-
-impl Clone for Owned<'_> {
-    fn clone(&self) -> Self {
-        // SAFETY: GIL held for 'py; the object is alive (we own a reference).
-        unsafe { (api().Py_IncRef)(self.as_ptr()) };
-        Owned { ptr: self.ptr, _gil: PhantomData }
-    }
-}
-
-impl Drop for Owned<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: GIL held for 'py (the token's lifetime); we own one reference.
-        unsafe { (api().Py_DecRef)(self.ptr.as_ptr()) };
-    }
-}
-
-impl<'a, 'py> Borrowed<'a, 'py> {
-    /// # Safety
-    /// `p` is a live object kept alive for `'a` by someone else.
-    #[inline]
-    pub unsafe fn from_raw(_gil: Gil<'py>, p: PyPtr) -> Option<Self> {
-        NonNull::new(p).map(|ptr| Borrowed { ptr, _gil: PhantomData })
-    }
-
-    /// Borrow the object at an address that some owner keeps alive.
-    ///
-    /// # Safety
-    /// `addr` is a live object of the running generation, kept alive for `'a`.
-    #[inline]
-    pub unsafe fn from_addr(_gil: Gil<'py>, addr: usize) -> Self {
-        // SAFETY: forwarded from the caller; a live object's address is non-null.
-        Borrowed { ptr: unsafe { NonNull::new_unchecked(addr as PyPtr) }, _gil: PhantomData }
-    }
-
-    #[inline]
-    pub fn as_ptr(&self) -> PyPtr {
-        self.ptr.as_ptr()
-    }
-
-    #[inline]
-    pub fn to_owned(self) -> Owned<'py> {
-        // SAFETY: GIL held; the object is alive for 'a.
-        unsafe { (api().Py_IncRef)(self.as_ptr()) };
-        Owned { ptr: self.ptr, _gil: PhantomData }
-    }
-
-    /// The object's type (borrowed: types outlive their instances).
-    #[inline]
-    pub fn type_ptr(self) -> PyPtr {
-        // SAFETY: the object is alive; its head layout is fixed for every supported runtime.
-        unsafe { crate::sys::python::type_of(self.as_ptr()) }
-    }
-
-    /// The type's flags (`PyType_GetFlags`), for the `*_Check` family.
-    #[inline]
-    #[allow(clippy::unnecessary_cast)] // c_ulong is 32-bit on Windows
-    pub fn type_flags(self) -> u64 {
-        // SAFETY: GIL held; `type_ptr` is a live type object.
-        unsafe { (api().PyType_GetFlags)(self.type_ptr()) as u64 }
-    }
-
-    /// The address, for identity maps and JS handle values.
-    #[inline]
-    pub fn addr(self) -> usize {
-        self.as_ptr() as usize
     }
 }
 

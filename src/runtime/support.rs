@@ -2,10 +2,10 @@
 //! seen from Python) and the date helpers the serializer calls.
 
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::objects;
-use crate::runtime::refs::{Borrowed, Owned};
+use crate::sys::python::object as objects;
+use crate::sys::python::Gil;
 use crate::sys::python::{api, PY_FILE_INPUT};
+use crate::sys::python::{Borrowed, Owned};
 
 const SOURCE: &str = r#"
 import sys
@@ -321,19 +321,7 @@ pub fn install(gil: Gil<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `sys.modules` (borrowed).
-pub fn sys_modules<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
-    // SAFETY: GIL held; PySys_GetObject returns a borrowed reference.
-    unsafe { Borrowed::from_raw(gil, (api().PySys_GetObject)(c"modules".as_ptr())) }
-        .ok_or_else(|| Error::Runtime("sys.modules is missing".into()))
-}
-
-/// `sys.modules[name]` if loaded (borrowed), without importing it.
-pub fn loaded_module<'py>(gil: Gil<'py>, name: &std::ffi::CStr) -> Option<Borrowed<'static, 'py>> {
-    let modules = sys_modules(gil).ok()?;
-    // SAFETY: GIL held; borrowed reference or NULL (no exception set by GetItemString).
-    unsafe { Borrowed::from_raw(gil, (api().PyDict_GetItemString)(modules.as_ptr(), name.as_ptr())) }
-}
+pub use crate::sys::python::object::{loaded_module, sys_modules};
 
 /// A module python-ts needs for its own work (`python_ts._import`): from `sys.modules`, else
 /// imported with CPython's own import function even when user code replaced `__import__`.

@@ -12,6 +12,9 @@
 //! what they need in CPython's own documentation).
 
 pub mod ffi;
+pub mod object;
+
+pub use object::{Borrowed, Gil, Owned};
 
 use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
 use once_cell::sync::OnceCell;

@@ -1,12 +1,268 @@
-//! Small, named operations on Python objects that the other layers share: attribute access,
-//! calls, `str`/`repr`, imports, type names. Each takes a `Gil` token and returns owned
-//! references or errors, so callers never see a raw pointer or a pending Python exception.
+//! Python objects at the C API: the `Gil<'py>` token that proves the GIL is held, the owned and
+//! borrowed reference types, and the small, named operations on objects every layer above uses
+//! (attributes, calls, `str`/`repr`, numbers, strings, bytes, lists, tuples, dicts, sets,
+//! imports, errors). Each takes a token and returns owned references or errors, so no layer
+//! above this one calls CPython's functions itself or sees a pending Python exception.
+//!
+//! Every raw pointer that enters from CPython is given an owner here, once: `Owned::from_raw`
+//! for a new reference (decref on drop), `Borrowed::from_raw` for a borrowed one (never
+//! decref'd). Both carry the `'py` lifetime of a token, so they cannot outlive the GIL that makes
+//! touching them safe. A failure is read into an `Error` by the reader the runtime registers
+//! (`set_error_reader`: it formats the traceback with Python's own `traceback`).
 
+use super::{api, PyObject, PyPtr};
 use crate::error::{Error, Result};
-use crate::runtime::gil::Gil;
-use crate::runtime::refs::{Borrowed, Owned};
-use crate::sys::python::{api, PyPtr};
+use once_cell::sync::OnceCell;
 use std::ffi::CString;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+
+/// Proof that the current thread holds the GIL for `'py`. Not `Send`: the GIL is per thread.
+#[derive(Clone, Copy)]
+pub struct Gil<'py>(PhantomData<(&'py (), *const ())>);
+
+impl Gil<'_> {
+    /// # Safety
+    /// The caller must hold the GIL for the whole lifetime of the token.
+    pub unsafe fn assume() -> Self {
+        Gil(PhantomData)
+    }
+}
+
+/// What reads a pending Python exception into an `Error` (set by the runtime at start; clears
+/// the exception).
+pub type ErrorReader = for<'py> fn(Gil<'py>) -> Error;
+
+static ERROR_READER: OnceCell<ErrorReader> = OnceCell::new();
+/// Where the running runtime's generation comes from (caches of interned names are per
+/// generation).
+static GENERATION: OnceCell<fn() -> u64> = OnceCell::new();
+
+/// Register the runtime's error reader and generation source (once per process).
+pub fn set_runtime_hooks(reader: ErrorReader, generation: fn() -> u64) {
+    let _ = ERROR_READER.set(reader);
+    let _ = GENERATION.set(generation);
+}
+
+fn generation() -> u64 {
+    GENERATION.get().map(|f| f()).unwrap_or(0)
+}
+
+/// The pending Python exception as an `Error` (and cleared).
+pub fn error(gil: Gil<'_>) -> Error {
+    match ERROR_READER.get() {
+        Some(read) => read(gil),
+        None => {
+            clear(gil);
+            Error::Runtime("python-ts: a Python call failed".into())
+        }
+    }
+}
+
+/// A strong reference, released on drop (the GIL is held for `'py`).
+pub struct Owned<'py> {
+    ptr: NonNull<PyObject>,
+    _gil: PhantomData<Gil<'py>>,
+}
+
+/// A borrowed reference, valid while its owner keeps the object alive.
+#[derive(Clone, Copy)]
+pub struct Borrowed<'a, 'py> {
+    ptr: NonNull<PyObject>,
+    _gil: PhantomData<(&'a (), Gil<'py>)>,
+}
+
+impl<'py> Owned<'py> {
+    /// Takes ownership of a new reference; `None` for NULL.
+    ///
+    /// # Safety
+    /// `p` is NULL or a new (owned) reference.
+    #[inline]
+    pub unsafe fn from_raw(_gil: Gil<'py>, p: PyPtr) -> Option<Self> {
+        NonNull::new(p).map(|ptr| Owned { ptr, _gil: PhantomData })
+    }
+
+    /// Takes ownership of a new reference; NULL means a Python exception is set, which is
+    /// fetched into the error.
+    ///
+    /// # Safety
+    /// `p` is NULL (with an exception set) or a new reference.
+    #[inline]
+    pub unsafe fn from_result(gil: Gil<'py>, p: PyPtr) -> Result<Self> {
+        // SAFETY: forwarded from the caller.
+        match unsafe { Self::from_raw(gil, p) } {
+            Some(o) => Ok(o),
+            None => Err(error(gil)),
+        }
+    }
+
+    #[inline]
+    pub fn as_ptr(&self) -> PyPtr {
+        self.ptr.as_ptr()
+    }
+
+    #[inline]
+    pub fn borrow(&self) -> Borrowed<'_, 'py> {
+        Borrowed { ptr: self.ptr, _gil: PhantomData }
+    }
+
+    /// Gives the reference away (to a "steals a reference" API).
+    #[inline]
+    pub fn into_raw(self) -> PyPtr {
+        let p = self.ptr.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Clone for Owned<'_> {
+    fn clone(&self) -> Self {
+        // SAFETY: GIL held for 'py; the object is alive (we own a reference).
+        unsafe { (api().Py_IncRef)(self.as_ptr()) };
+        Owned { ptr: self.ptr, _gil: PhantomData }
+    }
+}
+
+impl Drop for Owned<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: GIL held for 'py (the token's lifetime); we own one reference.
+        unsafe { (api().Py_DecRef)(self.ptr.as_ptr()) };
+    }
+}
+
+impl<'a, 'py> Borrowed<'a, 'py> {
+    /// # Safety
+    /// `p` is a live object kept alive for `'a` by someone else.
+    #[inline]
+    pub unsafe fn from_raw(_gil: Gil<'py>, p: PyPtr) -> Option<Self> {
+        NonNull::new(p).map(|ptr| Borrowed { ptr, _gil: PhantomData })
+    }
+
+    /// Borrow the object at an address that some owner keeps alive.
+    ///
+    /// # Safety
+    /// `addr` is a live object of the running generation, kept alive for `'a`.
+    #[inline]
+    pub unsafe fn from_addr(_gil: Gil<'py>, addr: usize) -> Self {
+        // SAFETY: forwarded from the caller; a live object's address is non-null.
+        Borrowed { ptr: unsafe { NonNull::new_unchecked(addr as PyPtr) }, _gil: PhantomData }
+    }
+
+    #[inline]
+    pub fn as_ptr(&self) -> PyPtr {
+        self.ptr.as_ptr()
+    }
+
+    #[inline]
+    pub fn to_owned(self) -> Owned<'py> {
+        // SAFETY: GIL held; the object is alive for 'a.
+        unsafe { (api().Py_IncRef)(self.as_ptr()) };
+        Owned { ptr: self.ptr, _gil: PhantomData }
+    }
+
+    /// The object's type (borrowed: types outlive their instances).
+    #[inline]
+    pub fn type_ptr(self) -> PyPtr {
+        // SAFETY: the object is alive; its head layout is fixed for every supported runtime.
+        unsafe { super::type_of(self.as_ptr()) }
+    }
+
+    /// The type's flags (`PyType_GetFlags`), for the `*_Check` family.
+    #[inline]
+    #[allow(clippy::unnecessary_cast)] // c_ulong is 32-bit on Windows
+    pub fn type_flags(self) -> u64 {
+        // SAFETY: GIL held; `type_ptr` is a live type object.
+        unsafe { (api().PyType_GetFlags)(self.type_ptr()) as u64 }
+    }
+
+    /// The address, for identity maps and JS handle values.
+    #[inline]
+    pub fn addr(self) -> usize {
+        self.as_ptr() as usize
+    }
+}
+
+// Errors.
+
+/// The exception classes python-ts raises itself.
+#[derive(Clone, Copy)]
+pub enum Exc {
+    RuntimeError,
+    TypeError,
+    ValueError,
+}
+
+/// Set a pending exception of class `exc` with message `msg`.
+pub fn set_error(_gil: Gil<'_>, exc: Exc, msg: &str) {
+    let a = api();
+    let t = match exc {
+        Exc::RuntimeError => a.PyExc_RuntimeError,
+        Exc::TypeError => a.PyExc_TypeError,
+        Exc::ValueError => a.PyExc_ValueError,
+    };
+    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    // SAFETY: GIL held; an exception class and a NUL-terminated message.
+    unsafe { (a.PyErr_SetString)(t, c.as_ptr()) };
+}
+
+/// Whether a Python exception is pending.
+pub fn error_pending(_gil: Gil<'_>) -> bool {
+    // SAFETY: GIL held; a borrowed pointer or NULL.
+    !unsafe { (api().PyErr_Occurred)() }.is_null()
+}
+
+/// Clear any pending Python exception.
+pub fn clear(_gil: Gil<'_>) {
+    // SAFETY: GIL held.
+    unsafe { (api().PyErr_Clear)() };
+}
+
+/// Take the pending exception object (normalized), if any.
+pub fn take<'py>(gil: Gil<'py>) -> Option<Owned<'py>> {
+    let api = api();
+    if let Some(get) = api.PyErr_GetRaisedException {
+        // SAFETY: GIL held; returns a new reference or NULL.
+        return unsafe { Owned::from_raw(gil, get()) };
+    }
+    let (mut t, mut v, mut tb): (PyPtr, PyPtr, PyPtr) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    // SAFETY: GIL held; Fetch transfers ownership of the three references to us.
+    unsafe {
+        (api.PyErr_Fetch)(&mut t, &mut v, &mut tb);
+        if t.is_null() {
+            return None;
+        }
+        (api.PyErr_NormalizeException)(&mut t, &mut v, &mut tb);
+    }
+    // SAFETY: the three are owned references (or NULL).
+    let (t, v, tb) = unsafe { (Owned::from_raw(gil, t), Owned::from_raw(gil, v), Owned::from_raw(gil, tb)) };
+    let v = v?;
+    if let Some(tb) = &tb {
+        // SAFETY: GIL held; v is an exception instance after normalization.
+        unsafe { (api.PyException_SetTraceback)(v.as_ptr(), tb.as_ptr()) };
+    }
+    drop(t);
+    Some(v)
+}
+
+/// Put an exception object back as the pending one (consumes it).
+pub fn restore(gil: Gil<'_>, exc: Owned<'_>) {
+    let api = api();
+    if let Some(set) = api.PyErr_SetRaisedException {
+        // SAFETY: GIL held; steals the reference.
+        unsafe { set(exc.into_raw()) };
+        return;
+    }
+    // SAFETY: GIL held; `type(exc)` is alive while exc is; Restore steals all three references.
+    unsafe {
+        let t = Borrowed::from_raw(gil, exc.borrow().type_ptr()).unwrap_unchecked().to_owned();
+        let tb = getattr_opt(gil, exc.borrow(), c"__traceback__");
+        let tb = tb.filter(|tb| !is_none(tb.borrow())).map(|tb| tb.into_raw()).unwrap_or(ptr::null_mut());
+        (api.PyErr_Restore)(t.into_raw(), exc.into_raw(), tb);
+    }
+}
+
+// Objects.
 
 pub fn cstr(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::Type(format!("string contains a NUL byte: {s:?}")))
@@ -18,7 +274,7 @@ pub fn cstr(s: &str) -> Result<CString> {
 /// CPython's own machinery does not.
 pub fn import<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
     let c = cstr(name)?;
-    if let Some(m) = crate::runtime::support::loaded_module(gil, &c) {
+    if let Some(m) = loaded_module(gil, &c) {
         return Ok(m.to_owned());
     }
     // SAFETY: GIL held; `PyImport_ImportModuleLevel` is the import machinery under `__import__`
@@ -38,7 +294,7 @@ pub fn import<'py>(gil: Gil<'py>, name: &str) -> Result<Owned<'py>> {
     if !name.contains('.') {
         return Ok(top);
     }
-    crate::runtime::support::loaded_module(gil, &c)
+    loaded_module(gil, &c)
         .map(|m| m.to_owned())
         .ok_or_else(|| Error::Runtime(format!("python-ts: {name} was imported but is not in sys.modules")))
 }
@@ -48,7 +304,7 @@ pub fn str_list(gil: Gil<'_>, list: Borrowed<'_, '_>) -> Result<Vec<String>> {
     // SAFETY: GIL held; PyList_Size checks its argument (-1 with an exception if not a list).
     let n = unsafe { (api().PyList_Size)(list.as_ptr()) };
     if n < 0 {
-        return Err(crate::runtime::errors::fetch(gil));
+        return Err(error(gil));
     }
     let mut out = Vec::with_capacity(n as usize);
     for i in 0..n {
@@ -77,7 +333,7 @@ pub fn getattr_opt<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &std::ffi::
     // SAFETY: GIL held, obj alive; new reference or NULL with an exception.
     let r = unsafe { Owned::from_raw(gil, (api().PyObject_GetAttrString)(obj.as_ptr(), name.as_ptr())) };
     if r.is_none() {
-        crate::runtime::errors::clear(gil);
+        clear(gil);
     }
     r
 }
@@ -86,7 +342,7 @@ pub fn getattr_opt<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &std::ffi::
 pub fn setattr(gil: Gil<'_>, obj: Borrowed<'_, '_>, name: &std::ffi::CStr, value: Borrowed<'_, '_>) -> Result<()> {
     // SAFETY: GIL held, both alive; 0 or -1 with an exception.
     if unsafe { (api().PyObject_SetAttrString)(obj.as_ptr(), name.as_ptr(), value.as_ptr()) } != 0 {
-        return Err(crate::runtime::errors::fetch(gil));
+        return Err(error(gil));
     }
     Ok(())
 }
@@ -154,7 +410,7 @@ pub fn utf8_of(gil: Gil<'_>, s: Borrowed<'_, '_>) -> Result<String> {
     // SAFETY: GIL held; returns a buffer owned by the str object, or NULL with an exception.
     let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(s.as_ptr(), &mut len) };
     if p.is_null() {
-        let e = crate::runtime::errors::fetch(gil);
+        let e = error(gil);
         let bytes = encoded(gil, s, "utf-8", "replace").map_err(|_| e)?;
         return Ok(String::from_utf8_lossy(&bytes).into_owned());
     }
@@ -176,7 +432,7 @@ pub fn bytes_of(gil: Gil<'_>, b: Borrowed<'_, '_>) -> Result<Vec<u8>> {
     let mut len = 0isize;
     // SAFETY: GIL held; fills a pointer into the bytes object's buffer.
     if unsafe { (api().PyBytes_AsStringAndSize)(b.as_ptr(), &mut p, &mut len) } != 0 {
-        return Err(crate::runtime::errors::fetch(gil));
+        return Err(error(gil));
     }
     // SAFETY: `len` bytes owned by `b`, alive for this call.
     Ok(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }.to_vec())
@@ -187,7 +443,7 @@ pub fn type_name(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> String {
     // SAFETY: GIL held; types are alive while their instances are.
     let t = unsafe { Borrowed::from_raw(gil, obj.type_ptr()) };
     t.and_then(|t| getattr(gil, t, "__name__").ok()).and_then(|n| utf8_of(gil, n.borrow()).ok()).unwrap_or_else(|| {
-        crate::runtime::errors::clear(gil);
+        clear(gil);
         "object".into()
     })
 }
@@ -226,7 +482,7 @@ pub fn main_dict<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
     // SAFETY: GIL held; AddModule returns a borrowed reference to sys.modules['__main__'].
     let m = unsafe { (api().PyImport_AddModule)(c"__main__".as_ptr()) };
     // SAFETY: as above.
-    let m = unsafe { Borrowed::from_raw(gil, m) }.ok_or_else(|| crate::runtime::errors::fetch(gil))?;
+    let m = unsafe { Borrowed::from_raw(gil, m) }.ok_or_else(|| error(gil))?;
     // SAFETY: module alive; GetDict returns a borrowed reference.
     unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }
         .ok_or_else(|| Error::Runtime("__main__ has no dict".into()))
@@ -238,7 +494,7 @@ pub fn run<'py>(gil: Gil<'py>, code: &str, mode: i32, globals: Borrowed<'_, 'py>
     let compile = getattr(gil, builtins.borrow(), "compile")?;
     let src = py_str(gil, code)?;
     let filename = py_str(gil, "<string>")?;
-    let mode_s = py_str(gil, if mode == crate::sys::python::PY_EVAL_INPUT { "eval" } else { "exec" })?;
+    let mode_s = py_str(gil, if mode == super::PY_EVAL_INPUT { "eval" } else { "exec" })?;
     let code_obj = call_with(gil, compile.borrow(), &[src.borrow(), filename.borrow(), mode_s.borrow()])?;
     // SAFETY: GIL held; a code object and a dict used as globals and locals.
     unsafe { Owned::from_result(gil, (api().PyEval_EvalCode)(code_obj.as_ptr(), globals.as_ptr(), globals.as_ptr())) }
@@ -252,14 +508,14 @@ pub fn scratch_globals<'py>(gil: Gil<'py>) -> Result<Owned<'py>> {
     let b = builtins(gil)?;
     // SAFETY: GIL held; d is a dict.
     if unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) } != 0 {
-        return Err(crate::runtime::errors::fetch(gil));
+        return Err(error(gil));
     }
     Ok(d)
 }
 
 /// Whether `obj` is a class (a type object).
 pub fn is_type(obj: Borrowed<'_, '_>) -> bool {
-    obj.type_flags() & crate::sys::python::TPFLAGS_TYPE_SUBCLASS != 0
+    obj.type_flags() & super::TPFLAGS_TYPE_SUBCLASS != 0
 }
 
 /// The hasher of our hot maps, where SipHash's setup costs more than the lookup: FNV-1a for
@@ -318,8 +574,8 @@ pub fn getattr_bytes<'py>(gil: Gil<'py>, context: u64, obj: Borrowed<'_, 'py>, n
 
 /// The interned str of an attribute name of the main interpreter, cached per thread (the cache
 /// owns it; valid while the GIL is held and the runtime of this generation runs).
-fn cached_name(gil: Gil<'_>, name: &[u8]) -> Result<crate::sys::python::PyPtr> {
-    let generation = crate::runtime::lifecycle::generation();
+fn cached_name(gil: Gil<'_>, name: &[u8]) -> Result<PyPtr> {
+    let generation = generation();
     let cached = NAMES.with(|n| {
         let n = n.borrow();
         if n.0 == generation {
@@ -329,7 +585,7 @@ fn cached_name(gil: Gil<'_>, name: &[u8]) -> Result<crate::sys::python::PyPtr> {
         }
     });
     if let Some(p) = cached {
-        return Ok(p as crate::sys::python::PyPtr);
+        return Ok(p as PyPtr);
     }
     let c = cstr(std::str::from_utf8(name).map_err(|_| Error::Type("attribute name is not valid UTF-8".into()))?)?;
     // SAFETY: GIL held; a new reference to an interned str (kept by the cache).
@@ -345,12 +601,12 @@ fn cached_name(gil: Gil<'_>, name: &[u8]) -> Result<crate::sys::python::PyPtr> {
         if n.1.len() >= MAX_NAMES {
             for (_, old) in n.1.drain() {
                 // SAFETY: GIL of the main interpreter held; each entry owns one reference.
-                unsafe { (api().Py_DecRef)(old as crate::sys::python::PyPtr) };
+                unsafe { (api().Py_DecRef)(old as PyPtr) };
             }
         }
         n.1.insert(name.to_vec(), p);
     });
-    Ok(p as crate::sys::python::PyPtr)
+    Ok(p as PyPtr)
 }
 
 /// How many positional arguments an `ArgVec` holds.
@@ -440,7 +696,7 @@ pub fn call_vector<'py>(
 pub fn locked<R>(_gil: Gil<'_>, obj: Borrowed<'_, '_>, f: impl FnOnce() -> R) -> R {
     let a = api();
     let (Some(begin), Some(end)) = (a.PyCriticalSection_Begin, a.PyCriticalSection_End) else { return f() };
-    if !crate::sys::python::is_free_threaded() {
+    if !super::is_free_threaded() {
         return f();
     }
     /// Ends the section begun on `raw`, in place: CPython links the running sections through
@@ -461,4 +717,18 @@ pub fn locked<R>(_gil: Gil<'_>, obj: Borrowed<'_, '_>, f: impl FnOnce() -> R) ->
     unsafe { begin(raw.as_mut_ptr() as *mut _, obj.as_ptr()) };
     let _end = End { raw: &mut raw, end };
     f()
+}
+
+/// `sys.modules` (borrowed).
+pub fn sys_modules<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
+    // SAFETY: GIL held; PySys_GetObject returns a borrowed reference.
+    unsafe { Borrowed::from_raw(gil, (api().PySys_GetObject)(c"modules".as_ptr())) }
+        .ok_or_else(|| Error::Runtime("sys.modules is missing".into()))
+}
+
+/// `sys.modules[name]` if loaded (borrowed), without importing it.
+pub fn loaded_module<'py>(gil: Gil<'py>, name: &std::ffi::CStr) -> Option<Borrowed<'static, 'py>> {
+    let modules = sys_modules(gil).ok()?;
+    // SAFETY: GIL held; borrowed reference or NULL (no exception set by GetItemString).
+    unsafe { Borrowed::from_raw(gil, (api().PyDict_GetItemString)(modules.as_ptr(), name.as_ptr())) }
 }
