@@ -5,38 +5,34 @@
 
 use crate::error::{Error, Result};
 use crate::sys::napi::{Env, TypedarrayType, Value};
-use crate::sys::python::api;
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
 use crate::sys::python::{Borrowed, Owned};
 
 pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
-    let a = api();
     if obj.type_flags() & crate::sys::python::TPFLAGS_BYTES_SUBCLASS != 0 {
-        let mut p = std::ptr::null_mut();
-        let mut len = 0isize;
-        // SAFETY: GIL held; a pointer into the bytes object's buffer.
-        if unsafe { (a.PyBytes_AsStringAndSize)(obj.as_ptr(), &mut p, &mut len) } != 0 {
-            return Err(crate::runtime::errors::fetch(gil));
-        }
-        // SAFETY: `len` bytes owned by obj, alive for this call.
-        return env.buffer_copy(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) });
+        return env.buffer_copy(pc::bytes_data(gil, obj)?);
     }
-    // bytearray
-    // SAFETY: GIL held; obj is a bytearray; its buffer is valid until it is resized, which
-    // cannot happen during this copy (we hold the GIL).
-    let (p, len) = unsafe { ((a.PyByteArray_AsString)(obj.as_ptr()), (a.PyByteArray_Size)(obj.as_ptr())) };
-    if len <= 0 || p.is_null() {
-        return env.buffer_copy(&[]);
+    // A bytearray: its buffer stays put during the copy (no Python code runs).
+    env.buffer_copy(pc::bytearray_data(obj))
+}
+
+/// `len` bytes at `data` (a JS buffer the caller holds) as a slice.
+///
+/// # Safety
+/// `data` is valid for `len` bytes while the slice is used (or `len` is 0).
+unsafe fn slice_of<'a>(data: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 || data.is_null() {
+        return &[];
     }
-    // SAFETY: see above.
-    env.buffer_copy(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) })
+    // SAFETY: forwarded from the caller.
+    unsafe { std::slice::from_raw_parts(data, len) }
 }
 
 fn bytes_from(gil: Gil<'_>, data: *const u8, len: usize) -> Result<Owned<'_>> {
-    let p = if len == 0 { [0u8; 1].as_ptr() } else { data };
-    // SAFETY: GIL held; `data` is valid for `len` bytes (caller) — copied here.
-    unsafe { Owned::from_result(gil, (api().PyBytes_FromStringAndSize)(p as *const _, len as isize)) }
+    // SAFETY: the caller's TypedArray holds `len` bytes at `data`; copied here.
+    pc::bytes_new(gil, unsafe { slice_of(data, len) })
 }
 
 /// The struct-module format of a TypedArray kind and its element size.
@@ -58,11 +54,9 @@ pub fn format_of(kind: i32) -> (&'static str, usize) {
 
 /// A writable memoryview over a bytearray copy of `len` bytes (the one copy), cast to `format`.
 fn memoryview_copy<'py>(gil: Gil<'py>, data: *const u8, len: usize, format: &str) -> Result<Owned<'py>> {
-    let p = if len == 0 { [0u8; 1].as_ptr() } else { data };
-    // SAFETY: GIL held; `data` is valid for `len` bytes (the caller's TypedArray), copied here.
-    let ba = unsafe { Owned::from_result(gil, (api().PyByteArray_FromStringAndSize)(p as *const _, len as isize))? };
-    // SAFETY: GIL held; memoryview over the bytearray.
-    let mv = unsafe { Owned::from_result(gil, (api().PyMemoryView_FromObject)(ba.as_ptr()))? };
+    // SAFETY: the caller's TypedArray holds `len` bytes at `data`; copied here.
+    let ba = pc::bytearray_new(gil, unsafe { slice_of(data, len) })?;
+    let mv = pc::memoryview(gil, ba.borrow())?;
     if format == "B" {
         return Ok(mv);
     }

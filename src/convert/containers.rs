@@ -4,9 +4,9 @@
 
 use super::{ToJs, ToPy};
 use crate::error::{Error, Result};
-use crate::runtime::errors;
 use crate::sys::napi::Value;
-use crate::sys::python::{self as py, api};
+use crate::sys::python as py;
+use crate::sys::python::concrete as pc;
 use crate::sys::python::{Borrowed, Owned};
 
 /// Longest JS array converted (a sparse `a[1e9] = 1` would otherwise allocate gigabytes).
@@ -39,11 +39,7 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
             return Ok(list);
         }
     }
-    // SAFETY: GIL held.
-    let list = unsafe { Owned::from_result(cx.gil, (api().PyList_New)(len as isize))? };
-    // Until every slot is set the list holds NULLs; fill them with None first so an early
-    // error releases a valid list.
-    fill_none(cx, &list, 0, len as usize);
+    let list = pc::list_of_none(cx.gil, len as usize)?;
     cx.memo_push(&list);
     if len >= BULK && super::records::to_py(cx, v, &list, len as usize, depth)? {
         return Ok(list);
@@ -51,8 +47,7 @@ pub fn array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
     for i in 0..len {
         let item = env.get_element(v, i)?;
         let obj = cx.value(item, depth + 1)?;
-        // SAFETY: index in range; steals the new reference (and releases the None).
-        unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, obj.into_raw()) };
+        pc::list_set(cx.gil, list.borrow(), i as usize, obj)?;
     }
     Ok(list)
 }
@@ -71,8 +66,8 @@ fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Op
     let (_, n, data, _, _) = env.typedarray_info(f64s)?;
     // SAFETY: a Float64Array of `n` elements we just made; nothing runs JS while we read it.
     let nums = unsafe { std::slice::from_raw_parts(data as *const f64, n) };
-    // SAFETY: GIL held.
-    let list = unsafe { Owned::from_result(cx.gil, (api().PyList_New)(n as isize))? };
+    // SAFETY: every slot is filled below: a number, or None from `fill_none` on an error.
+    let list = unsafe { pc::list_new_unset(cx.gil, n)? };
     for (i, d) in nums.iter().enumerate() {
         let item = match super::numbers::number_to_py(cx.gil, *d) {
             Ok(o) => o,
@@ -89,12 +84,11 @@ fn numeric_array_to_py<'py>(cx: &mut ToPy<'py>, v: Value, len: u32) -> Result<Op
     Ok(Some(list))
 }
 
-/// Fill the unset slots of a fresh list with None (so an early error releases a valid list).
+/// Fill the unset slots `from..to` of a fresh list with None (so an early error releases a
+/// valid list).
 pub(super) fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize) {
     for i in from..to {
-        let none = crate::sys::python::object::none(cx.gil);
-        // SAFETY: index in range; steals the reference.
-        unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, none.into_raw()) };
+        let _ = pc::list_set(cx.gil, list.borrow(), i, crate::sys::python::object::none(cx.gil));
     }
 }
 
@@ -102,8 +96,7 @@ pub(super) fn fill_none(cx: &ToPy<'_>, list: &Owned<'_>, from: usize, to: usize)
 /// it (a key holds a NUL) the keys are read one by one.
 pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, parts: Option<Value>, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
-    // SAFETY: GIL held.
-    let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
+    let dict = pc::dict_new(cx.gil)?;
     cx.memo_push(&dict);
     if let Some(parts) = parts {
         parts_to_dict(cx, parts, &dict, depth)?;
@@ -116,10 +109,7 @@ pub fn object_to_py<'py>(cx: &mut ToPy<'py>, v: Value, parts: Option<Value>, dep
         let item = env.get_property(v, k)?;
         let key = super::strings::to_py(env, cx.gil, k)?;
         let value = cx.value(item, depth + 1)?;
-        // SAFETY: GIL held; dict and both objects alive.
-        if unsafe { (api().PyDict_SetItem)(dict.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
-            return Err(errors::fetch(cx.gil));
-        }
+        pc::dict_set(cx.gil, dict.borrow(), key.borrow(), value.borrow())?;
     }
     Ok(dict)
 }
@@ -147,15 +137,7 @@ fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth
     let gil = cx.gil;
     let mut keys: Box<dyn Iterator<Item = Result<Owned<'py>>>> = match &units {
         Some(units) => Box::new(units.split(|u| *u == 0).map(|k| super::strings::from_units(gil, k))),
-        None => Box::new(bytes.split(|b| *b == 0).map(|key| {
-            // SAFETY: GIL held; valid UTF-8 (from N-API) of the given length.
-            unsafe {
-                Owned::from_result(
-                    gil,
-                    (api().PyUnicode_FromStringAndSize)(key.as_ptr() as *const _, key.len() as isize),
-                )
-            }
-        })),
+        None => Box::new(bytes.split(|b| *b == 0).map(|key| pc::str_from_utf8(gil, key))),
     };
     for i in 0..count {
         let k = keys.next().ok_or_else(|| Error::Generic("python-ts: object parts out of step".into()))??;
@@ -165,10 +147,7 @@ fn parts_to_dict<'py>(cx: &mut ToPy<'py>, parts: Value, dict: &Owned<'py>, depth
             let item = env.get_element(values, i as u32)?;
             cx.value(item, depth + 1)?
         };
-        // SAFETY: GIL held; dict and both objects alive.
-        if unsafe { (api().PyDict_SetItem)(dict.as_ptr(), k.as_ptr(), value.as_ptr()) } != 0 {
-            return Err(errors::fetch(cx.gil));
-        }
+        pc::dict_set(cx.gil, dict.borrow(), k.borrow(), value.borrow())?;
     }
     Ok(())
 }
@@ -178,21 +157,13 @@ pub fn tuple_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Ow
     let env = cx.env;
     let items = env.get_named(v, "items")?;
     let n = env.array_len(items)?;
-    // SAFETY: GIL held.
-    let t = unsafe { Owned::from_result(cx.gil, (api().PyTuple_New)(n as isize))? };
-    for i in 0..n {
-        let item = cx.value(env.get_element(items, i)?, depth + 1)?;
-        // SAFETY: index in range of a fresh tuple; SetItem steals the reference. Unset slots are
-        // NULL, which tuple deallocation skips, so an early error releases a valid tuple.
-        unsafe { (api().PyTuple_SetItem)(t.as_ptr(), i as isize, item.into_raw()) };
-    }
-    Ok(t)
+    let gil = cx.gil;
+    pc::tuple_of(gil, (0..n).map(|i| cx.value(env.get_element(items, i)?, depth + 1)))
 }
 
 pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
-    // SAFETY: GIL held.
-    let dict = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
+    let dict = pc::dict_new(cx.gil)?;
     cx.memo_push(&dict);
     let flat = cx.data()?.call_helper(env, |h| h.map_entries, &[v])?;
     let n = env.array_len(flat)?;
@@ -200,10 +171,7 @@ pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
     while i + 1 < n {
         let key = cx.value(env.get_element(flat, i)?, depth + 1)?;
         let value = cx.value(env.get_element(flat, i + 1)?, depth + 1)?;
-        // SAFETY: GIL held; an unhashable key sets a TypeError.
-        if unsafe { (api().PyDict_SetItem)(dict.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
-            return Err(errors::fetch(cx.gil));
-        }
+        pc::dict_set(cx.gil, dict.borrow(), key.borrow(), value.borrow())?;
         i += 2;
     }
     Ok(dict)
@@ -211,17 +179,13 @@ pub fn map_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owne
 
 pub fn set_to_py<'py>(cx: &mut ToPy<'py>, v: Value, depth: usize) -> Result<Owned<'py>> {
     let env = cx.env;
-    // SAFETY: GIL held; an empty set.
-    let set = unsafe { Owned::from_result(cx.gil, (api().PySet_New)(std::ptr::null_mut()))? };
+    let set = pc::set_new(cx.gil)?;
     cx.memo_push(&set);
     let items = cx.data()?.call_helper(env, |h| h.set_values, &[v])?;
     let n = env.array_len(items)?;
     for i in 0..n {
         let item = cx.value(env.get_element(items, i)?, depth + 1)?;
-        // SAFETY: GIL held.
-        if unsafe { (api().PySet_Add)(set.as_ptr(), item.as_ptr()) } != 0 {
-            return Err(errors::fetch(cx.gil));
-        }
+        pc::set_add(cx.gil, set.borrow(), item.borrow())?;
     }
     Ok(set)
 }
@@ -232,7 +196,6 @@ const SET_SLACK: u64 = 1 << 16;
 
 /// list, tuple, dict, set, frozenset (and subclasses) → JS.
 pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
-    let a = api();
     let flags = obj.type_flags();
     let gil = cx.gil;
     if flags & (py::TPFLAGS_LIST_SUBCLASS | py::TPFLAGS_TUPLE_SUBCLASS) != 0 {
@@ -242,30 +205,22 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
         }
     }
     if flags & py::TPFLAGS_LIST_SUBCLASS != 0 {
-        // SAFETY: GIL held; obj is a list.
-        let n = unsafe { (a.PyList_Size)(obj.as_ptr()) };
-        if n >= BULK as isize && obj.type_ptr() == a.PyList_Type {
+        let n = pc::list_len(gil, obj);
+        if n >= BULK as usize && obj.kind() == py::Kind::List {
             if let Some(arr) = super::records::to_js(cx, obj)? {
                 cx.memo_put(obj, arr);
                 return Ok(arr);
             }
         }
-        let arr = cx.env.array(n.max(0) as usize)?;
+        let arr = cx.env.array(n)?;
         cx.memo_put(obj, arr);
         let mut i = 0;
         // The list may shrink while we convert (a __repr__ of a handle could mutate it): re-read
         // its size each time.
-        // SAFETY: GIL held.
-        while i < unsafe { (a.PyList_Size)(obj.as_ptr()) } {
+        while i < pc::list_len(gil, obj) {
             // Borrowed item, kept alive by the new reference taken under the list's lock (on a
             // free-threaded build another thread may remove it meanwhile).
-            let item = crate::sys::python::object::locked(gil, obj, || {
-                // SAFETY: GIL held (or the list's lock); NULL with IndexError past the end.
-                unsafe { Borrowed::from_raw(gil, (a.PyList_GetItem)(obj.as_ptr(), i)) }.map(|b| b.to_owned())
-            });
-            if item.is_none() {
-                errors::clear(gil);
-            }
+            let item = crate::sys::python::object::locked(gil, obj, || pc::list_get(gil, obj, i).map(|b| b.to_owned()));
             let Some(item) = item else { break };
             let v = cx.value(item.borrow(), depth + 1)?;
             cx.env.set_element(arr, i as u32, v)?;
@@ -274,14 +229,13 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
         return Ok(arr);
     }
     if flags & py::TPFLAGS_TUPLE_SUBCLASS != 0 {
-        // SAFETY: GIL held; obj is a tuple (immutable).
-        let n = unsafe { (a.PyTuple_Size)(obj.as_ptr()) };
-        let arr = cx.env.array(n.max(0) as usize)?;
+        let n = pc::tuple_len(gil, obj);
+        let arr = cx.env.array(n)?;
         cx.memo_put(obj, arr);
         for i in 0..n {
-            // SAFETY: index in range; the tuple keeps the item alive.
-            let item = unsafe { Borrowed::from_raw(gil, (a.PyTuple_GetItem)(obj.as_ptr(), i)) }
-                .ok_or_else(|| errors::fetch(gil))?;
+            // The tuple (immutable) keeps the item alive.
+            let item = pc::tuple_get(gil, obj, i)
+                .ok_or_else(|| Error::Runtime("python-ts: a tuple shorter than its size".into()))?;
             let v = cx.value(item, depth + 1)?;
             cx.env.set_element(arr, i as u32, v)?;
         }
@@ -292,13 +246,11 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
     }
     // set / frozenset: iterate. A subclass may override `__iter__`, so the items are bounded by
     // the set's own size: an endless iterator used to run for 15 s and 2.3 GB before V8 gave up.
-    // SAFETY: GIL held; a set or frozenset (subclass).
-    let size = unsafe { (a.PySet_Size)(obj.as_ptr()) }.max(0) as u64;
+    let size = pc::set_len(obj) as u64;
     let limit = size + SET_SLACK;
     let arr = cx.env.array(0)?;
     cx.memo_put(obj, arr);
-    // SAFETY: GIL held.
-    let it = unsafe { Owned::from_result(gil, (a.PyObject_GetIter)(obj.as_ptr()))? };
+    let it = pc::iter(gil, obj)?;
     let mut i = 0u32;
     loop {
         if i as u64 >= limit {
@@ -307,14 +259,7 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
                  doesn't match its contents cannot be converted"
             )));
         }
-        // SAFETY: GIL held; new reference or NULL at the end (or on error).
-        let Some(item) = (unsafe { Owned::from_raw(gil, (a.PyIter_Next)(it.as_ptr())) }) else {
-            // SAFETY: GIL held.
-            if !unsafe { (a.PyErr_Occurred)() }.is_null() {
-                return Err(errors::fetch(gil));
-            }
-            break;
-        };
+        let Some(item) = pc::next(gil, it.borrow())? else { break };
         let v = cx.value(item.borrow(), depth + 1)?;
         cx.env.set_element(arr, i, v)?;
         i += 1;
@@ -325,25 +270,17 @@ pub fn to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> R
 /// A list or tuple of floats and safe ints → Array, through one `Float64Array` that a JS loop
 /// turns into the Array. None when short or when any item is something else.
 fn numeric_sequence_to_js(cx: &mut ToJs<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
-    let a = api();
     let is_list = obj.type_flags() & py::TPFLAGS_LIST_SUBCLASS != 0;
-    // SAFETY: GIL held; a list or tuple.
-    let n = unsafe {
-        if is_list {
-            (a.PyList_Size)(obj.as_ptr())
-        } else {
-            (a.PyTuple_Size)(obj.as_ptr())
-        }
-    };
-    if n < BULK as isize {
+    let n = if is_list { pc::list_len(cx.gil, obj) } else { pc::tuple_len(cx.gil, obj) };
+    if n < BULK as usize {
         return Ok(None);
     }
     let env = cx.env;
-    let (ab, data) = env.arraybuffer(n as usize * 8)?;
+    let (ab, data) = env.arraybuffer(n * 8)?;
     if crate::sys::python::object::locked(cx.gil, obj, || fill_numbers(cx, obj, is_list, n, data)).is_none() {
         return Ok(None);
     }
-    let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n as usize, ab, 0)?;
+    let f64s = env.typedarray(crate::sys::napi::TypedarrayType::float64_array, n, ab, 0)?;
     let data = crate::env::get(env)?;
     Ok(Some(data.call_helper(env, |h| h.f64_to_array, &[f64s])?))
 }
@@ -354,74 +291,43 @@ fn fill_numbers(
     cx: &ToJs<'_>,
     obj: Borrowed<'_, '_>,
     is_list: bool,
-    n: isize,
+    n: usize,
     data: *mut std::ffi::c_void,
 ) -> Option<()> {
-    let a = api();
+    let gil = cx.gil;
     // SAFETY: a fresh ArrayBuffer of n doubles.
-    let out = unsafe { std::slice::from_raw_parts_mut(data as *mut f64, n as usize) };
+    let out = unsafe { std::slice::from_raw_parts_mut(data as *mut f64, n) };
     for (i, slot) in out.iter_mut().enumerate() {
-        // SAFETY: index in range; borrowed item (no Python code runs in this loop, so the
-        // container can't change underneath).
-        let item = unsafe {
-            if is_list {
-                (a.PyList_GetItem)(obj.as_ptr(), i as isize)
-            } else {
-                (a.PyTuple_GetItem)(obj.as_ptr(), i as isize)
-            }
+        // Borrowed item: no Python code runs in this loop, so the container can't change.
+        let item = if is_list { pc::list_get(gil, obj, i)? } else { pc::tuple_get(gil, obj, i)? };
+        *slot = match item.kind() {
+            py::Kind::Float => pc::float_value(gil, item),
+            py::Kind::Int => match pc::int_to_i64(gil, item) {
+                Some(v) if v.unsigned_abs() <= super::numbers::MAX_SAFE as u64 => v as f64,
+                _ => return None,
+            },
+            _ => return None,
         };
-        if item.is_null() {
-            errors::clear(cx.gil);
-            return None;
-        }
-        // SAFETY: a live item of the container.
-        let t = unsafe { crate::sys::python::type_of(item) };
-        if t == a.PyFloat_Type {
-            // SAFETY: GIL held; a float.
-            *slot = unsafe { (a.PyFloat_AsDouble)(item) };
-        } else if t == a.PyLong_Type {
-            let mut overflow = 0;
-            // SAFETY: GIL held; an int.
-            let v = unsafe { (a.PyLong_AsLongLongAndOverflow)(item, &mut overflow) };
-            if overflow != 0 || v.unsigned_abs() > super::numbers::MAX_SAFE as u64 {
-                return None;
-            }
-            *slot = v as f64;
-        } else {
-            return None;
-        }
     }
     Some(())
 }
 
 fn dict_items<'py>(cx: &ToJs<'py>, obj: Borrowed<'_, 'py>) -> Vec<(Owned<'py>, Owned<'py>)> {
-    let a = api();
     let mut pos = 0isize;
     let mut out = Vec::new();
-    let (mut k, mut v) = (std::ptr::null_mut(), std::ptr::null_mut());
-    // Under the dict's lock on a free-threaded build, where other threads run meanwhile.
+    // Under the dict's lock on a free-threaded build, where other threads run meanwhile. The
+    // entries are borrowed: owned at once, so that converting one entry can't free another.
     crate::sys::python::object::locked(cx.gil, obj, || {
-        // SAFETY: GIL held (or the dict's lock); PyDict_Next yields borrowed references, which
-        // we take ownership of at once so that converting one entry can't free another.
-        while unsafe { (a.PyDict_Next)(obj.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
-            // SAFETY: non-null borrowed references from the dict.
-            unsafe {
-                out.push((
-                    Borrowed::from_raw(cx.gil, k).unwrap_unchecked().to_owned(),
-                    Borrowed::from_raw(cx.gil, v).unwrap_unchecked().to_owned(),
-                ));
-            }
+        while let Some((k, v)) = pc::dict_next(cx.gil, obj, &mut pos) {
+            out.push((k.to_owned(), v.to_owned()));
         }
     });
     out
 }
 
 fn dict_to_js<'py>(cx: &mut ToJs<'py>, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
-    let a = api();
     let items = dict_items(cx, obj);
-    let all_str = items.iter().all(|(k, _)| {
-        k.borrow().type_ptr() == a.PyUnicode_Type || k.borrow().type_flags() & py::TPFLAGS_UNICODE_SUBCLASS != 0
-    });
+    let all_str = items.iter().all(|(k, _)| k.borrow().is_str_like());
     let env = cx.env;
     if all_str && items.len() >= BULK as usize {
         if let Some(o) = bulk_dict_to_js(cx, obj, &items, depth)? {
@@ -465,22 +371,19 @@ fn bulk_dict_to_js<'py>(
     depth: usize,
 ) -> Result<Option<Value>> {
     let env = cx.env;
-    let a = api();
-    let scalar = |t| t == a.PyFloat_Type || t == a.PyLong_Type || t == a.PyUnicode_Type || t == a.PyBool_Type;
-    if !items.iter().all(|(_, v)| v.as_ptr() == a._Py_NoneStruct || scalar(v.borrow().type_ptr())) {
+    let scalar = |v: &Owned<'_>| {
+        matches!(
+            v.borrow().kind(),
+            py::Kind::None | py::Kind::Float | py::Kind::Int | py::Kind::Str | py::Kind::Bool(_)
+        )
+    };
+    if !items.iter().all(|(_, v)| scalar(v)) {
         return Ok(None);
     }
     let mut joined: Vec<u8> = Vec::with_capacity(items.len() * 8);
     for (i, (k, _)) in items.iter().enumerate() {
-        let mut len = 0isize;
-        // SAFETY: GIL held; the str's UTF-8 buffer or NULL (lone surrogates).
-        let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(k.as_ptr(), &mut len) };
-        if p.is_null() {
-            errors::clear(cx.gil);
-            return Ok(None);
-        }
-        // SAFETY: `len` bytes owned by the key.
-        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+        // None: lone surrogates.
+        let Some(bytes) = pc::str_utf8(cx.gil, k.borrow()) else { return Ok(None) };
         if bytes.contains(&0) {
             return Ok(None);
         }

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::runtime::support;
 use crate::sys::napi::{Env, Value};
-use crate::sys::python::api;
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
 use crate::sys::python::{Borrowed, Owned};
@@ -16,8 +16,7 @@ pub fn date_to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> 
         return Err(Error::Range("python-ts: an Invalid Date cannot be converted to Python".into()));
     }
     let f = support::attr(gil, "date_from_ms")?;
-    // SAFETY: GIL held.
-    let arg = unsafe { Owned::from_result(gil, (api().PyFloat_FromDouble)(ms))? };
+    let arg = objects::float(gil, ms)?;
     objects::call_with(gil, f.borrow(), &[arg.borrow()])
 }
 
@@ -26,17 +25,10 @@ pub fn date_to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> 
 pub fn datetime_ms(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<f64>> {
     let Some(module) = support::loaded_module(gil, c"datetime") else { return Ok(None) };
     let class = objects::getattr(gil, module, "datetime")?;
-    // SAFETY: GIL held.
-    let r = unsafe { (api().PyObject_IsInstance)(obj.as_ptr(), class.as_ptr()) };
-    if r < 0 {
-        return Err(crate::runtime::errors::fetch(gil));
-    }
-    if r == 0 {
+    if !pc::is_instance(gil, obj, class.borrow())? {
         return Ok(None);
     }
     let f = support::attr(gil, "ms_from_date")?;
     let ms = objects::call_with(gil, f.borrow(), &[obj])?;
-    // SAFETY: GIL held; a float.
-    let v = unsafe { (api().PyFloat_AsDouble)(ms.as_ptr()) };
-    Ok(Some(v))
+    Ok(Some(pc::float_value(gil, ms.borrow())))
 }

@@ -22,9 +22,9 @@ pub mod strings;
 use crate::env::{self as instance, EnvData};
 use crate::error::{Error, Result};
 use crate::sys::napi::{Env, Value, ValueType};
+use crate::sys::python as py;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
-use crate::sys::python::{self as py, api};
 use crate::sys::python::{Borrowed, Owned};
 use std::collections::HashMap;
 
@@ -218,37 +218,20 @@ impl<'py> ToJs<'py> {
     }
 
     pub fn value(&mut self, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {
-        let a = api();
         let env = self.env;
         let gil = self.gil;
-        let t = obj.type_ptr();
         // Exact types first: one pointer comparison each.
-        if obj.as_ptr() == a._Py_NoneStruct {
-            return env.null();
-        }
-        if t == a.PyBool_Type {
-            return env.boolean(obj.as_ptr() == a._Py_TrueStruct);
-        }
-        if t == a.PyLong_Type {
-            return numbers::int_to_js(env, gil, obj);
-        }
-        if t == a.PyFloat_Type {
-            // SAFETY: GIL held; obj is a float.
-            return env.double(unsafe { (a.PyFloat_AsDouble)(obj.as_ptr()) });
-        }
-        if t == a.PyUnicode_Type {
-            return strings::to_js(env, gil, obj);
-        }
-        if t == a.PyList_Type
-            || t == a.PyTuple_Type
-            || t == a.PyDict_Type
-            || t == a.PySet_Type
-            || t == a.PyFrozenSet_Type
-        {
-            return self.container(obj, depth);
-        }
-        if t == a.PyBytes_Type || t == a.PyByteArray_Type {
-            return bytes::to_js(env, gil, obj);
+        match obj.kind() {
+            py::Kind::None => return env.null(),
+            py::Kind::Bool(b) => return env.boolean(b),
+            py::Kind::Int => return numbers::int_to_js(env, gil, obj),
+            py::Kind::Float => return env.double(py::concrete::float_value(gil, obj)),
+            py::Kind::Str => return strings::to_js(env, gil, obj),
+            py::Kind::List | py::Kind::Tuple | py::Kind::Dict | py::Kind::Set | py::Kind::FrozenSet => {
+                return self.container(obj, depth)
+            }
+            py::Kind::Bytes | py::Kind::ByteArray => return bytes::to_js(env, gil, obj),
+            py::Kind::Other => {}
         }
         // Subclasses (IntEnum, StrEnum, OrderedDict, namedtuple, …).
         let flags = obj.type_flags();
@@ -264,17 +247,13 @@ impl<'py> ToJs<'py> {
         if flags & py::TPFLAGS_BYTES_SUBCLASS != 0 {
             return bytes::to_js(env, gil, obj);
         }
-        // SAFETY: GIL held; type objects are alive.
-        if unsafe { (a.PyType_IsSubtype)(t, a.PyFloat_Type) } != 0 {
-            // SAFETY: a float subclass.
-            return env.double(unsafe { (a.PyFloat_AsDouble)(obj.as_ptr()) });
+        if obj.is_a(py::Kind::Float) {
+            return env.double(py::concrete::float_value(gil, obj));
         }
-        // SAFETY: GIL held; type objects are alive.
-        let subtype = |base| unsafe { (a.PyType_IsSubtype)(t, base) != 0 };
-        if subtype(a.PyByteArray_Type) {
+        if obj.is_a(py::Kind::ByteArray) {
             return bytes::to_js(env, gil, obj);
         }
-        if subtype(a.PySet_Type) || subtype(a.PyFrozenSet_Type) {
+        if obj.is_a(py::Kind::Set) || obj.is_a(py::Kind::FrozenSet) {
             return self.container(obj, depth);
         }
         if let Some(ms) = datetime::datetime_ms(gil, obj)? {

@@ -7,16 +7,15 @@
 
 use crate::error::{Error, Result};
 use crate::sys::napi::{Env, Value};
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
-use crate::sys::python::{api, PyPtr};
 use crate::sys::python::{Borrowed, Owned};
 
 pub const MAX_SAFE: f64 = 9007199254740991.0;
 
 pub fn bool_to_py(gil: Gil<'_>, b: bool) -> Result<Owned<'_>> {
-    // SAFETY: GIL held; returns a new reference to True/False.
-    unsafe { Owned::from_result(gil, (api().PyBool_FromLong)(b as _)) }
+    Ok(objects::boolean(gil, b))
 }
 
 /// Whether a JS number is an integer value that maps to `int`.
@@ -26,28 +25,20 @@ pub fn is_int_value(d: f64) -> bool {
 }
 
 pub fn number_to_py(gil: Gil<'_>, d: f64) -> Result<Owned<'_>> {
-    let a = api();
     if d.abs() <= MAX_SAFE {
         // The common case without a libm call: a safe integer survives the trip through i64
         // exactly (-0 stays a float, as `is_int_value` has it).
         let i = d as i64;
         if i as f64 == d && !(i == 0 && d.is_sign_negative()) {
-            // SAFETY: GIL held.
-            return unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(i)) };
+            return pc::int_from_i64(gil, i);
         }
-        // SAFETY: GIL held.
-        return unsafe { Owned::from_result(gil, (a.PyFloat_FromDouble)(d)) };
+        return objects::float(gil, d);
     }
     if is_int_value(d) {
-        if d.abs() <= MAX_SAFE {
-            // SAFETY: GIL held.
-            return unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(d as i64)) };
-        }
-        // SAFETY: GIL held; d is finite, so the conversion is exact.
-        return unsafe { Owned::from_result(gil, (a.PyLong_FromDouble)(d)) };
+        // Finite and beyond ±(2^53−1): the conversion is exact.
+        return pc::int_from_f64(gil, d);
     }
-    // SAFETY: GIL held.
-    unsafe { Owned::from_result(gil, (a.PyFloat_FromDouble)(d)) }
+    objects::float(gil, d)
 }
 
 pub fn bigint_to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
@@ -56,35 +47,23 @@ pub fn bigint_to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>
         let w = words.first().copied().unwrap_or(0);
         if w <= i64::MAX as u64 {
             let n = if negative { -(w as i64) } else { w as i64 };
-            // SAFETY: GIL held.
-            return unsafe { Owned::from_result(gil, (api().PyLong_FromLongLong)(n)) };
+            return pc::int_from_i64(gil, n);
         }
     }
     let hex = words_to_hex(negative, &words);
     let c = objects::cstr(&hex)?;
-    // SAFETY: GIL held; a NUL-terminated hex literal.
-    unsafe { Owned::from_result(gil, (api().PyLong_FromString)(c.as_ptr(), std::ptr::null_mut(), 16)) }
+    pc::int_from_hex(gil, &c)
 }
 
 pub fn int_to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
-    let a = api();
-    let mut overflow = 0;
-    // SAFETY: GIL held; obj is an int (or subclass).
-    let n = unsafe { (a.PyLong_AsLongLongAndOverflow)(obj.as_ptr(), &mut overflow) };
-    if overflow == 0 {
-        if n == -1 {
-            // SAFETY: GIL held.
-            if !unsafe { (a.PyErr_Occurred)() }.is_null() {
-                return Err(crate::runtime::errors::fetch(gil));
-            }
-        }
+    if let Some(n) = pc::int_to_i64(gil, obj) {
         if (n as f64).abs() <= MAX_SAFE && n.unsigned_abs() <= MAX_SAFE as u64 {
             return env.double(n as f64);
         }
         return env.bigint_words(n < 0, &[n.unsigned_abs()]);
     }
-    // SAFETY: GIL held; hex() of an int.
-    let s = unsafe { Owned::from_result(gil, (a.PyNumber_ToBase)(obj.as_ptr(), 16))? };
+    // Beyond i64: through hex().
+    let s = pc::int_to_hex(gil, obj)?;
     let text = objects::utf8_of(gil, s.borrow())?;
     let (negative, words) =
         hex_to_words(&text).ok_or_else(|| Error::Conversion(format!("bad hex from Python: {text}")))?;
@@ -141,19 +120,13 @@ pub fn hex_to_words(text: &str) -> Option<(bool, Vec<u64>)> {
 pub fn numpy_item<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>) -> Result<Option<Owned<'py>>> {
     let Some(np) = crate::runtime::support::loaded_module(gil, c"numpy") else { return Ok(None) };
     let Some(generic) = objects::getattr_opt(gil, np, c"generic") else { return Ok(None) };
-    let is_generic = |o: PyPtr| -> Result<bool> {
-        // SAFETY: GIL held; both objects alive.
-        match unsafe { (api().PyObject_IsInstance)(o, generic.as_ptr()) } {
-            r if r < 0 => Err(crate::runtime::errors::fetch(gil)),
-            r => Ok(r == 1),
-        }
-    };
-    if !is_generic(obj.as_ptr())? {
+    let is_generic = |o: Borrowed<'_, 'py>| pc::is_instance(gil, o, generic.borrow());
+    if !is_generic(obj)? {
         return Ok(None);
     }
     let item = objects::getattr(gil, obj, "item")?;
     let v = objects::call_with(gil, item.borrow(), &[])?;
-    if is_generic(v.as_ptr())? {
+    if is_generic(v.borrow())? {
         return Ok(None);
     }
     Ok(Some(v))

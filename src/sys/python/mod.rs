@@ -11,9 +11,11 @@
 //! called only with the GIL held (except the lifecycle and thread-state functions, which say
 //! what they need in CPython's own documentation).
 
+pub mod concrete;
 pub mod ffi;
 pub mod object;
 
+pub use concrete::Kind;
 pub use object::{Borrowed, Gil, Owned};
 
 use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
