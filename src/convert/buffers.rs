@@ -13,14 +13,14 @@
 
 use crate::env as instance;
 use crate::error::{Error, Result};
-use crate::runtime::errors;
 use crate::runtime::lifecycle;
 use crate::runtime::refs;
 use crate::sys::napi::{napi_env, Env, TypedarrayType, Value};
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
+use crate::sys::python::Borrowed;
 use crate::sys::python::Gil;
-use crate::sys::python::{api, PyBuffer};
-use crate::sys::python::{Borrowed, Owned};
+use crate::sys::python::PyBuffer;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::Mutex;
@@ -89,18 +89,16 @@ fn native_kind(f: &str, itemsize: usize) -> Option<i32> {
 /// `{ data, shape, strides, format, readonly }` for the object behind a handle.
 pub fn view(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64) -> Result<Value> {
     let mut buffer = Box::new(PyBuffer::zeroed());
-    // SAFETY: GIL held; fills `buffer` or sets an exception (no buffer protocol).
-    if unsafe { (api().PyObject_GetBuffer)(obj.as_ptr(), &mut *buffer, PYBUF_RECORDS_RO) } != 0 {
-        return Err(errors::fetch(gil));
-    }
+    pc::get_buffer(gil, obj, &mut buffer, PYBUF_RECORDS_RO)?;
     describe_and_map(env, gil, obj, context, buffer)
 }
 
 // Takes the Box the export lives in (the views keep theirs in a finalizer hint).
 #[allow(clippy::boxed_local)]
-fn release_now(mut buffer: Box<PyBuffer>) {
-    // SAFETY: the GIL is held by our callers; a buffer obtained by PyObject_GetBuffer.
-    unsafe { (api().PyBuffer_Release)(&mut *buffer) };
+fn release_now(gil: Gil<'_>, mut buffer: Box<PyBuffer>) {
+    // SAFETY: a buffer exported by `get_buffer` in this interpreter (whose GIL the token
+    // proves), released once: the box is consumed here.
+    unsafe { pc::release_buffer(gil, &mut buffer) };
 }
 
 fn describe_and_map(
@@ -119,7 +117,7 @@ fn describe_and_map(
     };
     let itemsize = b.itemsize.max(1) as usize;
     let Some((kind, swap)) = kind_of(&format, itemsize) else {
-        release_now(buffer);
+        release_now(gil, buffer);
         return Err(Error::Type(format!(
             "python-ts: buffer format {format:?} (item size {itemsize}) has no TypedArray: only integers and float32/float64 can be viewed"
         )));
@@ -180,7 +178,7 @@ fn describe_and_map(
             Err(e) => {
                 // SAFETY: as above.
                 let hint = unsafe { Box::from_raw(hint) };
-                release_now(hint.buffer);
+                release_now(gil, hint.buffer);
                 return Err(e);
             }
         }
@@ -231,12 +229,11 @@ fn copy_out(
     if contiguous {
         // SAFETY: the export holds at least `bytes` contiguous bytes; `dst` was just allocated.
         unsafe { std::ptr::copy_nonoverlapping(buffer.buf as *const u8, dst as *mut u8, bytes) };
-        release_now(buffer);
+        release_now(gil, buffer);
         return Ok(ab);
     }
-    release_now(buffer);
-    // SAFETY: GIL held; a new memoryview or NULL.
-    let mv = unsafe { Owned::from_result(gil, (api().PyMemoryView_FromObject)(obj.as_ptr()))? };
+    release_now(gil, buffer);
+    let mv = pc::memoryview(gil, obj)?;
     let tobytes = objects::getattr(gil, mv.borrow(), "tobytes")?;
     let raw = objects::call_with(gil, tobytes.borrow(), &[])?;
     let content = objects::bytes_of(gil, raw.borrow())?;

@@ -18,10 +18,11 @@ use crate::error::{Error, PyErrInfo, Result};
 use crate::runtime::refs::{Keep, Kept};
 use crate::runtime::{context, errors, lifecycle, support};
 use crate::sys::napi::{Env, Value, ValueType};
-use crate::sys::python::object as objects;
+use crate::sys::python::concrete as pc;
+use crate::sys::python::object::{self as objects, Exc};
 use crate::sys::python::Gil;
-use crate::sys::python::{api, PyMethodDef, PyMethodDefPointer, PyPtr, METH_KEYWORDS, METH_VARARGS};
 use crate::sys::python::{Borrowed, Owned};
+use crate::sys::python::{PyMethodDef, PyMethodDefPointer, PyPtr, METH_KEYWORDS, METH_VARARGS};
 use once_cell::sync::OnceCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
@@ -39,9 +40,9 @@ struct JsFunction {
     context: u64,
 }
 
-fn method_def() -> *mut PyMethodDef {
+fn method_def() -> &'static PyMethodDef {
     static DEF: OnceCell<usize> = OnceCell::new();
-    *DEF.get_or_init(|| {
+    let p = *DEF.get_or_init(|| {
         let def = Box::new(PyMethodDef {
             ml_name: c"js_function".as_ptr(),
             ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: call_trampoline },
@@ -49,7 +50,9 @@ fn method_def() -> *mut PyMethodDef {
             ml_doc: c"A JavaScript function called through python-ts.".as_ptr(),
         });
         Box::leak(def) as *mut PyMethodDef as usize
-    }) as *mut PyMethodDef
+    }) as *const PyMethodDef;
+    // SAFETY: leaked above, never freed or changed.
+    unsafe { &*p }
 }
 
 /// A JS function → a Python callable.
@@ -57,26 +60,23 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
     let env = cx.env;
     let func = env.create_ref(v, 1)? as usize;
     let f = Box::into_raw(Box::new(JsFunction { shared: cx.data()?.shared.clone(), func, context: cx.context }));
-    // SAFETY: GIL held; the capsule owns the box from here (freed by its destructor).
-    let cap = unsafe {
-        Owned::from_raw(cx.gil, (api().PyCapsule_New)(f as *mut _, CAPSULE_NAME.as_ptr(), Some(capsule_destructor)))
+    // The capsule owns the box from here (freed by its destructor).
+    let cap = match pc::capsule_new(cx.gil, f as *mut _, CAPSULE_NAME, capsule_destructor) {
+        Ok(cap) => cap,
+        Err(e) => {
+            // SAFETY: the capsule was not made; we still own the box.
+            drop(unsafe { Box::from_raw(f) });
+            let _ = env.delete_ref(func as _);
+            return Err(e);
+        }
     };
-    let Some(cap) = cap else {
-        // SAFETY: the capsule was not made; we still own the box.
-        drop(unsafe { Box::from_raw(f) });
-        let _ = env.delete_ref(func as _);
-        return Err(errors::fetch(cx.gil));
-    };
-    // SAFETY: GIL held; the method def is static; `cap` becomes the function's self.
-    unsafe { Owned::from_result(cx.gil, (api().PyCFunction_NewEx)(method_def(), cap.as_ptr(), std::ptr::null_mut())) }
+    pc::cfunction_new(cx.gil, method_def(), cap.borrow())
 }
 
 unsafe extern "C" fn capsule_destructor(cap: PyPtr) {
-    // SAFETY: CPython calls this with the GIL held for a capsule we made with this name.
-    let p = unsafe { (api().PyCapsule_GetPointer)(cap, CAPSULE_NAME.as_ptr()) };
+    // SAFETY: CPython calls this with the GIL held for a live capsule.
+    let p = unsafe { pc::capsule_pointer(cap, CAPSULE_NAME) };
     if p.is_null() {
-        // SAFETY: GIL held.
-        unsafe { (api().PyErr_Clear)() };
         return;
     }
     // SAFETY: the pointer is the box made in `to_py`, freed only here.
@@ -97,7 +97,7 @@ unsafe extern "C" fn capsule_destructor(cap: PyPtr) {
 unsafe extern "C" fn call_trampoline(slf: PyPtr, args: PyPtr, kwargs: PyPtr) -> PyPtr {
     // SAFETY: `slf` is our capsule (set at creation); the pointer lives as long as it. CPython
     // calls a builtin function with the GIL held.
-    let p = unsafe { (api().PyCapsule_GetPointer)(slf, CAPSULE_NAME.as_ptr()) } as *const JsFunction;
+    let p = unsafe { pc::capsule_pointer(slf, CAPSULE_NAME) } as *const JsFunction;
     // SAFETY: as above.
     let context = unsafe { p.as_ref() }.map(|f| f.context).unwrap_or(0);
     // SAFETY: CPython called us with the GIL of the function's interpreter held: the entry is
@@ -127,9 +127,9 @@ fn finish(gil: Gil<'_>, r: std::thread::Result<Result<Owned<'_>>>) -> PyPtr {
             std::ptr::null_mut()
         }
         Err(payload) => {
-            errors::set(
+            objects::set_error(
                 gil,
-                api().PyExc_RuntimeError,
+                Exc::RuntimeError,
                 &format!("python-ts internal error (panic): {}", crate::env::boundary::panic_message(&payload)),
             );
             std::ptr::null_mut()
@@ -264,18 +264,14 @@ fn call_here<'py>(
         let mut to_js = ToJs::new(env, gil, context, state);
         let mut argv = Vec::new();
         if let Some(a) = args {
-            // SAFETY: GIL held; a tuple.
-            let n = unsafe { (api().PyTuple_Size)(a.as_ptr()) };
-            for i in 0..n {
-                // SAFETY: index in range; the tuple keeps the item alive.
-                let item = unsafe { Borrowed::from_raw(gil, (api().PyTuple_GetItem)(a.as_ptr(), i)) }
-                    .ok_or_else(|| errors::fetch(gil))?;
+            for i in 0..pc::tuple_len(gil, a) {
+                // The tuple keeps the item alive.
+                let Some(item) = pc::tuple_get(gil, a, i) else { break };
                 argv.push(to_js.convert(item)?);
             }
         }
         if let Some(k) = kwargs {
-            // SAFETY: GIL held; a dict.
-            if unsafe { (api().PyDict_Size)(k.as_ptr()) } > 0 {
+            if pc::dict_len(k) > 0 {
                 argv.push(to_js.convert(k)?);
             }
         }
@@ -356,7 +352,6 @@ fn js_exception(env: Env) -> Error {
 
 /// Raise `e` as the pending Python exception.
 pub fn raise(gil: Gil<'_>, e: Error) {
-    let a = api();
     match e {
         Error::Python(info) if info.js_error.is_some() || info.name == "JSError" => {
             // Made with C calls only (JSError has no Python `__init__`): running bytecode here
@@ -366,9 +361,7 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 let class = support::attr(gil, "JSError")?;
                 let m = objects::py_str(gil, &info.message)?;
                 let s = objects::py_str(gil, &info.traceback)?;
-                // SAFETY: GIL held.
-                let id =
-                    unsafe { Owned::from_result(gil, (a.PyLong_FromLongLong)(info.js_error.unwrap_or(0) as i64))? };
+                let id = pc::int_from_i64(gil, info.js_error.unwrap_or(0) as i64)?;
                 let exc = objects::call_with(gil, class.borrow(), &[m.borrow()])?;
                 objects::setattr(gil, exc.borrow(), c"js_message", m.borrow())?;
                 objects::setattr(gil, exc.borrow(), c"js_stack", s.borrow())?;
@@ -380,7 +373,7 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 // Making it raised (RecursionError at the recursion limit, MemoryError): that
                 // exception is the truer report, so it propagates instead of a RuntimeError.
                 Err(Error::Python(cause)) if cause.exc.is_some() => raise(gil, Error::Python(cause)),
-                Err(_) => errors::set(gil, a.PyExc_RuntimeError, &info.message),
+                Err(_) => objects::set_error(gil, Exc::RuntimeError, &info.message),
             }
         }
         // A Python exception on its way back into Python: the exception itself, not a copy.
@@ -393,11 +386,11 @@ pub fn raise(gil: Gil<'_>, e: Error) {
                 .and_then(|k| k.borrow(gil))
             {
                 Some(exc) => errors::restore(gil, exc.to_owned()),
-                None => errors::set(gil, a.PyExc_RuntimeError, &info.message),
+                None => objects::set_error(gil, Exc::RuntimeError, &info.message),
             }
         }
-        Error::Type(m) | Error::Conversion(m) => errors::set(gil, a.PyExc_TypeError, &m),
-        Error::Range(m) => errors::set(gil, a.PyExc_ValueError, &m),
-        other => errors::set(gil, a.PyExc_RuntimeError, &other.to_string()),
+        Error::Type(m) | Error::Conversion(m) => objects::set_error(gil, Exc::TypeError, &m),
+        Error::Range(m) => objects::set_error(gil, Exc::ValueError, &m),
+        other => objects::set_error(gil, Exc::RuntimeError, &other.to_string()),
     }
 }

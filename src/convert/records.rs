@@ -5,10 +5,9 @@
 
 use super::ToPy;
 use crate::error::{Error, Result};
-use crate::runtime::errors;
 use crate::sys::napi::Value;
-use crate::sys::python::api;
-use crate::sys::python::{Borrowed, Owned};
+use crate::sys::python::concrete as pc;
+use crate::sys::python::{Borrowed, Kind, Owned};
 
 /// Arrays that took the columns, each way (`clib._internals.conversion_stats()`).
 pub static TO_PY_ARRAYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -27,7 +26,6 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize, d
         return Ok(false);
     }
     let gil = cx.gil;
-    let a = api();
     let keys_joined = env.get_string_utf16(env.get_element(cols, 0)?)?;
     let (_, nk, kinds, _, _) = env.typedarray_info(env.get_element(cols, 1)?)?;
     let (_, nn, nums, _, _) = env.typedarray_info(env.get_element(cols, 2)?)?;
@@ -44,30 +42,21 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value, list: &Owned<'py>, len: usize, d
     // One str per key, interned: every record's dict shares them.
     let mut keys = Vec::new();
     for unit_key in keys_joined.split(|&u| u == 0) {
-        let mut k = super::strings::from_units(gil, unit_key)?.into_raw();
-        // SAFETY: GIL held; interning replaces `k` with the interned str (a new reference).
-        unsafe { (a.PyUnicode_InternInPlace)(&mut k) };
-        // SAFETY: the reference InternInPlace left in `k`.
-        keys.push(unsafe { Owned::from_result(gil, k)? });
+        keys.push(pc::str_intern(gil, super::strings::from_units(gil, unit_key)?)?);
     }
     // Every record's dict first, in the memo in order (the helper numbered them so).
     let mut dicts = Vec::with_capacity(len);
     for i in 0..len {
-        // SAFETY: GIL held.
-        let d = unsafe { Owned::from_result(gil, (a.PyDict_New)())? };
+        let d = pc::dict_new(gil)?;
         cx.memo_push(&d);
-        // SAFETY: index in range of the list; SetItem steals a new reference (and drops the None).
-        unsafe { (a.PyList_SetItem)(list.as_ptr(), i as isize, d.clone().into_raw()) };
+        pc::list_set(gil, list.borrow(), i, d.clone())?;
         dicts.push(d);
     }
     let mut r = Reader { kinds, nums, strs: &strs, at: 0, str_at: 0, deferred: Vec::new() };
     for (i, d) in dicts.iter().enumerate() {
         for (j, key) in keys.iter().enumerate() {
             let value = r.value(cx, true, Place::Key(i, j))?;
-            // SAFETY: GIL held; dict, key and value alive.
-            if unsafe { (a.PyDict_SetItem)(d.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
-                return Err(errors::fetch(gil));
-            }
+            pc::dict_set(gil, d.borrow(), key.borrow(), value.borrow())?;
         }
     }
     if r.at != kinds.len() || r.str_at != strs.len() {
@@ -109,16 +98,10 @@ impl<'py> Slot<'py> {
         match self {
             Slot::Key(i, j) => {
                 let (d, k) = dicts.get(i).zip(keys.get(j)).ok_or_else(out_of_step)?;
-                // SAFETY: GIL held; a dict of ours, key and value alive (the key keeps its place
-                // in the dict's order: it was set to None before).
-                if unsafe { (api().PyDict_SetItem)(d.as_ptr(), k.as_ptr(), value.as_ptr()) } != 0 {
-                    return Err(errors::fetch(cx.gil));
-                }
+                // The key keeps its place in the dict's order: it was set to None before.
+                pc::dict_set(cx.gil, d.borrow(), k.borrow(), value.borrow())?;
             }
-            // SAFETY: index in range of a list of ours; steals the reference (releases the None).
-            Slot::Item(l, i) => unsafe {
-                (api().PyList_SetItem)(l.as_ptr(), i as isize, value.into_raw());
-            },
+            Slot::Item(l, i) => pc::list_set(cx.gil, l.borrow(), i, value)?,
         }
         Ok(())
     }
@@ -160,16 +143,11 @@ impl<'py> Reader<'_, 'py> {
             }
             ARRAY if arrays => {
                 let n = num as usize;
-                // SAFETY: GIL held.
-                let list = unsafe { Owned::from_result(gil, (api().PyList_New)(n as isize))? };
-                // Until every slot is set the list holds NULLs: None first, so an early error
-                // releases a valid list.
-                super::containers::fill_none(cx, &list, 0, n);
+                let list = pc::list_of_none(gil, n)?;
                 cx.memo_push(&list);
                 for i in 0..n {
                     let item = self.value(cx, false, Place::Item(&list, i))?;
-                    // SAFETY: index in range; steals the new reference (and releases the None).
-                    unsafe { (api().PyList_SetItem)(list.as_ptr(), i as isize, item.into_raw()) };
+                    pc::list_set(gil, list.borrow(), i, item)?;
                 }
                 Ok(list)
             }
@@ -194,25 +172,17 @@ pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<O
     if crate::sys::python::is_free_threaded() {
         return Ok(None);
     }
-    let a = api();
     let gil = cx.gil;
     let env = cx.env;
-    // SAFETY: GIL held; an exact list (checked by the caller). No Python code runs below, so
-    // the list and its dicts can't change while they are read.
-    let n = unsafe { (a.PyList_Size)(obj.as_ptr()) }.max(0) as usize;
-    // SAFETY: index 0 of a non-empty list (the caller checked the length), borrowed.
-    let first = unsafe { (a.PyList_GetItem)(obj.as_ptr(), 0) };
-    if first.is_null() || !is_record(first) {
-        errors::clear(gil);
-        return Ok(None);
-    }
+    // An exact list (checked by the caller). No Python code runs below, so the list and its
+    // dicts can't change while they are read.
+    let n = pc::list_len(gil, obj);
+    let Some(first) = pc::list_get(gil, obj, 0).filter(|d| d.kind() == Kind::Dict) else { return Ok(None) };
     // The keys, in the first dict's order.
-    let mut keys: Vec<crate::sys::python::PyPtr> = Vec::new();
-    let (mut pos, mut k, mut v) = (0isize, std::ptr::null_mut(), std::ptr::null_mut());
-    // SAFETY: GIL held; borrowed references from a dict nothing mutates meanwhile.
-    while unsafe { (a.PyDict_Next)(first, &mut pos, &mut k, &mut v) } != 0 {
-        // SAFETY: a live key.
-        if unsafe { crate::sys::python::type_of(k) } != a.PyUnicode_Type || keys.len() >= 64 {
+    let mut keys: Vec<Borrowed<'_, 'py>> = Vec::new();
+    let mut pos = 0isize;
+    while let Some((k, _)) = pc::dict_next(gil, first, &mut pos) {
+        if k.kind() != Kind::Str || keys.len() >= 64 {
             return Ok(None);
         }
         keys.push(k);
@@ -226,30 +196,19 @@ pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<O
             joined_keys.push(0);
         }
         let from = joined_keys.len();
-        // SAFETY: a live exact str key of the dict; GIL held.
-        if unsafe { super::strings::append_units(gil, key, &mut joined_keys) }.is_none()
-            || joined_keys[from..].contains(&0)
-        {
+        if super::strings::append_units(gil, key, &mut joined_keys).is_none() || joined_keys[from..].contains(&0) {
             return Ok(None);
         }
     }
     let mut cols = Columns::default();
     for i in 0..n {
-        // SAFETY: index in range, borrowed.
-        let d = unsafe { (a.PyList_GetItem)(obj.as_ptr(), i as isize) };
-        // SAFETY: a live item of the list.
-        if d.is_null() || !is_record(d) || !unsafe { crate::sys::python::sole_reference(d) } {
-            errors::clear(gil);
-            return Ok(None);
-        }
-        // SAFETY: GIL held; a dict.
-        if unsafe { (a.PyDict_Size)(d) } as usize != keys.len() {
+        let Some(d) = pc::list_get(gil, obj, i) else { return Ok(None) };
+        if d.kind() != Kind::Dict || !d.is_sole_reference() || pc::dict_len(d) != keys.len() {
             return Ok(None);
         }
         let mut pos = 0isize;
         let mut j = 0;
-        // SAFETY: as above.
-        while unsafe { (a.PyDict_Next)(d, &mut pos, &mut k, &mut v) } != 0 {
+        while let Some((k, v)) = pc::dict_next(gil, d, &mut pos) {
             if j >= keys.len() || !same_key(k, keys[j]) || !cols.push(cx, v, true)? {
                 return Ok(None);
             }
@@ -281,18 +240,10 @@ pub fn to_js<'py>(cx: &mut super::ToJs<'py>, obj: Borrowed<'_, 'py>) -> Result<O
     Ok(Some(out))
 }
 
-/// An exact dict.
-fn is_record(p: crate::sys::python::PyPtr) -> bool {
-    // SAFETY: a live object.
-    unsafe { crate::sys::python::type_of(p) == api().PyDict_Type }
-}
-
-fn same_key(k: crate::sys::python::PyPtr, want: crate::sys::python::PyPtr) -> bool {
-    if k == want {
-        return true;
-    }
-    // SAFETY: live objects; exact strs compare without running Python code.
-    unsafe { crate::sys::python::type_of(k) == api().PyUnicode_Type && (api().PyUnicode_Compare)(k, want) == 0 }
+/// Whether a dict's key is the first dict's key of that place (exact strs compare without
+/// running Python code).
+fn same_key(k: Borrowed<'_, '_>, want: Borrowed<'_, '_>) -> bool {
+    k.as_ptr() == want.as_ptr() || (k.kind() == Kind::Str && pc::str_eq(k, want))
 }
 
 #[derive(Default)]
@@ -307,79 +258,70 @@ struct Columns {
 
 impl Columns {
     /// Append one value; false when it is not a primitive (or, with `arrays`, a list of them).
-    fn push(&mut self, cx: &mut super::ToJs<'_>, v: crate::sys::python::PyPtr, arrays: bool) -> Result<bool> {
-        let a = api();
+    fn push(&mut self, cx: &mut super::ToJs<'_>, v: Borrowed<'_, '_>, arrays: bool) -> Result<bool> {
         let gil = cx.gil;
-        // SAFETY: a live value of a dict or list.
-        let t = unsafe { crate::sys::python::type_of(v) };
-        if v == a._Py_NoneStruct {
-            self.kinds.push(NONE);
-            self.nums.push(0.0);
-        } else if t == a.PyBool_Type {
-            self.kinds.push(if v == a._Py_TrueStruct { TRUE } else { FALSE });
-            self.nums.push(0.0);
-        } else if t == a.PyFloat_Type {
-            self.kinds.push(NUMBER);
-            // SAFETY: GIL held; a float.
-            self.nums.push(unsafe { (a.PyFloat_AsDouble)(v) });
-        } else if t == a.PyLong_Type {
-            let mut overflow = 0;
-            // SAFETY: GIL held; an int.
-            let n = unsafe { (a.PyLong_AsLongLongAndOverflow)(v, &mut overflow) };
-            if overflow != 0 || n.unsigned_abs() > super::numbers::MAX_SAFE as u64 {
-                // A BigInt, made here (a scalar: nothing in it leads back to a container).
-                // SAFETY: a live int.
-                let big =
-                    super::numbers::int_to_js(cx.env, gil, unsafe { Borrowed::from_raw(gil, v).unwrap_unchecked() })?;
-                self.kinds.push(OWN);
+        match v.kind() {
+            Kind::None => {
+                self.kinds.push(NONE);
                 self.nums.push(0.0);
-                self.own.push(big);
-                return Ok(true);
             }
-            self.kinds.push(NUMBER);
-            self.nums.push(n as f64);
-        } else if t == a.PyUnicode_Type {
-            let from = self.strs.len();
-            // SAFETY: a live exact str; GIL held.
-            let Some(added) = (unsafe { super::strings::append_units(gil, v, &mut self.strs) }) else {
-                return Ok(false);
-            };
-            if added < JOIN_BELOW {
-                self.kinds.push(STRING);
-                self.nums.push(added as f64);
-                self.wide |= self.strs[from..].iter().any(|&u| u > 0xFF);
-            } else {
-                self.strs.truncate(from);
-                // SAFETY: a live str.
-                let s = super::strings::to_js(cx.env, gil, unsafe {
-                    crate::sys::python::Borrowed::from_raw(gil, v).unwrap_unchecked()
-                })?;
-                self.kinds.push(OWN);
+            Kind::Bool(b) => {
+                self.kinds.push(if b { TRUE } else { FALSE });
                 self.nums.push(0.0);
-                self.own.push(s);
             }
-        } else if arrays && t == a.PyList_Type {
-            // SAFETY: a live list; a count of 1 means only this dict holds it.
-            if !unsafe { crate::sys::python::sole_reference(v) } {
-                return Ok(false);
+            Kind::Float => {
+                self.kinds.push(NUMBER);
+                self.nums.push(pc::float_value(gil, v));
             }
-            // SAFETY: GIL held; a list.
-            let m = unsafe { (a.PyList_Size)(v) };
-            if !(0..=64).contains(&m) {
-                return Ok(false);
-            }
-            self.kinds.push(ARRAY);
-            self.nums.push(m as f64);
-            for i in 0..m {
-                // SAFETY: index in range, borrowed.
-                let item = unsafe { (a.PyList_GetItem)(v, i) };
-                if item.is_null() || !self.push(cx, item, false)? {
-                    errors::clear(gil);
+            Kind::Int => match pc::int_to_i64(gil, v) {
+                Some(n) if n.unsigned_abs() <= super::numbers::MAX_SAFE as u64 => {
+                    self.kinds.push(NUMBER);
+                    self.nums.push(n as f64);
+                }
+                _ => {
+                    // A BigInt, made here (a scalar: nothing in it leads back to a container).
+                    let big = super::numbers::int_to_js(cx.env, gil, v)?;
+                    self.kinds.push(OWN);
+                    self.nums.push(0.0);
+                    self.own.push(big);
+                }
+            },
+            Kind::Str => {
+                let from = self.strs.len();
+                let Some(added) = super::strings::append_units(gil, v, &mut self.strs) else {
                     return Ok(false);
+                };
+                if added < JOIN_BELOW {
+                    self.kinds.push(STRING);
+                    self.nums.push(added as f64);
+                    self.wide |= self.strs[from..].iter().any(|&u| u > 0xFF);
+                } else {
+                    self.strs.truncate(from);
+                    let s = super::strings::to_js(cx.env, gil, v)?;
+                    self.kinds.push(OWN);
+                    self.nums.push(0.0);
+                    self.own.push(s);
                 }
             }
-        } else {
-            return Ok(false);
+            Kind::List if arrays => {
+                // A count of 1 means only this dict holds it.
+                if !v.is_sole_reference() {
+                    return Ok(false);
+                }
+                let m = pc::list_len(gil, v);
+                if m > 64 {
+                    return Ok(false);
+                }
+                self.kinds.push(ARRAY);
+                self.nums.push(m as f64);
+                for i in 0..m {
+                    let Some(item) = pc::list_get(gil, v, i) else { return Ok(false) };
+                    if !self.push(cx, item, false)? {
+                        return Ok(false);
+                    }
+                }
+            }
+            _ => return Ok(false),
         }
         Ok(true)
     }

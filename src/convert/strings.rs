@@ -15,9 +15,10 @@
 use crate::error::{Error, Result};
 use crate::runtime::errors;
 use crate::sys::napi::{Env, Value};
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
-use crate::sys::python::{api, PyPtr};
+use crate::sys::python::PyPtr;
 use crate::sys::python::{Borrowed, Owned};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -228,13 +229,14 @@ fn pairs_of(wide: &[u32]) -> Vec<u16> {
 
 /// Append a str's characters as UTF-16 to `out`; how many units, or None where the layout is
 /// unknown or the str is not compact (callers then take their general path).
-///
-/// # Safety
-/// `obj` is a live exact str; the GIL is held.
-pub unsafe fn append_units(gil: Gil<'_>, obj: PyPtr, out: &mut Vec<u16>) -> Option<usize> {
+/// `obj` must be an exact str.
+pub fn append_units(gil: Gil<'_>, obj: Borrowed<'_, '_>, out: &mut Vec<u16>) -> Option<usize> {
+    if obj.kind() != crate::sys::python::Kind::Str {
+        return None;
+    }
     let layout = layout(gil)?;
-    // SAFETY: the caller's contract.
-    let c = unsafe { layout.chars(obj) }?;
+    // SAFETY: a live exact str; the GIL is held.
+    let c = unsafe { layout.chars(obj.as_ptr()) }?;
     let from = out.len();
     match c.kind {
         // SAFETY: `len` one-byte characters at `data`, alive while obj is.
@@ -338,8 +340,7 @@ fn from_paired_units<'py>(gil: Gil<'py>, units: &[u16], layout: Layout) -> Resul
 
 /// A new compact str of `len` characters wide enough for `max`, and where its characters go.
 fn new_str<'py>(gil: Gil<'py>, layout: Layout, len: usize, max: u32) -> Result<(Owned<'py>, Chars)> {
-    // SAFETY: GIL held; a new compact str or NULL with an error.
-    let s = unsafe { Owned::from_result(gil, (api().PyUnicode_New)(len as isize, max))? };
+    let s = pc::str_new(gil, len, max)?;
     // SAFETY: a fresh compact str of the probed layout; its characters are the caller's to fill.
     let c =
         unsafe { layout.chars(s.as_ptr()) }.ok_or_else(|| Error::Runtime("python-ts: unexpected str layout".into()))?;
@@ -349,7 +350,6 @@ fn new_str<'py>(gil: Gil<'py>, layout: Layout, len: usize, max: u32) -> Result<(
 /// A str from UTF-16 code units, in the narrowest kind.
 pub fn from_units<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
     let or = or_all(units);
-    let a = api();
     let layout = layout(gil);
     if or >= 0xD800 && has_surrogate(units) {
         return match layout {
@@ -358,10 +358,8 @@ pub fn from_units<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
         };
     }
     let Some(layout) = layout else {
-        // SAFETY: GIL held; `units` is len 2-byte characters (no surrogates); CPython narrows.
-        return unsafe {
-            Owned::from_result(gil, (a.PyUnicode_FromKindAndData)(2, units.as_ptr() as *const _, units.len() as isize))
-        };
+        // No surrogates: 2-byte characters, which CPython narrows.
+        return pc::str_from_ucs2(gil, units);
     };
     let max = if or < 0x80 {
         0x7F
@@ -392,10 +390,7 @@ pub fn to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> {
     if let Some(n) = env.try_string_into(v, &mut buf) {
         let bytes = &buf[..n];
         if !has_replacement(bytes) {
-            // SAFETY: GIL held; valid UTF-8 of the given length.
-            return unsafe {
-                Owned::from_result(gil, (api().PyUnicode_FromStringAndSize)(bytes.as_ptr() as *const _, n as isize))
-            };
+            return pc::str_from_utf8(gil, bytes);
         }
     }
     if let Some(layout) = layout(gil) {
@@ -422,19 +417,7 @@ fn read_into_str<'py>(env: Env, gil: Gil<'py>, v: Value, layout: Layout) -> Resu
 }
 
 pub fn from_utf16<'py>(gil: Gil<'py>, units: &[u16]) -> Result<Owned<'py>> {
-    let mut order: i32 = -1; // little-endian, no BOM handling
-                             // SAFETY: GIL held; `units` is a valid buffer of 2*len bytes.
-    unsafe {
-        Owned::from_result(
-            gil,
-            (api().PyUnicode_DecodeUTF16)(
-                units.as_ptr() as *const _,
-                (units.len() * 2) as isize,
-                c"surrogatepass".as_ptr(),
-                &mut order,
-            ),
-        )
-    }
+    pc::str_from_utf16(gil, units)
 }
 
 /// V8's longest string on 64-bit targets, in UTF-16 code units (`String::kMaxLength`).
@@ -447,8 +430,7 @@ fn too_long(units: usize) -> Error {
 }
 
 pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
-    // SAFETY: GIL held; obj is a str.
-    let chars = unsafe { (api().PyUnicode_GetLength)(obj.as_ptr()) }.max(0) as usize;
+    let chars = pc::str_len(obj);
     if chars > MAX_JS_STRING {
         return Err(too_long(chars));
     }
@@ -462,7 +444,7 @@ pub fn to_js(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Value> {
 
 fn to_js_unchecked(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, chars: usize) -> Result<Value> {
     // Exact strs only: a subclass's characters live elsewhere (not compact).
-    let exact = obj.type_ptr() == api().PyUnicode_Type;
+    let exact = obj.kind() == crate::sys::python::Kind::Str;
     // SAFETY: an exact str, GIL held.
     if let Some(c) = layout(gil).filter(|_| exact).and_then(|l| unsafe { l.chars(obj.as_ptr()) }) {
         debug_assert_eq!(c.len, chars);
@@ -487,20 +469,14 @@ fn to_js_unchecked(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, chars: usize) 
             }
         };
     }
-    let mut len = 0isize;
-    // SAFETY: GIL held; a buffer owned by the str (valid while obj lives) or NULL.
-    let p = unsafe { (api().PyUnicode_AsUTF8AndSize)(obj.as_ptr(), &mut len) };
-    if !p.is_null() {
-        // SAFETY: `len` bytes of UTF-8 owned by obj.
-        let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+    if let Some(bytes) = pc::str_utf8(gil, obj) {
         // ASCII (as many UTF-8 bytes as characters): a one-byte JS string, copied as it is.
-        if len > 64 && chars == len as usize {
+        if bytes.len() > 64 && chars == bytes.len() {
             return env.string_latin1(bytes);
         }
         return env.string_utf8_bytes(bytes);
     }
     // Lone surrogates: not encodable as UTF-8.
-    errors::clear(gil);
     let raw = objects::encoded(gil, obj, "utf-16-le", "surrogatepass")?;
     let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
     env.string_utf16(&units)

@@ -86,6 +86,14 @@ impl Borrowed<'_, '_> {
         unsafe { (a.PyType_IsSubtype)(self.type_ptr(), base) != 0 }
     }
 
+    /// Whether only one reference to the object exists (so nothing else can reach it). Always
+    /// false on a free-threaded build, where the count is split between threads.
+    #[inline]
+    pub fn is_sole_reference(self) -> bool {
+        // SAFETY: a live object.
+        unsafe { super::sole_reference(self.as_ptr()) }
+    }
+
     /// Whether the object's type is `str` or a subclass of it.
     #[inline]
     pub fn is_str_like(self) -> bool {

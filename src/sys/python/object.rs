@@ -168,6 +168,21 @@ impl<'a, 'py> Borrowed<'a, 'py> {
         unsafe { super::type_of(self.as_ptr()) }
     }
 
+    /// The object's type, as an object (types outlive their instances).
+    #[inline]
+    pub fn type_object(self) -> Borrowed<'a, 'py> {
+        // SAFETY: a live object always has a type.
+        unsafe { Borrowed::from_raw_unchecked(self.type_ptr()) }
+    }
+
+    /// # Safety
+    /// `p` is a live, non-null object kept alive for `'a`.
+    #[inline]
+    unsafe fn from_raw_unchecked(p: PyPtr) -> Self {
+        // SAFETY: forwarded from the caller.
+        Borrowed { ptr: unsafe { NonNull::new_unchecked(p) }, _gil: PhantomData }
+    }
+
     /// The type's flags (`PyType_GetFlags`), for the `*_Check` family.
     #[inline]
     #[allow(clippy::unnecessary_cast)] // c_ulong is 32-bit on Windows
@@ -396,6 +411,27 @@ pub fn str_of(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<String> {
     // SAFETY: GIL held; new reference or NULL.
     let s = unsafe { Owned::from_result(gil, (api().PyObject_Str)(obj.as_ptr()))? };
     utf8_of(gil, s.borrow())
+}
+
+/// `str(obj)` for error reporting: None (the error cleared, never described) when it fails.
+pub fn str_quiet<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>) -> Option<Owned<'py>> {
+    // SAFETY: GIL held; new reference or NULL.
+    let s = unsafe { Owned::from_raw(gil, (api().PyObject_Str)(obj.as_ptr())) };
+    if s.is_none() {
+        clear(gil);
+    }
+    s
+}
+
+/// `import name` through `builtins.__import__` (the import statement's path), for error paths:
+/// None (the error cleared, never described) when it fails.
+pub fn import_quiet<'py>(gil: Gil<'py>, name: &std::ffi::CStr) -> Option<Owned<'py>> {
+    // SAFETY: GIL held; new reference or NULL.
+    let m = unsafe { Owned::from_raw(gil, (api().PyImport_ImportModule)(name.as_ptr())) };
+    if m.is_none() {
+        clear(gil);
+    }
+    m
 }
 
 pub fn repr_of(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<String> {
