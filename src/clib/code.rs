@@ -294,10 +294,7 @@ mod jobs {
     impl Job {
         /// On the worker, GIL held: false when the job was cancelled before it started.
         pub fn start(&self, _gil: Gil<'_>) -> bool {
-            // SAFETY: no arguments; the id of the calling thread.
-            let ident = unsafe { (crate::sys::python::api().PyThread_get_thread_ident)() };
-            #[allow(clippy::useless_conversion)] // c_ulong is u32 on Windows
-            self.thread.store(u64::from(ident), Ordering::Release);
+            self.thread.store(crate::sys::python::concrete::thread_ident(), Ordering::Release);
             self.state.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
         }
 
@@ -357,9 +354,8 @@ fn cancel_job(env: Env, args: &Args) -> Result<Value> {
     let hit = context::with_context_gil(job.context, |gil| -> Result<bool> {
         let Some(thread) = jobs::running_thread(&job) else { return Ok(false) };
         let exc = support::attr(gil, "CancelledError")?;
-        // SAFETY: GIL of the job's interpreter held; the thread runs in it (state RUNNING is
-        // only left with this GIL held).
-        let n = unsafe { (crate::sys::python::api().PyThreadState_SetAsyncExc)(thread as _, exc.as_ptr()) };
+        // The thread runs in this interpreter (state RUNNING is only left with its GIL held).
+        let n = crate::sys::python::concrete::raise_in_thread(gil, thread, exc.borrow());
         Ok(n > 0)
     })??;
     env.boolean(hit)
@@ -418,45 +414,30 @@ enum Outcome {
 }
 
 /// Strings up to this many bytes are copied out on the worker.
-const SMALL_STR: isize = 4096;
+const SMALL_STR: usize = 4096;
 
 impl Outcome {
     fn new(gil: Gil<'_>, obj: Owned<'_>) -> Outcome {
-        let a = crate::sys::python::api();
+        use crate::sys::python::{concrete as pc, Kind};
         let o = obj.borrow();
-        let t = o.type_ptr();
-        if o.as_ptr() == a._Py_NoneStruct {
-            return Outcome::None;
-        }
-        if t == a.PyBool_Type {
-            return Outcome::Bool(o.as_ptr() == a._Py_TrueStruct);
-        }
-        if t == a.PyFloat_Type {
-            // SAFETY: GIL held; a float.
-            return Outcome::Number(unsafe { (a.PyFloat_AsDouble)(o.as_ptr()) });
-        }
-        if t == a.PyLong_Type {
-            let mut overflow = 0;
-            // SAFETY: GIL held; an int.
-            let n = unsafe { (a.PyLong_AsLongLongAndOverflow)(o.as_ptr(), &mut overflow) };
-            // SAFETY: GIL held.
-            let failed = n == -1 && !unsafe { (a.PyErr_Occurred)() }.is_null();
-            if overflow == 0 && !failed && n.unsigned_abs() <= crate::convert::numbers::MAX_SAFE as u64 {
-                return Outcome::Number(n as f64);
+        match o.kind() {
+            Kind::None => return Outcome::None,
+            Kind::Bool(b) => return Outcome::Bool(b),
+            Kind::Float => return Outcome::Number(pc::float_value(gil, o)),
+            Kind::Int => {
+                if let Some(n) =
+                    pc::int_to_i64(gil, o).filter(|n| n.unsigned_abs() <= crate::convert::numbers::MAX_SAFE as u64)
+                {
+                    return Outcome::Number(n as f64);
+                }
             }
-            crate::runtime::errors::clear(gil);
-        }
-        if t == a.PyUnicode_Type {
-            let mut len = 0isize;
-            // SAFETY: GIL held; the str's UTF-8 buffer or NULL (lone surrogates).
-            let p = unsafe { (a.PyUnicode_AsUTF8AndSize)(o.as_ptr(), &mut len) };
-            if p.is_null() {
-                crate::runtime::errors::clear(gil);
-            } else if len <= SMALL_STR {
-                // SAFETY: `len` bytes of UTF-8 owned by the str.
-                let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
-                return Outcome::Str(String::from_utf8_lossy(bytes).into_owned());
+            Kind::Str => {
+                // None: lone surrogates (the full conversion on the JS thread keeps them).
+                if let Some(bytes) = pc::str_utf8(gil, o).filter(|b| b.len() <= SMALL_STR) {
+                    return Outcome::Str(String::from_utf8_lossy(bytes).into_owned());
+                }
             }
+            _ => {}
         }
         Outcome::Object(obj.keep(crate::runtime::attach::current_context()))
     }
@@ -474,10 +455,8 @@ fn error_value(env: Env, e: Error) -> Result<Value> {
 /// If `r` is awaitable (an `async def` called), run it on the context's asyncio loop and return
 /// its result. Called on a worker thread, which waits with the GIL released.
 fn await_if_awaitable<'py>(gil: Gil<'py>, r: Owned<'py>) -> Result<Owned<'py>> {
-    // SAFETY: GIL held.
-    let awaitable =
-        unsafe { (crate::sys::python::api().PyObject_HasAttrString)(r.as_ptr(), c"__await__".as_ptr()) } != 0;
-    if !awaitable || crate::sys::python::object::is_type(r.borrow()) {
+    let awaitable = crate::sys::python::concrete::has_attr(r.borrow(), c"__await__");
+    if !awaitable || r.borrow().is_type() {
         return Ok(r);
     }
     let run = support::attr(gil, "run_awaitable")?;

@@ -10,7 +10,6 @@ use crate::env::boundary::{dispatch, Export};
 use crate::error::{Error, Result};
 use crate::runtime::errors;
 use crate::sys::napi::{Args, Env, Value, ValueType};
-use crate::sys::python::api;
 use crate::sys::python::object as objects;
 
 static EXPORTS: &[Export] = &[
@@ -237,11 +236,7 @@ fn throw_pyexception_in_javascript(env: Env, args: &Args) -> Result<Value> {
         } else {
             handles::resolve(env, gil, v, ctx.id)?
         };
-        // SAFETY: GIL held.
-        let base = api().PyExc_BaseException;
-        // SAFETY: GIL held; both alive.
-        if unsafe { (api().PyObject_IsInstance)(exc.as_ptr(), base) } != 1 {
-            errors::clear(gil);
+        if !exc.borrow().is_exception(gil) {
             return Err(Error::Type("python-ts: throw_pyexception_in_javascript: not an exception".into()));
         }
         Ok(errors::describe(gil, exc.borrow()))

@@ -84,7 +84,7 @@ fn runtime_info(env: Env, _args: &Args) -> Result<Value> {
     env.set_named(o, "home", opt(&info.home)?)?;
     env.set_named(o, "source", env.string(&info.source)?)?;
     env.set_named(o, "running", env.boolean(lifecycle::is_running())?)?;
-    env.set_named(o, "init", env.string(lifecycle::init_api())?)?;
+    env.set_named(o, "init", env.string(lifecycle::init_kind())?)?;
     Ok(o)
 }
 

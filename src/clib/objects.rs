@@ -6,9 +6,9 @@ use crate::convert::{handles, ToJs, ToPy, KWARGS_TAG};
 use crate::env::boundary::Export;
 use crate::env::protocol::attribute;
 use crate::error::{Error, Result};
-use crate::runtime::{context, errors, lifecycle, support};
+use crate::runtime::{context, lifecycle, support};
 use crate::sys::napi::{Args, CallbackInfo, Env, Value, ValueType, MAX_ARGS};
-use crate::sys::python::api;
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
 use crate::sys::python::{Borrowed, Owned};
@@ -53,17 +53,14 @@ fn reload_module(env: Env, args: &Args) -> Result<Value> {
         let module = match &name {
             Some(n) => {
                 let c = objects::cstr(n)?;
-                let modules = support::sys_modules(gil)?;
-                // SAFETY: GIL held; borrowed or NULL.
-                match unsafe { Borrowed::from_raw(gil, (api().PyDict_GetItemString)(modules.as_ptr(), c.as_ptr())) } {
+                match support::loaded_module(gil, &c) {
                     Some(m) => m.to_owned(),
                     None => objects::import(gil, n)?,
                 }
             }
             None => handles::resolve(env, gil, target, ctx.id)?,
         };
-        // SAFETY: GIL held; new reference or NULL with an exception.
-        unsafe { Owned::from_result(gil, (api().PyImport_ReloadModule)(module.as_ptr()))? };
+        pc::reload(gil, module.borrow())?;
         Ok(())
     })?;
     env.boolean(true)
@@ -89,24 +86,13 @@ fn prepare_split<'py>(env: Env, gil: Gil<'py>, c: &CallArgs, split: Split) -> Re
     let callable = objects::method_of(gil, ctx.id, target, c.method.bytes())?;
     let mut cx = ToPy::new(env, gil, ctx.id)?;
     let mut kw = split.trailing.map(|v| kwargs_dict(&mut cx, v)).transpose()?;
-    // The tuple is filled in place (no intermediate Vec): slots are NULL until set, and a
-    // failure releases it with the items set so far.
-    // SAFETY: GIL held.
-    let args = unsafe { Owned::from_result(gil, (api().PyTuple_New)(split.n as isize))? };
-    for i in 0..split.n {
-        let item = cx.convert(split.get(env, &c.args, i)?)?;
-        // SAFETY: index in range of a fresh tuple; SetItem steals the reference.
-        unsafe { (api().PyTuple_SetItem)(args.as_ptr(), i as isize, item.into_raw()) };
-    }
+    // The tuple is filled in place (no intermediate Vec); a failure releases it with the items
+    // set so far.
+    let args = pc::tuple_of(gil, (0..split.n).map(|i| cx.convert(split.get(env, &c.args, i)?)))?;
     if let Some(k) = c.kwargs {
         let d = kwargs_dict(&mut cx, k)?;
         match &kw {
-            Some(existing) => {
-                // SAFETY: GIL held; both dicts.
-                if unsafe { (api().PyDict_Update)(existing.as_ptr(), d.as_ptr()) } != 0 {
-                    return Err(errors::fetch(gil));
-                }
-            }
+            Some(existing) => pc::dict_update(gil, existing.borrow(), d.borrow())?,
             None => kw = Some(d),
         }
     }
@@ -171,17 +157,13 @@ fn call_vector<'py>(env: Env, gil: Gil<'py>, c: &CallArgs, split: Split) -> Resu
 
 fn kwargs_dict<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
     let env = cx.env;
-    // SAFETY: GIL held.
-    let d = unsafe { Owned::from_result(cx.gil, (api().PyDict_New)())? };
+    let d = pc::dict_new(cx.gil)?;
     let keys = env.own_keys(v)?;
     for i in 0..env.array_len(keys)? {
         let k = env.get_element(keys, i)?;
         let value = cx.convert(env.get_property(v, k)?)?;
         let key = crate::convert::strings::to_py(env, cx.gil, k)?;
-        // SAFETY: GIL held.
-        if unsafe { (api().PyDict_SetItem)(d.as_ptr(), key.as_ptr(), value.as_ptr()) } != 0 {
-            return Err(errors::fetch(cx.gil));
-        }
+        pc::dict_set(cx.gil, d.borrow(), key.borrow(), value.borrow())?;
     }
     Ok(d)
 }
@@ -358,15 +340,10 @@ fn for_each_dir_name<'py>(
     target: Borrowed<'_, 'py>,
     mut f: impl FnMut(Borrowed<'_, 'py>, String) -> Result<()>,
 ) -> Result<()> {
-    // SAFETY: GIL held; a new list or NULL.
-    let names = unsafe { Owned::from_result(gil, (api().PyObject_Dir)(target.as_ptr()))? };
-    // SAFETY: GIL held; dir() returns a list.
-    let n = unsafe { (api().PyList_Size)(names.as_ptr()) };
-    for i in 0..n {
-        // SAFETY: index in range; borrowed from the list, which lives through the loop.
-        let Some(name) = (unsafe { Borrowed::from_raw(gil, (api().PyList_GetItem)(names.as_ptr(), i)) }) else {
-            continue;
-        };
+    let names = pc::dir(gil, target)?;
+    for i in 0..pc::list_len(gil, names.borrow()) {
+        // Borrowed from the list, which lives through the loop.
+        let Some(name) = pc::list_get(gil, names.borrow(), i) else { continue };
         let text = objects::utf8_of(gil, name)?;
         if matches!(text.as_str(), "__builtins__" | "__loader__" | "__spec__") {
             continue;
@@ -387,8 +364,7 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
         for_each_dir_name(gil, target.borrow(), |name, _| {
             let (is_method, value) = match objects::getattr_obj(gil, target.borrow(), name) {
                 Ok(attr) => {
-                    // SAFETY: GIL held.
-                    let callable = unsafe { (api().PyCallable_Check)(attr.as_ptr()) } != 0;
+                    let callable = pc::is_callable(attr.borrow());
                     let value = if callable { env.null()? } else { cx.convert(attr.borrow())? };
                     (callable, value)
                 }
@@ -423,8 +399,7 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
         match objects::getattr(gil, target.borrow(), &name) {
             Ok(attr) => {
                 let mut cx = ToJs::new(env, gil, ctx.id, ctx.state);
-                // SAFETY: GIL held.
-                let callable = unsafe { (api().PyCallable_Check)(attr.as_ptr()) } != 0;
+                let callable = pc::is_callable(attr.borrow());
                 // A class is callable but also a value users read (`mod.SomeClass`): both give a handle.
                 let value = if !callable {
                     cx.convert(attr.borrow())?
@@ -467,11 +442,7 @@ fn setattr(env: Env, args: &Args) -> Result<Value> {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
         let v = ToPy::new(env, gil, ctx.id)?.convert(value)?;
         let c = objects::cstr(&name)?;
-        // SAFETY: GIL held; all alive.
-        if unsafe { (api().PyObject_SetAttrString)(target.as_ptr(), c.as_ptr(), v.as_ptr()) } != 0 {
-            return Err(errors::fetch(gil));
-        }
-        Ok(())
+        objects::setattr(gil, target.borrow(), &c, v.borrow())
     })?;
     env.boolean(true)
 }

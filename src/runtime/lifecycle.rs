@@ -69,7 +69,7 @@ pub fn generation() -> u64 {
 /// Which C API initialised the running interpreter: PEP 741's config (3.14+) or the legacy calls.
 static INIT_API: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-pub fn init_api() -> &'static str {
+pub fn init_kind() -> &'static str {
     if INIT_API.load(Ordering::Acquire) {
         "PyInitConfig"
     } else {

@@ -5,7 +5,7 @@
 //! buffer export a `KeptBuffer`): dropping it queues its release until a thread holds that
 //! interpreter's GIL — JS finalizers never take the GIL.
 
-use crate::sys::python::{api, Borrowed, Gil, Owned, PyPtr};
+use crate::sys::python::{Borrowed, Gil, Owned, PyPtr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -168,7 +168,7 @@ fn queue(generation: u64, context: u64, what: Release) {
 
 /// Release queued references of `context` (the GIL of that context is held). Releases of ended
 /// generations are dropped from the queue without touching Python.
-pub fn drain(_gil: Gil<'_>, generation: u64, context: u64) {
+pub fn drain(gil: Gil<'_>, generation: u64, context: u64) {
     let batch: Vec<Release> = {
         let Ok(mut q) = PENDING.lock() else { return };
         if q.is_empty() {
@@ -193,10 +193,11 @@ pub fn drain(_gil: Gil<'_>, generation: u64, context: u64) {
     // The lock is released before calling into Python: a __del__ may queue more.
     for what in batch {
         match what {
-            // SAFETY: GIL held; each queued address carried one owned reference of this generation.
-            Release::Object(p) => unsafe { (api().Py_DecRef)(p as PyPtr) },
-            // SAFETY: GIL held; the box holds a live export of this generation, released once.
-            Release::Buffer(mut b) => unsafe { (api().PyBuffer_Release)(&mut *b.0) },
+            // SAFETY: each queued address carried one owned reference of this generation, given
+            // back once under its interpreter's GIL.
+            Release::Object(p) => drop(unsafe { Owned::from_raw(gil, p as PyPtr) }),
+            // SAFETY: the box holds a live export of this generation, released once.
+            Release::Buffer(mut b) => unsafe { crate::sys::python::concrete::release_buffer(gil, &mut b.0) },
         }
     }
 }

@@ -2,10 +2,11 @@
 //! seen from Python) and the date helpers the serializer calls.
 
 use crate::error::{Error, Result};
+use crate::sys::python::concrete as pc;
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
-use crate::sys::python::{api, PY_FILE_INPUT};
-use crate::sys::python::{Borrowed, Owned};
+use crate::sys::python::Owned;
+use crate::sys::python::PY_FILE_INPUT;
 
 const SOURCE: &str = r#"
 import sys
@@ -304,21 +305,12 @@ _threads_of_js_are_not_daemons()
 
 /// Create `python_ts` and register it in `sys.modules` (GIL of the new interpreter held).
 pub fn install(gil: Gil<'_>) -> Result<()> {
-    // SAFETY: GIL held; new module or NULL.
-    let m = unsafe { Owned::from_result(gil, (api().PyModule_New)(c"python_ts".as_ptr()))? };
-    // SAFETY: module alive; borrowed dict.
-    let d = unsafe { Borrowed::from_raw(gil, (api().PyModule_GetDict)(m.as_ptr())) }
-        .ok_or_else(|| Error::Runtime("module without dict".into()))?;
+    let m = pc::module_new(gil, c"python_ts")?;
+    let d = pc::module_dict(gil, m.borrow())?;
     let b = objects::builtins(gil)?;
-    // SAFETY: GIL held; d is a dict.
-    unsafe { (api().PyDict_SetItemString)(d.as_ptr(), c"__builtins__".as_ptr(), b.as_ptr()) };
+    pc::dict_set_str(gil, d, c"__builtins__", b.borrow())?;
     objects::run(gil, SOURCE, PY_FILE_INPUT, d)?;
-    let modules = sys_modules(gil)?;
-    // SAFETY: GIL held; modules is a dict.
-    if unsafe { (api().PyDict_SetItemString)(modules.as_ptr(), c"python_ts".as_ptr(), m.as_ptr()) } != 0 {
-        return Err(crate::runtime::errors::fetch(gil));
-    }
-    Ok(())
+    pc::dict_set_str(gil, sys_modules(gil)?, c"python_ts", m.borrow())
 }
 
 pub use crate::sys::python::object::{loaded_module, sys_modules};
