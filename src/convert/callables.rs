@@ -60,8 +60,8 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
     let env = cx.env;
     let func = env.create_ref(v, 1)? as usize;
     let f = Box::into_raw(Box::new(JsFunction { shared: cx.data()?.shared.clone(), func, context: cx.context }));
-    // The capsule owns the box from here (freed by its destructor).
-    let cap = match pc::capsule_new(cx.gil, f as *mut _, CAPSULE_NAME, capsule_destructor) {
+    // SAFETY: the box is non-null; the capsule owns it from here (freed by its destructor).
+    let cap = match unsafe { pc::capsule_new(cx.gil, f as *mut _, CAPSULE_NAME, capsule_destructor) } {
         Ok(cap) => cap,
         Err(e) => {
             // SAFETY: the capsule was not made; we still own the box.

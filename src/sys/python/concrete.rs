@@ -583,7 +583,10 @@ pub fn reload<'py>(gil: Gil<'py>, module: Borrowed<'_, 'py>) -> Result<Owned<'py
 // Capsules and builtin functions.
 
 /// A capsule owning `ptr`, given to `destructor` when the capsule dies.
-pub fn capsule_new<'py>(
+///
+/// # Safety
+/// `ptr` is non-null and the destructor takes ownership of it (on failure the caller keeps it).
+pub unsafe fn capsule_new<'py>(
     gil: Gil<'py>,
     ptr: *mut c_void,
     name: &'static CStr,
@@ -623,8 +626,9 @@ pub fn cfunction_new<'py>(gil: Gil<'py>, def: &'static PyMethodDef, slf: Borrowe
 /// The calling thread's id as `threading.get_ident()` gives it.
 pub fn thread_ident() -> u64 {
     // SAFETY: no arguments; the id of the calling thread.
+    let ident = unsafe { (api().PyThread_get_thread_ident)() };
     #[allow(clippy::useless_conversion)] // c_ulong is u32 on Windows
-    u64::from(unsafe { (api().PyThread_get_thread_ident)() })
+    u64::from(ident)
 }
 
 /// Raise `exc` in the thread `ident` of the current interpreter at its next bytecode; how many
