@@ -250,7 +250,10 @@ fn give_back(gil: Gil<'_>, hd: &HandleData) {
 /// JS thread taking the GIL: the data (and its reference) stays while the pin lives, and an
 /// explicit release is deferred until `unpin`.
 pub struct Pin {
-    hd: Rc<HandleData>,
+    /// Given back only by `unpin` on the JS thread: a Pin dropped anywhere else (a job's
+    /// message dropped with its env's outbox, on whichever thread drops that last) leaks it
+    /// rather than touch the Rc's count off its thread.
+    hd: std::mem::ManuallyDrop<Rc<HandleData>>,
     /// The object's address, valid (referenced by the handle's data) until `unpin`.
     pub addr: usize,
 }
@@ -261,17 +264,17 @@ unsafe impl Send for Pin {}
 
 pub fn pin(hd: &HandleData) -> Pin {
     hd.pins.set(hd.pins.get() + 1);
-    Pin { hd: hd.share(), addr: hd.addr() }
+    Pin { hd: std::mem::ManuallyDrop::new(hd.share()), addr: hd.addr() }
 }
 
 /// End a pin on the JS thread; a release requested meanwhile takes effect now (queued).
-pub fn unpin(env: Option<Env>, p: Pin) {
+pub fn unpin(env: Option<Env>, mut p: Pin) {
     if env.is_none() {
         // Not on the JS thread (the env ended): the Rc must not be touched here; it leaks.
-        std::mem::forget(p);
         return;
     }
-    let hd = &p.hd;
+    // SAFETY: taken once, here, on the env's JS thread (the only place a Pin gives its Rc back).
+    let hd = unsafe { std::mem::ManuallyDrop::take(&mut p.hd) };
     hd.pins.set(hd.pins.get().saturating_sub(1));
     if hd.pins.get() == 0 {
         // A release requested meanwhile: queued now.

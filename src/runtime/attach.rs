@@ -452,11 +452,9 @@ fn wait_until_safe_to_reenter(generation: u64) {
 
 /// Switch the cyclic GC of the current interpreter off for a conversion; returns its pause id,
 /// or 0 when the GC was off already (then the conversion must leave it alone).
-pub fn pause_gc(_gil: Gil<'_>) -> u64 {
+pub fn pause_gc(gil: Gil<'_>) -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let Some(disable) = api().PyGC_Disable else { return 0 };
-    // SAFETY: the token proves the GIL is held.
-    if unsafe { disable() } != 1 {
+    if crate::sys::python::concrete::gc_disable(gil) != Some(true) {
         return 0;
     }
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -467,25 +465,20 @@ pub fn pause_gc(_gil: Gil<'_>) -> u64 {
 /// End the pause `id` (the conversion is over): the GC goes back on only if the pause is still
 /// in force — user code that ran meanwhile (a getter calling into Python) ended it already and
 /// may have set the GC as it wants.
-pub fn resume_gc(_gil: Gil<'_>, id: u64) {
+pub fn resume_gc(gil: Gil<'_>, id: u64) {
     if id == 0 || TLS.with(|t| t.gc_pause.get()) != id {
         return;
     }
     TLS.with(|t| t.gc_pause.set(0));
-    if let Some(enable) = api().PyGC_Enable {
-        // SAFETY: the token proves the GIL is held.
-        unsafe { enable() };
-    }
+    crate::sys::python::concrete::gc_enable(gil);
 }
 
 /// User code is about to run inside a conversion (a nested call into Python): give it the GC
 /// as the user left it, so `gc.disable()` there is not undone when the conversion ends.
 fn end_gc_pause() {
     if TLS.with(|t| t.gc_pause.replace(0)) != 0 {
-        if let Some(enable) = api().PyGC_Enable {
-            // SAFETY: called with the paused interpreter's GIL held (depth > 0, before any switch).
-            unsafe { enable() };
-        }
+        // SAFETY: called with the paused interpreter's GIL held (depth > 0, before any switch).
+        crate::sys::python::concrete::gc_enable(unsafe { Gil::assume() });
     }
 }
 

@@ -637,3 +637,21 @@ pub fn raise_in_thread(_gil: Gil<'_>, ident: u64, exc: Borrowed<'_, '_>) -> i32 
     // SAFETY: GIL of the thread's interpreter held; a live exception class.
     unsafe { (api().PyThreadState_SetAsyncExc)(ident as _, exc.as_ptr()) }
 }
+
+// The cyclic GC.
+
+/// `gc.disable()` of the current interpreter: whether it was enabled (None where the runtime has
+/// no such call, 3.8).
+pub fn gc_disable(_gil: Gil<'_>) -> Option<bool> {
+    let disable = api().PyGC_Disable?;
+    // SAFETY: GIL held; the previous state, 1 for enabled.
+    Some(unsafe { disable() } == 1)
+}
+
+/// `gc.enable()` of the current interpreter (nothing where the runtime has no such call).
+pub fn gc_enable(_gil: Gil<'_>) {
+    if let Some(enable) = api().PyGC_Enable {
+        // SAFETY: GIL held.
+        unsafe { enable() };
+    }
+}
