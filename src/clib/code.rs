@@ -371,7 +371,9 @@ fn deliver(
     result: Result<Outcome>,
     release: impl FnOnce(),
 ) {
-    let Ok(scope) = env.open_scope() else { return };
+    // The callback is called and the job's holds released on every path (an early return here
+    // once skipped both when no scope could be opened).
+    let _scope = env.scope();
     let state_value = state.and_then(|s| env.ref_value(s as _).ok().flatten());
     let converted = result.and_then(|outcome| match outcome {
         Outcome::None => env.null(),
@@ -399,7 +401,6 @@ fn deliver(
     if let Some(s) = state {
         let _ = env.delete_ref(s as _);
     }
-    let _ = env.close_scope(scope);
 }
 
 /// A job's result, read on the worker while it holds the GIL: scalars travel as Rust values so

@@ -173,7 +173,7 @@ fn call<'py>(
             let _ = tx.send(Err(Error::Runtime("python-ts: the Python runtime ended".into())));
             return;
         };
-        let Ok(scope) = env.open_scope() else { return };
+        let _scope = env.scope();
         let r = context::with_context_gil(context, |gil| {
             let a = args_k.and_then(|k| k.into_owned(gil));
             let k = kwargs_k.and_then(|k| k.into_owned(gil));
@@ -181,7 +181,6 @@ fn call<'py>(
                 .map(|r| r.keep(context))
         })
         .and_then(|r| r);
-        let _ = env.close_scope(scope);
         let _ = tx.send(r);
     }));
     if !posted {
@@ -257,7 +256,7 @@ fn call_here<'py>(
     args: Option<Borrowed<'_, 'py>>,
     kwargs: Option<Borrowed<'_, 'py>>,
 ) -> Result<Owned<'py>> {
-    let scope = env.open_scope()?;
+    let _scope = env.scope();
     let r = (|| {
         // Handles given to the JS function carry their context object, as everywhere else.
         let state = instance::get(env)?.context_object(env, context);
@@ -287,12 +286,10 @@ fn call_here<'py>(
         };
         ToPy::new(env, gil, context)?.convert(result)
     })();
-    let r = match r {
+    match r {
         Err(Error::JsPending) => Err(js_exception(env)),
         other => other,
-    };
-    let _ = env.close_scope(scope);
-    r
+    }
 }
 
 /// Take the pending JS exception and describe it as a JSError (kept by id for the way back).

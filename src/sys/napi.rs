@@ -17,6 +17,21 @@ use std::os::raw::c_char;
 use std::ptr;
 
 pub use sys::{napi_callback_info as CallbackInfo, napi_env, napi_ref as Ref, napi_value as Value};
+/// An open handle scope; closed on drop (see `Env::scope`).
+pub struct HandleScope {
+    env: napi_env,
+    scope: sys::napi_handle_scope,
+}
+
+impl Drop for HandleScope {
+    fn drop(&mut self) {
+        if !self.scope.is_null() {
+            // SAFETY: opened by `Env::scope` on this env and thread, closed once.
+            unsafe { sys::napi_close_handle_scope(self.env, self.scope) };
+        }
+    }
+}
+
 /// A native function N-API calls (`napi_callback` without its Option).
 pub type NativeFn = unsafe extern "C" fn(napi_env, CallbackInfo) -> Value;
 pub use sys::{TypedarrayType, ValueType};
@@ -626,14 +641,14 @@ impl Env {
         check_status!(self, napi_add_env_cleanup_hook(self.0, Some(hook), arg))
     }
 
-    pub fn open_scope(&self) -> Result<sys::napi_handle_scope> {
+    /// A handle scope, closed when the returned guard drops (values made inside it are not
+    /// valid after). Where one cannot be opened (an env being torn down) the guard is empty and
+    /// the code still runs in the caller's scope.
+    pub fn scope(&self) -> HandleScope {
         let mut s = ptr::null_mut();
-        check_status!(self, napi_open_handle_scope(self.0, &mut s))?;
-        Ok(s)
-    }
-
-    pub fn close_scope(&self, s: sys::napi_handle_scope) -> Result<()> {
-        check_status!(self, napi_close_handle_scope(self.0, s))
+        // SAFETY: a valid env on its JS thread.
+        let ok = unsafe { sys::napi_open_handle_scope(self.0, &mut s) } == sys::Status::napi_ok;
+        HandleScope { env: self.0, scope: if ok { s } else { ptr::null_mut() } }
     }
 
     // Threadsafe functions (results of async work, JS callbacks from Python threads).
