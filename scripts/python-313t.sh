@@ -8,6 +8,11 @@
 #   $ROOT/pythons.json = [..., {"version": "3.13", "patch", "python", "node": "node", "freeThreaded": true}]
 # ROOT defaults to ~/.cache/python-ts-pythons (or PYTHON_TS_PYTHONS_ROOT); installs into
 # $ROOT/<version>t. The build (about 4 minutes on 2 cores) is skipped when that interpreter works.
+#
+# `--asan`: the same CPython with the GIL, built with AddressSanitizer and without pymalloc (every
+# object a malloc of its own), into $ROOT/<version>-asan, listed in $ROOT/asan.json (not in the
+# manifest: it only loads with libasan preloaded) for the memory-error tests that need CPython's
+# own frees checked (test/regressions.test.js; test/helpers.js `asanPython`).
 set -euo pipefail
 
 ROOT=${PYTHON_TS_PYTHONS_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/python-ts-pythons}
@@ -15,16 +20,36 @@ ROOT=${PYTHON_TS_PYTHONS_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/python-ts-pythons
 # by `APT_CONFIG=$ROOT/apt/etc/apt-src.conf apt-cache showsrc python3.13`.
 SRC=${PY313_SRC:-3.13.15-1}
 UP=${SRC%-*}             # upstream version: 3.13.15
-PREFIX=$ROOT/${UP}t
-BUILD=$ROOT/build/${UP}t
+ASAN=0
+[ "${1:-}" = "--asan" ] && ASAN=1
+if [ $ASAN = 1 ]; then
+  PREFIX=$ROOT/${UP}-asan
+  BUILD=$ROOT/build/${UP}-asan
+  CONFIGURE_FLAGS=(--with-address-sanitizer --without-pymalloc)
+  KIND="with AddressSanitizer"
+else
+  PREFIX=$ROOT/${UP}t
+  BUILD=$ROOT/build/${UP}t
+  CONFIGURE_FLAGS=(--disable-gil)
+  KIND="free-threaded"
+fi
+LIBASAN=$(gcc -print-file-name=libasan.so 2>/dev/null || true)
 
 t0=$(date +%s)
 took() { echo "python-313t: $1 ($(( $(date +%s) - t0 )) s since start)"; }
 
 [ -f /etc/debian_version ] || { echo "python-313t: needs Debian" >&2; exit 2; }
 
-# The interpreter works: free-threaded, shared, and the modules the tests need import.
+# The interpreter works: free-threaded (or sanitized), shared, and the modules the tests need import.
 check() {
+  if [ $ASAN = 1 ]; then
+    LD_PRELOAD=$LIBASAN ASAN_OPTIONS=detect_leaks=0 "$PREFIX/bin/python3" -c '
+import sys, sysconfig, ssl, decimal, ctypes
+assert "--with-address-sanitizer" in sysconfig.get_config_var("CONFIG_ARGS"), "not an ASan build"
+assert sysconfig.get_config_var("Py_ENABLE_SHARED") == 1, "no shared library"
+print("python-313t: asan", sys.version.split()[0], sysconfig.get_config_var("INSTSONAME"))'
+    return
+  fi
   "$PREFIX/bin/python3" -c '
 import sys, sysconfig, ssl, sqlite3, decimal, ctypes
 assert sysconfig.get_config_var("Py_GIL_DISABLED") == 1, "not a free-threaded build"
@@ -80,7 +105,7 @@ EOF
   [ -x "$src/configure" ] || { echo "python-313t: $tarball has no Python-$UP/configure" >&2; exit 1; }
 
   # Out-of-tree, shared, rpath to its own lib/ (no LD_LIBRARY_PATH needed).
-  echo "python-313t: building CPython $UP free-threaded into $PREFIX (logs in $BUILD)"
+  echo "python-313t: building CPython $UP $KIND into $PREFIX (logs in $BUILD)"
   rm -rf "$BUILD" "$PREFIX"
   mkdir -p "$BUILD"
   s=$(date +%s)
@@ -93,12 +118,27 @@ EOF
     fi
     took "$name done"
   }
-  step configure "$src/configure" --prefix="$PREFIX" --disable-gil --enable-shared --with-ensurepip=install \
-    LDFLAGS="-Wl,-rpath,$PREFIX/lib"
+  if [ $ASAN = 1 ]; then
+    [ -f "$LIBASAN" ] || { echo "python-313t: gcc has no libasan.so (install libasan8)" >&2; exit 2; }
+    # No pip: ensurepip under ASan is slow and the tests need none.
+    step configure "$src/configure" --prefix="$PREFIX" "${CONFIGURE_FLAGS[@]}" --enable-shared --with-ensurepip=no \
+      LDFLAGS="-Wl,-rpath,$PREFIX/lib"
+    # The build runs the new interpreter (setup of the modules): it needs libasan first.
+    export ASAN_OPTIONS=detect_leaks=0
+  else
+    step configure "$src/configure" --prefix="$PREFIX" "${CONFIGURE_FLAGS[@]}" --enable-shared --with-ensurepip=install \
+      LDFLAGS="-Wl,-rpath,$PREFIX/lib"
+  fi
   step make make -j"$(nproc)"
   step install make install
   echo "python-313t: built in $(( $(date +%s) - s )) s"
   check || { echo "python-313t: the built interpreter fails the check" >&2; exit 1; }
+fi
+
+if [ $ASAN = 1 ]; then
+  printf '{"version": "3.13", "patch": "%s", "python": "%s", "preload": "%s"}\n' "$UP" "$PREFIX/bin/python3" "$(readlink -f "$LIBASAN")" > "$ROOT/asan.json"
+  took "listed in $ROOT/asan.json"
+  exit 0
 fi
 
 # The manifest: replace any 3.13 free-threaded entry, keep every other one.

@@ -30,6 +30,13 @@ if (!only.length && process.env.PYTHON_TS_NO_FETCH !== '1') {
     const r = spawnSync('bash', [path.join(root, 'scripts', 'python-313t.sh')], { cwd: root, stdio: 'inherit', env: { ...process.env, PYTHON_TS_PYTHONS_ROOT: path.dirname(manifest) } });
     if (r.status !== 0) console.log('# skipped: CPython 3.13t could not be built; its free-threaded tests are skipped');
   }
+  // CPython 3.13 built with AddressSanitizer, for the tests of CPython's own memory use (about 5
+  // minutes, once).
+  if (!require('../test/helpers').asanPython()) {
+    console.log('# building CPython 3.13 with AddressSanitizer for the memory-error tests (scripts/python-313t.sh --asan)');
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'python-313t.sh'), '--asan'], { cwd: root, stdio: 'inherit', env: { ...process.env, PYTHON_TS_PYTHONS_ROOT: path.dirname(manifest) } });
+    if (r.status !== 0) console.log('# skipped: CPython with AddressSanitizer could not be built; the tests that need it are skipped');
+  }
 }
 // Files that measure parallelism need both cores: they run alone, after the others.
 const SOLO = ['free-threaded.test.js'];

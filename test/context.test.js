@@ -193,3 +193,34 @@ test("new Python({ context: 'isolated' }) gets its own GIL on 3.13 and a clear e
     else assert.match(out.error, /own GIL need CPython 3\.13/, p.label);
   }
 });
+
+test('a context a Worker made and left alive ends with the runtime on another thread: its atexit runs, threading raises nothing (3.8 asserted, on every runtime >= 3.8)', async () => {
+  const runs = await Promise.all(supportedPythons().map(async (p) => {
+    const dir = require('./helpers').tmpdir();
+    const marker = require('path').join(dir, 'atexit.txt');
+    const r = await runNodeAsync(`
+      const { Worker } = require('worker_threads');
+      const { Python, clib } = require(${JSON.stringify(require('path').join(__dirname, '..'))});
+      new Python().exec('x = 1');
+      const w = new Worker(\`
+        const { Python } = require(${JSON.stringify(require('path').join(__dirname, '..'))});
+        const py = new Python({ context: true });
+        py.exec('import threading, atexit\\\\nL = threading.local(); L.v = 3\\\\natexit.register(lambda: open(${JSON.stringify(marker)}, "w").write("ran"))');
+        require('worker_threads').parentPort.postMessage(py.eval('L.v'));
+      \`, { eval: true });
+      let got;
+      w.on('message', (m) => { got = m; });
+      w.on('exit', () => {
+        const before = clib._internals.thread_states();
+        const destroyed = clib._destroy_python();
+        const ran = require('fs').existsSync(${JSON.stringify(marker)});
+        console.log(JSON.stringify({ got, before, destroyed, ran, after: clib._internals.thread_states() }));
+      });`, { env: { PYTHON_TS_PYTHON: p.exe }, timeout: 120000 });
+    return { p, r };
+  }));
+  for (const { p, r } of runs) {
+    assert.strictEqual(r.status, 0, `${p.label}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /Error|Traceback/, p.label);
+    assert.deepStrictEqual(lastJson(r), { got: 3, before: { contexts: 1, ending: 0 }, destroyed: true, ran: true, after: { contexts: 0, ending: 0 } }, p.label);
+  }
+});

@@ -104,6 +104,26 @@ function freeThreadedPythons() {
   return manifestPythons({ freeThreaded: true });
 }
 
+/**
+ * The AddressSanitizer build of CPython (scripts/python-313t.sh --asan, listed in asan.json beside
+ * the manifest): { exe, env } with the env a child needs to load it (libasan preloaded), or null.
+ */
+function asanPython() {
+  const file = path.join(path.dirname(process.env.PYTHON_TS_PYTHONS || path.join(os.homedir(), '.cache', 'python-ts-pythons', 'pythons.json')), 'asan.json');
+  let p;
+  try {
+    p = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    return null;
+  }
+  if (!p.python || !fs.existsSync(p.python) || !p.preload || !fs.existsSync(p.preload)) return null;
+  return {
+    exe: p.python,
+    label: `CPython ${p.patch} (AddressSanitizer)`,
+    env: { PYTHON_TS_PYTHON: p.python, LD_PRELOAD: p.preload, ASAN_OPTIONS: 'detect_leaks=0:verify_asan_link_order=0:halt_on_error=1' },
+  };
+}
+
 /** The node binary a child must run with to load the runtime `env.PYTHON_TS_PYTHON` names. */
 function nodeFor(env) {
   const exe = env && env.PYTHON_TS_PYTHON;
@@ -157,4 +177,4 @@ function numpyPython() {
   return venvPython('numpy', ['numpy']);
 }
 
-module.exports = { numpyPython, venvPython, manifestPythons, freeThreadedPythons, nodeFor, reinitSafe, REINIT_REFUSED, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };
+module.exports = { asanPython, numpyPython, venvPython, manifestPythons, freeThreadedPythons, nodeFor, reinitSafe, REINIT_REFUSED, ROOT, ADDON, runNode, runNodeAsync, lastJson, findPythons, supportedPythons, tmpdir, pyenvRoot };

@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const { Python, PythonPool, clib, kwargs, PythonError } = require('..');
-const { runNode, runNodeAsync, lastJson, ROOT, supportedPythons } = require('./helpers');
+const { runNode, runNodeAsync, lastJson, ROOT, supportedPythons, asanPython, tmpdir } = require('./helpers');
 
 const ADDON = `require(${JSON.stringify(ROOT)})`;
 const py = new Python();
@@ -525,29 +525,75 @@ test('a ProcessPoolExecutor (forkserver) made at import leaves no process behind
   assert.deepStrictEqual(left, [], 'processes left behind');
 });
 
-test('a context used by async calls across many worker lifetimes keeps its thread states bounded (one per worker that ever ran, before)', () => {
-  const r = runNode(`
-    const { Python, clib } = ${ADDON};
-    const py = new Python({ context: true });
-    py.exec('import time');
-    const counts = [];
+/** Contexts made and deleted while library workers run calls in them and in the main interpreter. */
+const CONTEXT_CHURN = `
+    const { Python, clib } = require(process.env.PYTHON_TS_ADDON);
+    const main = new Python();
     const idle = () => new Promise((res) => { const t = setInterval(() => { if (clib._executor_stats().threads === 0) { clearInterval(t); res(); } }, 10); });
     (async () => {
-      for (let round = 0; round < 20; round++) {
-        await Promise.all(Array.from({ length: 4 }, () => py.eval_async('time.sleep(0.002) or 1')));
-        await idle();
+      const counts = [];
+      let sum = 0;
+      for (let round = 0; round < 12; round++) {
+        const py = new Python({ context: true });
+        py.exec('import time');
+        const rs = await Promise.all(Array.from({ length: 4 }, (_, i) => py.eval_async('time.sleep(0.002) or ' + i)));
         counts.push(clib._internals.thread_states().contexts);
+        py.delete();
+        // The workers that held states of the deleted context go on in the main interpreter.
+        const ms = await Promise.all(Array.from({ length: 4 }, (_, i) => main.eval_async('1 + ' + i)));
+        sum += rs.reduce((a, b) => a + b, 0) + ms.reduce((a, b) => a + b, 0);
+        if (round % 4 === 3) await idle();
       }
-      py.delete();
-      console.log(JSON.stringify({ counts, after: clib._internals.thread_states().contexts }));
-    })();`, { env: { PYTHON_TS_WORKER_IDLE_MS: '20' }, timeout: 120000 });
-  assert.strictEqual(r.status, 0, r.stderr);
-  const { counts, after } = lastJson(r);
-  // Each round's workers end; their states are deleted by the next entry into the context. The
-  // count is bounded by one round's workers (plus the creating thread's), not by the rounds.
-  assert.ok(Math.max(...counts) <= counts[0] + 8, `thread states grew: ${counts}`);
-  assert.ok(counts[counts.length - 1] < 20, `thread states grew: ${counts}`);
-  assert.strictEqual(after, 0, 'deleting the context deletes every state made for it');
+      console.log(JSON.stringify({ counts, sum, after: clib._internals.thread_states() }));
+    })();`;
+
+test('a context deleted while workers hold thread states of it: each state is given back by its own thread, and those threads go on (since 3.12 one deleted elsewhere stayed bound to its thread: Worker start-up corruption)', () => {
+  // Since 3.12 attaching a thread state binds it as the thread's PyGILState state, and deleting
+  // it from another thread leaves that binding behind: the thread's next attach wrote into the
+  // freed state. A sanitized CPython pinned it down (the test below); here, the bookkeeping.
+  const r = runNode(CONTEXT_CHURN.replace('process.env.PYTHON_TS_ADDON', JSON.stringify(require('path').join(__dirname, '..'))),
+    { env: { PYTHON_TS_WORKER_IDLE_MS: '20' }, timeout: 300000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  const { counts, sum, after } = lastJson(r);
+  assert.strictEqual(sum, 12 * (6 + 10));
+  // Bounded by the threads that hold states at once (this thread's and the workers'), not by
+  // the contexts or the worker lifetimes.
+  assert.ok(Math.max(...counts) <= 1 + 8, `thread states: ${counts}`);
+  assert.deepStrictEqual(after, { contexts: 0, ending: 0 }, 'every context state given back, every deleted context ended');
+});
+
+test('the same under CPython built with AddressSanitizer: no use-after-free (3 of 3 runs reported heap-use-after-free before)', { skip: !asanPython() && 'no AddressSanitizer CPython (scripts/python-313t.sh --asan)' }, async () => {
+  const asan = asanPython();
+  const dir = tmpdir('python-ts-asan-');
+  const src = CONTEXT_CHURN.replace('process.env.PYTHON_TS_ADDON', JSON.stringify(require('path').join(__dirname, '..')));
+  for (let run = 0; run < 3; run++) {
+    const log = require('path').join(dir, `asan-${run}`);
+    const r = await runNodeAsync(src, { env: { ...asan.env, ASAN_OPTIONS: `${asan.env.ASAN_OPTIONS}:log_path=${log}`, PYTHON_TS_WORKER_IDLE_MS: '20' }, timeout: 600000 });
+    const reports = require('fs').readdirSync(dir).filter((f) => f.startsWith(`asan-${run}`)).map((f) => require('fs').readFileSync(require('path').join(dir, f), 'utf8'));
+    assert.deepStrictEqual(reports.map((t) => t.split('\n').slice(0, 12).join('\n')), [], `run ${run}: AddressSanitizer reports`);
+    assert.strictEqual(r.status, 0, `run ${run}: status ${r.status} signal ${r.signal}\n${r.stderr}`);
+    assert.deepStrictEqual(lastJson(r).after, { contexts: 0, ending: 0 });
+  }
+});
+
+test('sync calls into a context keep their thread state: threading.local, contextvars and the decimal context persist between calls', () => {
+  const { Python } = require('..');
+  const py = new Python({ context: true });
+  try {
+    py.exec([
+      'import threading, contextvars, decimal',
+      'L = threading.local()',
+      'L.x = 5',
+      'V = contextvars.ContextVar("V", default=0)',
+      'V.set(7)',
+      'decimal.getcontext().prec = 50',
+    ].join('\n'));
+    assert.strictEqual(py.eval('L.x'), 5);
+    assert.strictEqual(py.eval('V.get()'), 7);
+    assert.strictEqual(py.eval('len(str(decimal.Decimal(1) / 7)) - 2'), 50);
+  } finally {
+    py.delete();
+  }
 });
 
 test('a worker whose main state is one of our own (not PyGILState\'s) gives it back without a fatal error when it ends', () => {

@@ -46,11 +46,14 @@ fn conversion_stats(env: Env, _args: &Args) -> Result<Value> {
     Ok(o)
 }
 
-/// `thread_states()` → `{ contexts }`: how many thread states of contexts exist (live ones and
-/// those of ended threads not deleted yet).
+/// `thread_states()` → `{ contexts, ending }`: how many thread states of contexts exist (those
+/// of threads that died included), and how many deleted contexts wait for threads to give theirs
+/// back.
 fn thread_states(env: Env, _args: &Args) -> Result<Value> {
     let o = env.object()?;
-    env.set_named(o, "contexts", env.double(crate::runtime::attach::context_state_count() as f64)?)?;
+    let (states, ending) = crate::runtime::attach::context_state_count();
+    env.set_named(o, "contexts", env.double(states as f64)?)?;
+    env.set_named(o, "ending", env.double(ending as f64)?)?;
     Ok(o)
 }
 

@@ -11,27 +11,34 @@
 //!   in and out with `PyEval_RestoreThread`/`PyEval_SaveThread`, the cheapest round trip CPython
 //!   offers. It is tagged with the runtime generation, so a stale one is never restored after
 //!   `_destroy_python` + `_init_python`.
-//! - **Contexts**: a state per (context, thread), made with `PyThreadState_New` the first time
-//!   (`PyGILState_*` is undefined with sub-interpreters) — always after the thread's main state:
-//!   on 3.8–3.11 the first state made on a thread is the one PyGILState hands out, and a worker
-//!   whose first state was a context's ran every later main-context call in that context.
+//! - **Contexts**: a state made with `PyThreadState_New` the first time a thread enters the
+//!   context, kept for the thread's later entries (so `threading.local`, `contextvars` and the
+//!   `decimal` context persist between calls on one thread, as in the main interpreter), and
+//!   always after the thread's main state: on 3.8–3.11 the first state made on a thread is the
+//!   one PyGILState hands out, and a worker whose first state was a context's ran every later
+//!   main-context call in that context.
+//! - **A state is given back by its own thread** (`PyThreadState_Clear` +
+//!   `PyThreadState_DeleteCurrent`, as CPython ends a thread's state): when the thread ends
+//!   (`thread_exit`) or, after its context was deleted, at the thread's next entry. Since 3.12
+//!   attaching a state binds it as the thread's PyGILState state, and a state deleted by
+//!   another thread stayed bound there: the thread's next attach wrote into the freed state (a
+//!   use-after-free that corrupted Worker start-up data, found with a sanitized CPython). So a
+//!   context deleted while other threads hold states of it ends its interpreter when the last of
+//!   them is given back (`Ending`); the states of threads that died are deleted with it.
 //! - **Nesting** (JS → Python → JS → Python) is counted: entering the interpreter that is current
 //!   costs nothing; entering another parks the current state and restores it afterwards.
-//! - **Threads that end**: the main state is released on the thread itself; the thread's context
-//!   states are queued and deleted by the next thread that enters that context (or when the
-//!   context ends), so a worker that ends never races a context being deleted, and the states of
-//!   a context stay bounded by the threads alive, not the threads that ever used it.
+//! - **Threads that end**: library workers give every state back on the thread itself; a
+//!   thread that dies without doing so (a JS Worker's) is marked dead by a thread-local
+//!   destructor, and its context states are deleted when their context ends.
 
 use crate::error::{Error, Result};
 use crate::runtime::lifecycle;
 use crate::sys::python::Gil;
 use crate::sys::python::{api, PyInterpreterState, PyThreadState};
-use std::cell::Cell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::thread::ThreadId;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 pub type ThreadStatePtr = *mut PyThreadState;
 
@@ -57,6 +64,15 @@ struct ThreadStates {
     current: Cell<u64>,
     /// The conversion that switched the cyclic GC off on this thread (0: none); see `pause_gc`.
     gc_pause: Cell<u64>,
+    /// This thread's context states: (context, runtime generation, state).
+    contexts: RefCell<Vec<(u64, u64, ThreadStatePtr)>>,
+    /// The `EPOCH` this thread last looked at.
+    seen_epoch: Cell<u64>,
+    /// The context state PyGILState has bound to this thread as far as the registry knows (0:
+    /// none, or the main state); see `note_attached`.
+    bound: Cell<usize>,
+    /// A library worker (it gives its context states back before it sleeps).
+    worker: Cell<bool>,
 }
 
 thread_local! {
@@ -66,24 +82,92 @@ thread_local! {
             depth: Cell::new(0),
             current: Cell::new(0),
             gc_pause: Cell::new(0),
+            contexts: RefCell::new(Vec::new()),
+            seen_epoch: Cell::new(0),
+            bound: Cell::new(0),
+            worker: Cell::new(false),
         }
     };
 }
 
-/// The states of contexts: the live one of each (context, thread), and those of threads that
-/// ended, waiting to be deleted under their context's GIL.
-struct ContextStates {
-    live: HashMap<(u64, ThreadId), usize>,
-    ended: HashMap<u64, Vec<usize>>,
+/// A context's thread state, made and given back by its owner thread.
+struct StateEntry {
+    ctx: u64,
+    generation: u64,
+    ts: usize,
+    owner: u64,
+    /// False once the owner thread has died without giving the state back.
+    owner_alive: bool,
+    /// PyGILState may have it bound to its owner (3.12+): only its owner may delete it then.
+    bound: bool,
+    /// The owner is a library worker.
+    worker: bool,
 }
 
-static CONTEXT_STATES: Mutex<Option<ContextStates>> = Mutex::new(None);
-/// How many states wait in `ended` (the hot path checks this before taking the lock).
-static ENDED: AtomicUsize = AtomicUsize::new(0);
+/// A deleted context whose interpreter waits for other threads to give their states back.
+struct Ending {
+    ctx: u64,
+    generation: u64,
+    creation_state: usize,
+    creator: u64,
+}
 
-fn context_states<R>(f: impl FnOnce(&mut ContextStates) -> R) -> R {
-    let mut g = CONTEXT_STATES.lock().unwrap_or_else(|p| p.into_inner());
-    f(g.get_or_insert_with(|| ContextStates { live: HashMap::new(), ended: HashMap::new() }))
+struct Registry {
+    states: Vec<StateEntry>,
+    ending: Vec<Ending>,
+    /// The context of each state being given back by its owner right now (taken out of
+    /// `states`, not deleted yet): its interpreter must not end meanwhile.
+    giving_back: Vec<u64>,
+}
+
+static REGISTRY: Mutex<Registry> =
+    Mutex::new(Registry { states: Vec::new(), ending: Vec::new(), giving_back: Vec::new() });
+
+/// Bumped when a context starts `Ending` or a thread holding context states dies: threads then
+/// look for states to give back at their next outermost entry.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Marks this thread's context states as orphaned when the thread dies (its thread-local
+/// destructor): they are deleted when their context ends, by the thread that ends it.
+struct Owner(Cell<u64>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let id = self.0.get();
+        if id == 0 {
+            return;
+        }
+        let mut reg = registry();
+        let mut any = false;
+        for e in reg.states.iter_mut().filter(|e| e.owner == id) {
+            e.owner_alive = false;
+            any = true;
+        }
+        if any {
+            EPOCH.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+thread_local! {
+    static OWNER: Owner = const { Owner(Cell::new(0)) };
+}
+
+/// This thread's owner id (made, with its destructor registered, on first use).
+fn owner_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    OWNER
+        .try_with(|o| {
+            if o.0.get() == 0 {
+                o.0.set(NEXT.fetch_add(1, Ordering::Relaxed));
+            }
+            o.0.get()
+        })
+        .unwrap_or(0)
 }
 
 /// How many entries this thread is inside (0: not holding any GIL through us).
@@ -96,9 +180,15 @@ pub fn current_context() -> u64 {
     TLS.with(|t| t.current.get())
 }
 
-/// How many context thread states exist now (live ones and those waiting to be deleted).
-pub fn context_state_count() -> usize {
-    context_states(|s| s.live.len() + s.ended.values().map(Vec::len).sum::<usize>())
+/// How many context thread states exist now (those of threads that died included), and how
+/// many deleted contexts wait for other threads to give theirs back.
+pub fn context_state_count() -> (usize, usize) {
+    let generation = lifecycle::generation();
+    let reg = registry();
+    (
+        reg.states.iter().filter(|e| e.generation == generation).count(),
+        reg.ending.iter().filter(|e| e.generation == generation).count(),
+    )
 }
 
 /// The interpreter of a thread state: `PyThreadState_GetInterpreter` (3.9+), else the third
@@ -130,6 +220,7 @@ fn acquire_main() -> ThreadStatePtr {
         // SAFETY: `ts` is this thread's state of the running interpreter (same generation) and
         // the thread holds no GIL.
         unsafe { (api.PyEval_RestoreThread)(ts) };
+        note_attached(ptr::null_mut());
         return ts;
     }
     // SAFETY: the interpreter is running (callers hold `Active`); Ensure makes this thread's
@@ -154,6 +245,7 @@ fn acquire_main() -> ThreadStatePtr {
         kind = MainKind::Own;
     }
     TLS.with(|t| t.main.set((generation, ts, kind)));
+    note_attached(ptr::null_mut());
     ts
 }
 
@@ -192,73 +284,314 @@ pub fn main_thread_state() -> ThreadStatePtr {
     ts
 }
 
-/// This thread's state for context `ctx` of interpreter `interp`, made the first time (after the
+/// This thread's state of context `ctx` (interpreter `interp`), made the first time (after the
 /// thread's main state).
 ///
 /// # Safety
-/// `ctx` is a live context (the caller holds a flight on it) whose interpreter is `interp`.
-unsafe fn context_state(ctx: u64, interp: *mut PyInterpreterState) -> Result<ThreadStatePtr> {
-    let me = std::thread::current().id();
-    if let Some(ts) = context_states(|s| s.live.get(&(ctx, me)).copied()) {
-        return Ok(ts as ThreadStatePtr);
+/// `interp` is a live interpreter (the caller holds a flight on its context).
+unsafe fn context_state(ctx: u64, interp: *mut PyInterpreterState, generation: u64) -> Result<ThreadStatePtr> {
+    let found = TLS.with(|t| t.contexts.borrow().iter().find(|e| e.0 == ctx && e.1 == generation).map(|e| e.2));
+    if let Some(ts) = found {
+        return Ok(ts);
     }
-    // The main state first, before our lock is taken (it takes the main GIL briefly).
+    // The main state first (it takes the main GIL briefly).
     ensure_main_state()?;
     // SAFETY: the interpreter is alive (the context is in flight); PyThreadState_New needs no GIL.
     let ts = unsafe { (api().PyThreadState_New)(interp) };
     if ts.is_null() {
         return Err(Error::Runtime("python-ts: cannot create a thread state for the context".into()));
     }
-    context_states(|s| s.live.insert((ctx, me), ts as usize));
+    TLS.with(|t| {
+        let mut v = t.contexts.borrow_mut();
+        v.retain(|e| e.1 == generation);
+        v.push((ctx, generation, ts));
+    });
+    let owner = owner_id();
+    let worker = TLS.with(|t| t.worker.get());
+    registry().states.push(StateEntry {
+        ctx,
+        generation,
+        ts: ts as usize,
+        owner,
+        owner_alive: true,
+        bound: false,
+        worker,
+    });
     Ok(ts)
 }
 
-/// A new context's first state (made with the interpreter, on this thread).
-pub fn register_context(ctx: u64, creation_state: ThreadStatePtr) {
-    let me = std::thread::current().id();
-    context_states(|s| s.live.insert((ctx, me), creation_state as usize));
+/// Since 3.12 attaching a thread state binds it as its thread's PyGILState state (the one
+/// `PyGILState_Ensure` finds), and deleting it from another thread leaves that binding pointing
+/// at freed memory. `Py_NewInterpreterFromConfig` is new in 3.12 too: its presence marks it.
+fn binds_on_attach() -> bool {
+    api().Py_NewInterpreterFromConfig.is_some()
 }
 
-/// Every state of `ctx` (this thread's first, if it has one), taken out of the table: the
-/// context is ending and the caller deletes them.
-pub fn take_context(ctx: u64) -> (Option<ThreadStatePtr>, Vec<ThreadStatePtr>) {
-    let me = std::thread::current().id();
-    context_states(|s| {
-        let mut mine = None;
-        let mut others = Vec::new();
-        s.live.retain(|&(c, t), ts| {
-            if c != ctx {
-                return true;
-            }
-            if t == me {
-                mine = Some(*ts as ThreadStatePtr);
-            } else {
-                others.push(*ts as ThreadStatePtr);
-            }
-            false
-        });
-        if let Some(ended) = s.ended.remove(&ctx) {
-            ENDED.fetch_sub(ended.len(), Ordering::AcqRel);
-            others.extend(ended.into_iter().map(|ts| ts as ThreadStatePtr));
-        }
-        (mine, others)
-    })
-}
-
-/// Delete the states of threads that ended, of the context whose GIL this thread holds.
-fn reap_ended(ctx: u64) {
-    if ENDED.load(Ordering::Acquire) == 0 {
+/// Call after this thread attached `ts`: one of its context states, or null for its main state.
+/// Keeps the registry's `bound` flags in step with PyGILState's binding. A flag may say bound when
+/// the state is not (harmless: its deletion waits); it is cleared only after the attach that
+/// unbound the state returned, so it never says unbound while CPython may still write to it.
+fn note_attached(ts: ThreadStatePtr) {
+    let prev = TLS.with(|t| t.bound.get());
+    if prev == ts as usize || !binds_on_attach() {
         return;
     }
-    let ended = context_states(|s| s.ended.remove(&ctx)).unwrap_or_default();
-    ENDED.fetch_sub(ended.len(), Ordering::AcqRel);
-    for ts in ended {
-        // SAFETY: the GIL of the state's interpreter is held; its thread ended, so it is not
-        // current anywhere; it was taken out of the table, so it is deleted once.
-        unsafe {
-            (api().PyThreadState_Clear)(ts as ThreadStatePtr);
-            (api().PyThreadState_Delete)(ts as ThreadStatePtr);
+    TLS.with(|t| t.bound.set(ts as usize));
+    let mut reg = registry();
+    for e in reg.states.iter_mut() {
+        if e.ts == prev {
+            e.bound = false;
         }
+        if e.ts == ts as usize {
+            e.bound = true;
+        }
+    }
+}
+
+/// Does this thread hold context states (of the running runtime)?
+pub fn holds_context_states() -> bool {
+    let generation = lifecycle::generation();
+    TLS.with(|t| t.contexts.borrow().iter().any(|e| e.1 == generation))
+}
+
+/// Mark this thread as a library worker: it gives its context states back before it sleeps, so a
+/// context's deletion never waits on it for long.
+pub fn set_worker() {
+    TLS.with(|t| t.worker.set(true));
+}
+
+/// Give back every context state of this thread (a worker about to sleep). Needs an `Active`.
+pub fn give_back_all() {
+    if depth() == 0 {
+        give_back(|_| true);
+    }
+}
+
+/// Give back this thread's states of the contexts `which` selects, on this thread (depth 0, no
+/// GIL held); ends an `Ending` context's interpreter when its last state was one of them.
+fn give_back(which: impl Fn(u64) -> bool) {
+    let generation = lifecycle::generation();
+    let mine: Vec<(u64, ThreadStatePtr)> = TLS.with(|t| {
+        let mut v = t.contexts.borrow_mut();
+        let mut out = Vec::new();
+        v.retain(|e| {
+            if e.1 != generation {
+                return false;
+            }
+            if which(e.0) {
+                out.push((e.0, e.2));
+                return false;
+            }
+            true
+        });
+        out
+    });
+    let owner = owner_id();
+    for (ctx, ts) in mine {
+        // Claimed under the lock: a state the registry no longer lists as ours (a context's end
+        // deleted it, or a runtime end) is not touched, and one claimed here is not deleted by
+        // anyone else — a context's end waits for the claim.
+        {
+            let mut reg = registry();
+            let Some(i) =
+                reg.states.iter().position(|e| e.ts == ts as usize && e.owner == owner && e.generation == generation)
+            else {
+                continue;
+            };
+            reg.states.swap_remove(i);
+            reg.giving_back.push(ctx);
+        }
+        // SAFETY: this thread's state of a live interpreter (its end waits for the claim); the
+        // thread holds no GIL. Cleared with its GIL held, then deleted as current, which releases
+        // the GIL and unbinds it from this thread.
+        unsafe {
+            (api().PyEval_RestoreThread)(ts);
+            (api().PyThreadState_Clear)(ts);
+            (api().PyThreadState_DeleteCurrent)();
+        }
+        TLS.with(|t| {
+            if t.bound.get() == ts as usize {
+                t.bound.set(0);
+            }
+        });
+        let ready = {
+            let mut reg = registry();
+            if let Some(i) = reg.giving_back.iter().position(|&c| c == ctx) {
+                reg.giving_back.swap_remove(i);
+            }
+            take_if_ready(&mut reg, ctx, generation)
+        };
+        if let Some((creation, creator, orphans)) = ready {
+            // SAFETY: the last live state of the ending interpreter is gone.
+            unsafe { end_interpreter(creation, creator, &orphans) };
+        }
+    }
+}
+
+/// The `Ending` of `ctx` with its orphaned states, taken out of the registry, when no live thread
+/// holds a state of it any more.
+fn take_if_ready(reg: &mut Registry, ctx: u64, generation: u64) -> Option<(ThreadStatePtr, u64, Vec<ThreadStatePtr>)> {
+    let i = reg.ending.iter().position(|e| e.ctx == ctx && e.generation == generation)?;
+    if reg.giving_back.contains(&ctx)
+        || reg.states.iter().any(|e| e.ctx == ctx && e.generation == generation && e.owner_alive)
+    {
+        return None;
+    }
+    let ending = reg.ending.swap_remove(i);
+    Some((ending.creation_state as ThreadStatePtr, ending.creator, take_states(reg, ctx, generation)))
+}
+
+fn take_states(reg: &mut Registry, ctx: u64, generation: u64) -> Vec<ThreadStatePtr> {
+    let mut out = Vec::new();
+    reg.states.retain(|e| {
+        if e.ctx == ctx && e.generation == generation {
+            out.push(e.ts as ThreadStatePtr);
+            return false;
+        }
+        true
+    });
+    out
+}
+
+/// End an interpreter, deleting `others` (states no live thread will use again) first; this
+/// thread is back on its main state with no GIL held afterwards.
+///
+/// On the thread that made it (`creator`, a thread ident), the interpreter ends with the state
+/// it was made with: its `threading` took that state for its main thread, and `_shutdown` there
+/// releases that thread's lock itself (ending with another state, it found the lock released:
+/// "assert tlock.locked()"). On any other thread (3.9+), `_shutdown` waits for the main thread's
+/// lock, which only deleting the creating state releases: then it is deleted first and the
+/// interpreter ends with a state made here.
+///
+/// # Safety
+/// The thread is at depth 0 and holds no GIL; no state of the interpreter is current anywhere,
+/// none but `creation` and `others` exists, and none of `others` is bound to a live thread; no
+/// thread of it runs.
+unsafe fn end_interpreter(creation: ThreadStatePtr, creator: u64, others: &[ThreadStatePtr]) {
+    let api = api();
+    let main_ts = main_thread_state();
+    // 3.8's `threading._shutdown` releases the main thread's lock on whichever thread it runs
+    // (later versions only on the main thread's own): there, always the creating state.
+    // `PyThreadState_GetInterpreter` is new in 3.9.
+    let here = crate::sys::python::concrete::thread_ident();
+    let with_creation = here == creator || api.PyThreadState_GetInterpreter.is_none();
+    // SAFETY: forwarded from the caller; `creation` is alive until deleted here. Deleting a dead
+    // thread's state can unbind this thread's PyGILState state (3.12+): the swap to the main
+    // state at the end binds it again.
+    unsafe {
+        let last = if with_creation {
+            creation
+        } else {
+            let ts = (api.PyThreadState_New)(interpreter_of(creation));
+            (api.PyEval_RestoreThread)(ts);
+            (api.PyThreadState_Clear)(creation);
+            (api.PyThreadState_Delete)(creation);
+            ts
+        };
+        if last == creation {
+            (api.PyEval_RestoreThread)(creation);
+        }
+        for &ts in others {
+            (api.PyThreadState_Clear)(ts);
+            (api.PyThreadState_Delete)(ts);
+        }
+        (api.Py_EndInterpreter)(last);
+        // 3.8–3.11 leave the shared GIL held with no current state; 3.12+ swap GILs inside
+        // `PyThreadState_Swap`. Either way: make the main state current, then release.
+        (api.PyThreadState_Swap)(main_ts);
+        (api.PyEval_SaveThread)();
+    }
+    note_attached(ptr::null_mut());
+}
+
+/// A context was deleted (unregistered, no call in flight, no Python thread alive): give back
+/// this thread's state of it, then end its interpreter. Other threads' states are deleted with
+/// it when no live thread has them bound (always before 3.12; see `binds_on_attach`); a library
+/// worker's bound state is waited for (it gives it back before it sleeps, or unbinds it with its
+/// next job); another thread's bound state defers the end until that thread gives it back at
+/// its next entry (`settle_endings`) or dies. `force` (the runtime ends, no call in flight
+/// anywhere): delete them all now. Call at depth 0 with no GIL held.
+///
+/// # Safety
+/// `creation` is the state the context's interpreter was made with (on thread `creator`),
+/// current nowhere.
+pub unsafe fn end_context(ctx: u64, generation: u64, creation: ThreadStatePtr, creator: u64, force: bool) {
+    give_back(|c| c == ctx);
+    let others = loop {
+        {
+            let mut reg = registry();
+            // A state being given back by its owner: wait for it (it only needs the GIL).
+            let mut wait = reg.giving_back.contains(&ctx);
+            let mut defer = false;
+            for e in reg.states.iter().filter(|e| e.ctx == ctx && e.generation == generation) {
+                if force || !e.owner_alive || !e.bound {
+                    continue;
+                }
+                if e.worker {
+                    wait = true;
+                } else {
+                    defer = true;
+                }
+            }
+            if defer {
+                reg.ending.push(Ending { ctx, generation, creation_state: creation as usize, creator });
+                EPOCH.fetch_add(1, Ordering::AcqRel);
+                return;
+            }
+            if !wait {
+                break take_states(&mut reg, ctx, generation);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    };
+    // SAFETY: no live thread has any of `others` bound or current.
+    unsafe { end_interpreter(creation, creator, &others) };
+}
+
+/// The runtime ends (no call in flight anywhere): end every context still waiting for threads
+/// that hold states of it. Those threads never enter it again, and their next entry is into a
+/// new runtime (their entries of this generation are dropped untouched).
+pub fn end_waiting_contexts() {
+    let generation = lifecycle::generation();
+    loop {
+        let next = {
+            let mut reg = registry();
+            match reg.ending.iter().position(|e| e.generation == generation) {
+                Some(i) => {
+                    let e = reg.ending.swap_remove(i);
+                    Some((e.creation_state as ThreadStatePtr, e.creator, take_states(&mut reg, e.ctx, generation)))
+                }
+                None => None,
+            }
+        };
+        match next {
+            // SAFETY: no call is in flight, so no state of it is current anywhere.
+            Some((creation, creator, others)) => unsafe { end_interpreter(creation, creator, &others) },
+            None => return,
+        }
+    }
+}
+
+/// At an outermost entry, when `EPOCH` moved: give back this thread's states of contexts that
+/// are ending, and end those that wait only for threads that died.
+fn settle_endings() {
+    let epoch = EPOCH.load(Ordering::Acquire);
+    if TLS.with(|t| t.seen_epoch.replace(epoch)) == epoch {
+        return;
+    }
+    let generation = lifecycle::generation();
+    let (ending, ready) = {
+        let mut reg = registry();
+        let ids: Vec<u64> = reg.ending.iter().filter(|e| e.generation == generation).map(|e| e.ctx).collect();
+        let ready: Vec<_> = ids.iter().filter_map(|&c| take_if_ready(&mut reg, c, generation)).collect();
+        (ids, ready)
+    };
+    for (creation, creator, orphans) in ready {
+        // SAFETY: no live thread holds a state of it.
+        unsafe { end_interpreter(creation, creator, &orphans) };
+    }
+    if !ending.is_empty() {
+        give_back(|c| ending.contains(&c));
     }
 }
 
@@ -268,16 +601,7 @@ pub fn thread_exit() {
     if depth() > 0 {
         return;
     }
-    let me = std::thread::current().id();
-    context_states(|s| {
-        let mine: Vec<(u64, usize)> =
-            s.live.iter().filter(|((_, t), _)| *t == me).map(|((c, _), ts)| (*c, *ts)).collect();
-        for (c, ts) in mine {
-            s.live.remove(&(c, me));
-            s.ended.entry(c).or_default().push(ts);
-            ENDED.fetch_add(1, Ordering::AcqRel);
-        }
-    });
+    give_back(|_| true);
     let (gen, ts, kind) = TLS.with(|t| t.main.get());
     if gen != lifecycle::generation() || ts.is_null() {
         return;
@@ -327,11 +651,14 @@ pub unsafe fn enter<R>(
         drain(gil, generation, ctx);
         return Ok(f(gil));
     }
+    if d == 0 {
+        settle_endings();
+    }
     let ts = if ctx == 0 {
         None
     } else {
         // SAFETY: forwarded from the caller.
-        Some(unsafe { context_state(ctx, interp)? })
+        Some(unsafe { context_state(ctx, interp, generation)? })
     };
     let api = api();
     // Entering another interpreter from inside a call: park the current state (releasing its
@@ -339,8 +666,11 @@ pub unsafe fn enter<R>(
     // SAFETY: depth > 0 means a state of ours is current on this thread.
     let saved = if d > 0 { Some(unsafe { (api.PyEval_SaveThread)() }) } else { None };
     match ts {
-        // SAFETY: this thread's state for a live context.
-        Some(ts) => unsafe { (api.PyEval_RestoreThread)(ts) },
+        Some(ts) => {
+            // SAFETY: this thread's state for a live context.
+            unsafe { (api.PyEval_RestoreThread)(ts) };
+            note_attached(ts);
+        }
         None => {
             acquire_main();
         }
@@ -352,9 +682,6 @@ pub unsafe fn enter<R>(
     let _restore = Restore { depth: d, ctx: prev, saved, leave: true };
     // SAFETY: acquired above; released by `_restore` after `f`, even on panic.
     let gil = unsafe { Gil::assume() };
-    if ctx != 0 {
-        reap_ended(ctx);
-    }
     drain(gil, generation, ctx);
     Ok(f(gil))
 }
@@ -397,6 +724,8 @@ impl Drop for Restore {
             if let Some(s) = self.saved {
                 // SAFETY: the state parked on entry, on this same thread.
                 unsafe { (api().PyEval_RestoreThread)(s) };
+                let main = TLS.with(|t| t.main.get().1);
+                note_attached(if s == main { ptr::null_mut() } else { s });
             }
         }
         TLS.with(|t| {

@@ -1,19 +1,19 @@
 //! Contexts: sub-interpreters with their own modules, `sys.path` and `__main__`. The main
 //! interpreter is context 0.
 //!
-//! Each thread that enters a context uses its own `PyThreadState` for that interpreter, made
-//! here once per (context, thread) and kept in the context (no `PyGILState_*`, which is undefined
-//! with sub-interpreters). A context made with `ownGil` has its own GIL (`Py_NewInterpreterFromConfig`
+//! Each thread that enters a context uses its own `PyThreadState` for that interpreter, made once
+//! per (context, thread) and given back by that thread (`attach`; no `PyGILState_*`, which is
+//! undefined with sub-interpreters). A context made with `ownGil` has its own GIL (`Py_NewInterpreterFromConfig`
 //! with `PyInterpreterConfig_OWN_GIL`), so CPU-bound work in two such contexts runs on two cores.
 //!
 //! Ending an interpreter aborts the process if another thread state of it exists or one of its
 //! threads is alive, and `Py_FinalizeEx` aborts on 3.8–3.12 while a sub-interpreter lives (both
-//! measured). So `delete` refuses while calls are in flight or Python threads run, then deletes
-//! every thread state made for the context, and only then ends it; `end_all` runs before
-//! finalization. Context ids are never reused, so a stale id only ever reads "deleted".
+//! measured). So `delete` refuses while calls are in flight or Python threads run; the
+//! interpreter ends once every thread state made for it is gone (`attach::end_context`);
+//! `end_all` runs before finalization. Context ids are never reused, so a stale id only ever reads "deleted".
 
 use crate::error::{Error, Result};
-use crate::runtime::attach;
+use crate::runtime::attach::{self, ThreadStatePtr};
 use crate::runtime::{lifecycle, refs, support};
 use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
@@ -30,8 +30,11 @@ pub struct Context {
     pub id: u64,
     pub own_gil: bool,
     pub generation: u64,
-    /// The thread state made with the interpreter (shown to JS as `state`).
+    /// The thread state the interpreter was made with (shown to JS as `state`): never entered
+    /// again, deleted when the context ends.
     pub creation_state: usize,
+    /// The thread that made it (`PyThread_get_thread_ident`).
+    creator: u64,
     /// The interpreter (`PyInterpreterState*`).
     interp: usize,
     in_flight: AtomicUsize,
@@ -180,17 +183,23 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
     // SAFETY: the new interpreter's state is current with its GIL held.
     let gil = unsafe { Gil::assume() };
     let boot = lifecycle::bootstrap_interpreter(gil);
+    // SAFETY: the new interpreter's state, alive.
+    let interp = unsafe { attach::interpreter_of(new_ts) } as usize;
     // SAFETY: releases the new interpreter's GIL; this thread holds none afterwards.
     unsafe { (api.PyEval_SaveThread)() };
+    // The creating state stays (3.8–3.11 reuse an interpreter's first state when it has none
+    // left, without resetting it: a fatal error) but is never entered again — entries make their
+    // own (`attach`). Since 3.12 attaching it bound it as this thread's PyGILState state: attach
+    // the main state once more, so this thread's binding never points at it when it is deleted.
+    attach::main_thread_state();
     let id = NEXT_ID.fetch_add(1, Ordering::AcqRel);
-    attach::register_context(id, new_ts);
     let ctx = Arc::new(Context {
         id,
         own_gil,
         generation: lifecycle::generation(),
         creation_state: new_ts as usize,
-        // SAFETY: the new interpreter's state, alive.
-        interp: unsafe { attach::interpreter_of(new_ts) } as usize,
+        creator: crate::sys::python::concrete::thread_ident(),
+        interp,
         in_flight: AtomicUsize::new(0),
     });
     registry().push(ctx.clone());
@@ -203,6 +212,10 @@ pub fn create(own_gil: bool) -> Result<Arc<Context>> {
 
 /// End a context. Refused (clear error) while calls are in flight or its Python threads run.
 pub fn delete(id: u64) -> Result<bool> {
+    delete_with(id, false)
+}
+
+fn delete_with(id: u64, force: bool) -> Result<bool> {
     if attach::depth() > 0 {
         return Err(Error::Generic("python-ts: a context cannot be deleted inside a call into Python".into()));
     }
@@ -237,44 +250,25 @@ pub fn delete(id: u64) -> Result<bool> {
         }
         reg.retain(|x| x.id != id);
     }
-    end(&c);
+    end(&c, force);
     refs::forget_context(id);
     Ok(true)
 }
 
-/// Delete every thread state made for `c`, then end its interpreter, and come back to this
-/// thread's main state with no GIL held.
-fn end(c: &Context) {
-    let api = api();
-    let main_ts = attach::main_thread_state();
-    let (mine, others) = attach::take_context(c.id);
-    let mine = match mine {
-        Some(ts) => ts,
-        // SAFETY: the interpreter is alive; PyThreadState_New needs no GIL.
-        None => unsafe { (api.PyThreadState_New)(c.interp as *mut _) },
-    };
-    // SAFETY: `mine` is this thread's state of the interpreter; no one else is inside it (no
-    // calls in flight, no threads alive, unregistered); the other states are not current
-    // anywhere (their threads are outside the context or ended).
-    unsafe {
-        (api.PyEval_RestoreThread)(mine);
-        for ts in &others {
-            (api.PyThreadState_Clear)(*ts);
-            (api.PyThreadState_Delete)(*ts);
-        }
-        (api.Py_EndInterpreter)(mine);
-        // 3.8–3.11 leave the shared GIL held with no current state; 3.12+ swap GILs inside
-        // `PyThreadState_Swap`. Either way: make the main state current, then release.
-        (api.PyThreadState_Swap)(main_ts);
-        (api.PyEval_SaveThread)();
-    }
+/// End `c`'s interpreter (`attach::end_context`): now, or, while other threads still hold thread
+/// states of it, when the last of them is given back by its thread.
+fn end(c: &Context, force: bool) {
+    // SAFETY: the creating state is never entered after `create`; the context is unregistered,
+    // with no calls in flight and no threads alive.
+    unsafe { attach::end_context(c.id, c.generation, c.creation_state as ThreadStatePtr, c.creator, force) };
 }
 
 /// End every sub-interpreter before finalization. Fails (and finalization is refused) when one
 /// has calls in flight or threads running.
 pub fn end_all() -> Result<()> {
     for id in alive_ids() {
-        delete(id)?;
+        delete_with(id, true)?;
     }
+    attach::end_waiting_contexts();
     Ok(())
 }

@@ -166,6 +166,7 @@ fn supervisor_loop() {
 
 fn take_job() -> Option<Job> {
     let Ok(mut s) = POOL.state.lock() else { return None };
+    let mut gave_back = false;
     loop {
         if let Some((_, job)) = s.queue.pop_front() {
             QUEUED.fetch_sub(1, Ordering::AcqRel);
@@ -186,6 +187,20 @@ fn take_job() -> Option<Job> {
             QUEUED.fetch_sub(1, Ordering::AcqRel);
             return Some(job);
         }
+        if !gave_back && crate::runtime::attach::holds_context_states() {
+            // Before sleeping: give this worker's context thread states back, so a context
+            // deleted meanwhile never waits for a sleeping worker (`attach::end_context`).
+            gave_back = true;
+            drop(s);
+            if let Some(_active) = lifecycle::enter_if_running() {
+                crate::runtime::attach::give_back_all();
+            }
+            s = match POOL.state.lock() {
+                Ok(g) => g,
+                Err(_) => return None,
+            };
+            continue;
+        }
         s.idle += 1;
         let (guard, timeout) = match POOL.cv.wait_timeout(s, idle_timeout()) {
             Ok(r) => r,
@@ -201,6 +216,7 @@ fn take_job() -> Option<Job> {
 }
 
 fn worker_loop() {
+    crate::runtime::attach::set_worker();
     while let Some(job) = take_job() {
         // A panicking job must not take the worker (and its count) with it.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));

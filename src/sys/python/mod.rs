@@ -112,6 +112,7 @@ py_api! {
         fn PyInterpreterState_Main() -> *mut PyInterpreterState;
         fn PyThreadState_Clear(*mut PyThreadState);
         fn PyThreadState_Delete(*mut PyThreadState);
+        fn PyThreadState_DeleteCurrent();
         fn PyThreadState_SetAsyncExc(c_ulong, PyPtr) -> c_int;
         fn PyThread_get_thread_ident() -> c_ulong;
         fn PyEval_EvalCode(PyPtr, PyPtr, PyPtr) -> PyPtr;
