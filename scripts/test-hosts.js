@@ -88,7 +88,12 @@ for (const host of HOSTS) {
       const [p, n] = counts('node', r.out);
       pass += p;
       fail += n || (r.ok ? 0 : 1);
-      if (!r.ok) failedFiles.push(...group);
+      if (!r.ok) {
+        // The files of the failed tests, from the TAP report's locations (the whole group when
+        // the runner itself failed).
+        const located = [...r.out.matchAll(/^not ok \d+ .*\n(?:  .*\n)*?  location: '([^:']+)/gm)].map((m) => path.relative(root, m[1]));
+        failedFiles.push(...(located.length ? [...new Set(located)] : group));
+      }
     }
   } else {
     for (const f of files) {

@@ -55,19 +55,36 @@ const PRELUDE = `
   const tick = () => new Promise((r) => setImmediate(r));
   async function settle() { for (let i = 0; i < 8; i++) { global.gc(); await tick(); } py.eval('0'); }
   const counts = () => ({ handles: clib.references.length, alive: py.eval('C.alive + E.alive'), shared: py.eval('sys.getrefcount(shared)') });
+  // RSS outside the JS engine's heap, which Node 24 grows by 100 MB once under this load (its
+  // young generation); a leaked Python object or native handle record lives outside it, and a
+  // leaked JS object shows in the counts.
+  const nativeRss = () => { const m = process.memoryUsage(); return m.rss - m.heapTotal; };
   // The baseline is taken after a warm-up round: what a first use caches for good (the support
   // module's handle, a context's __main__) is not a leak.
   async function matrix(name, round, extra = () => ({})) {
     await round();
     await settle();
     const base = { ...counts(), ...extra() };
-    const rss0 = process.memoryUsage().rss;
+    const rss0 = nativeRss();
     await round();
     await settle();
     await round();
     await settle();
     const after = { ...counts(), ...extra() };
-    return { name, base, after, rssMB: Math.round((process.memoryUsage().rss - rss0) / 1e5) / 10 };
+    const mb = (from) => Math.round((nativeRss() - from) / 1e5) / 10;
+    let rssMB = mb(rss0);
+    // Hosts differ in how much freed memory they keep mapped. A leak grows RSS by the same
+    // amount every round: over the limit, two more rounds decide.
+    let settledMB;
+    if (rssMB >= ${RSS_LIMIT_MB}) {
+      const rss1 = nativeRss();
+      await round();
+      await settle();
+      await round();
+      await settle();
+      settledMB = mb(rss1);
+    }
+    return { name, base, after, rssMB, settledMB };
   }
 `;
 
@@ -80,14 +97,14 @@ function run(body, env = {}) {
 
 function check(t, rows) {
   for (const row of rows) {
-    t.diagnostic(`${row.name}: ${JSON.stringify(row.base)} -> ${JSON.stringify(row.after)}, RSS +${row.rssMB} MB over 2 × ${N}`);
+    t.diagnostic(`${row.name}: ${JSON.stringify(row.base)} -> ${JSON.stringify(row.after)}, RSS +${row.rssMB} MB over 2 × ${N}${row.settledMB === undefined ? '' : `, then +${row.settledMB} MB over 2 more`}`);
     for (const k of Object.keys(row.base)) {
       if (k === 'jsFinalized') continue;
       assert.strictEqual(row.after[k], row.base[k], `${row.name}: ${k} back to its baseline`);
     }
     if (row.base.jsFinalized !== undefined) assert.strictEqual(row.after.jsFinalized - row.base.jsFinalized, 2 * N, `${row.name}: every JS object given to Python was collected`);
     // Freed memory stays in the sanitizer's quarantine: RSS says nothing there.
-    if (!UNDER_SANITIZER) assert.ok(row.rssMB < RSS_LIMIT_MB, `${row.name}: RSS grew ${row.rssMB} MB over two rounds`);
+    if (!UNDER_SANITIZER) assert.ok(row.rssMB < RSS_LIMIT_MB || row.settledMB < RSS_LIMIT_MB, `${row.name}: RSS grew ${row.rssMB} MB over two rounds, then ${row.settledMB} MB over two more`);
   }
 }
 
