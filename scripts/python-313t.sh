@@ -77,22 +77,9 @@ else
   tarball=$(ls "$ROOT"/src/python3.13_"$UP".orig.tar.* 2>/dev/null | head -1 || true)
   if [ -z "$tarball" ]; then
     conf=$ROOT/apt/etc/apt-src.conf
-    mkdir -p "$ROOT"/apt/{etc/parts.d,lists/partial,cache/archives/partial}
-    mirror=$(grep -h -m1 '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -1 || true)
-    [ -n "$mirror" ] || mirror=$(grep -h -m1 '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true)
-    [ -n "$mirror" ] || { echo "python-313t: no Debian mirror in the apt sources" >&2; exit 2; }
-    cat > "$ROOT/apt/etc/sources-src.list" <<EOF
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
-EOF
-    cat > "$conf" <<EOF
-Dir::Etc::SourceList "$ROOT/apt/etc/sources-src.list";
-Dir::Etc::SourceParts "$ROOT/apt/etc/parts.d";
-Dir::State::Lists "$ROOT/apt/lists";
-Dir::Cache "$ROOT/apt/cache";
-Acquire::Languages "none";
-APT::Sandbox::User "root";
-EOF
+    # shellcheck source=scripts/sid-apt.sh
+    . "$(dirname "$0")/sid-apt.sh"
+    sid_apt_config "$conf" "$ROOT/apt/etc/sources-src.list" deb deb-src
     APT_CONFIG=$conf apt-get -q update >/dev/null
     ( cd "$ROOT/src" && APT_CONFIG=$conf apt-get -q source --download-only "python3.13=$SRC" >/dev/null )
     tarball=$(ls "$ROOT"/src/python3.13_"$UP".orig.tar.* 2>/dev/null | head -1 || true)

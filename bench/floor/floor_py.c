@@ -10,10 +10,8 @@
 #include <uchar.h>
 static PyObject *fn;            /* add(a, b) */
 static PyThreadState *saved;    /* the JS thread's state while the GIL is released */
-static napi_value call_add(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2]; int32_t a, b;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_get_value_int32(env, argv[0], &a); napi_get_value_int32(env, argv[1], &b);
+/* add(a, b) in Python under the GIL, the result as a JS number */
+static napi_value add_in_python(napi_env env, int32_t a, int32_t b) {
   PyEval_RestoreThread(saved);
   PyObject *args[2] = { PyLong_FromLong(a), PyLong_FromLong(b) };
   PyObject *r = PyObject_Vectorcall(fn, args, 2, NULL);
@@ -22,19 +20,19 @@ static napi_value call_add(napi_env env, napi_callback_info info) {
   saved = PyEval_SaveThread();
   napi_value out; napi_create_int32(env, (int32_t)v, &out); return out;
 }
+static napi_value call_add(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int32_t a, b;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[0], &a); napi_get_value_int32(env, argv[1], &b);
+  return add_in_python(env, a, b);
+}
 /* same, but arguments from an Array (the clib convention) */
 static napi_value call_add_arr(napi_env env, napi_callback_info info) {
   size_t argc = 3; napi_value argv[3]; napi_value e0, e1; int32_t a, b;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   napi_get_element(env, argv[2], 0, &e0); napi_get_element(env, argv[2], 1, &e1);
   napi_get_value_int32(env, e0, &a); napi_get_value_int32(env, e1, &b);
-  PyEval_RestoreThread(saved);
-  PyObject *args[2] = { PyLong_FromLong(a), PyLong_FromLong(b) };
-  PyObject *r = PyObject_Vectorcall(fn, args, 2, NULL);
-  long v = PyLong_AsLong(r);
-  Py_DECREF(args[0]); Py_DECREF(args[1]); Py_DECREF(r);
-  saved = PyEval_SaveThread();
-  napi_value out; napi_create_int32(env, (int32_t)v, &out); return out;
+  return add_in_python(env, a, b);
 }
 /* echo a string through a Python str by storage kind: UTF-16 in, kind-narrowed str, by kind out */
 static napi_value echo_str(napi_env env, napi_callback_info info) {
