@@ -1,6 +1,7 @@
 //! Date ↔ datetime. JS → Python: an aware `datetime` in UTC. Python → JS: an aware datetime
-//! by its instant, a naive one read as local time (as `datetime.timestamp()` does). An invalid
-//! Date is a `RangeError`.
+//! by its instant, a naive one read as local time (as `datetime.timestamp()` does; a naive
+//! pandas Timestamp and a numpy datetime64 as UTC, as pandas and numpy read them), NaT as null.
+//! An invalid Date is a `RangeError`.
 
 use crate::error::{Error, Result};
 use crate::runtime::support;
@@ -20,15 +21,38 @@ pub fn date_to_py<'py>(env: Env, gil: Gil<'py>, v: Value) -> Result<Owned<'py>> 
     objects::call_with(gil, f.borrow(), &[arg.borrow()])
 }
 
-/// Milliseconds since the epoch if `obj` is a `datetime.datetime` (only looked up when the
-/// `datetime` module is loaded: otherwise no such object can exist).
-pub fn datetime_ms(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<f64>> {
-    let Some(module) = support::loaded_module(gil, c"datetime") else { return Ok(None) };
-    let class = objects::getattr(gil, module, "datetime")?;
-    if !pc::is_instance(gil, obj, class.borrow())? {
+/// What a date-like Python object is in JS.
+pub enum Instant {
+    /// Milliseconds since the epoch: a Date.
+    Ms(f64),
+    /// A missing instant (pandas' and numpy's NaT): null.
+    Missing,
+}
+
+/// The instant of a `datetime.datetime` (pandas' Timestamp and NaT too) or a numpy `datetime64`;
+/// None for anything else, and for instants beyond a Date's range (they stay wrapped). Each type
+/// is only looked up when its module is loaded: otherwise no such object can exist.
+pub fn instant(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Instant>> {
+    let helper = if is_instance_of(gil, obj, c"datetime", c"datetime")? {
+        "ms_from_date"
+    } else if is_instance_of(gil, obj, c"numpy", c"datetime64")? {
+        "ms_from_datetime64"
+    } else {
         return Ok(None);
-    }
-    let f = support::attr(gil, "ms_from_date")?;
+    };
+    let f = support::attr(gil, helper)?;
     let ms = objects::call_with(gil, f.borrow(), &[obj])?;
-    Ok(Some(pc::float_value(gil, ms.borrow())))
+    if objects::is_none(ms.borrow()) {
+        return Ok(Some(Instant::Missing));
+    }
+    let ms = pc::float_value(gil, ms.borrow());
+    // ECMAScript's time range: ±8.64e15 ms.
+    Ok((ms.abs() <= 8.64e15).then_some(Instant::Ms(ms)))
+}
+
+/// Whether `obj` is an instance of `module.name`, when that module is loaded.
+fn is_instance_of(gil: Gil<'_>, obj: Borrowed<'_, '_>, module: &std::ffi::CStr, name: &std::ffi::CStr) -> Result<bool> {
+    let Some(m) = support::loaded_module(gil, module) else { return Ok(false) };
+    let Some(class) = objects::getattr_opt(gil, m, name) else { return Ok(false) };
+    pc::is_instance(gil, obj, class.borrow())
 }

@@ -256,11 +256,16 @@ impl<'py> ToJs<'py> {
         if obj.is_a(py::Kind::Set) || obj.is_a(py::Kind::FrozenSet) {
             return self.container(obj, depth);
         }
-        if let Some(ms) = datetime::datetime_ms(gil, obj)? {
-            return env.date(ms);
+        match datetime::instant(gil, obj)? {
+            Some(datetime::Instant::Ms(ms)) => return env.date(ms),
+            Some(datetime::Instant::Missing) => return env.null(),
+            None => {}
         }
         if let Some(item) = numbers::numpy_item(gil, obj)? {
             return self.value(item.borrow(), depth + 1);
+        }
+        if numbers::is_pandas_na(gil, obj) {
+            return env.null();
         }
         self.handle(obj)
     }

@@ -124,12 +124,27 @@ pub fn numpy_item<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>) -> Result<Option<O
     if !is_generic(obj)? {
         return Ok(None);
     }
+    // A timedelta64's item() is a timedelta or, in nanoseconds, a bare int: it stays wrapped;
+    // so does a datetime64 beyond a Date's range (one in range became a Date before this).
+    for name in [c"timedelta64", c"datetime64"] {
+        if let Some(class) = objects::getattr_opt(gil, np, name) {
+            if pc::is_instance(gil, obj, class.borrow())? {
+                return Ok(None);
+            }
+        }
+    }
     let item = objects::getattr(gil, obj, "item")?;
     let v = objects::call_with(gil, item.borrow(), &[])?;
     if is_generic(v.borrow())? {
         return Ok(None);
     }
     Ok(Some(v))
+}
+
+/// Whether `obj` is pandas' missing-value scalar `pd.NA` (null in JS).
+pub fn is_pandas_na(gil: Gil<'_>, obj: Borrowed<'_, '_>) -> bool {
+    let Some(pd) = crate::runtime::support::loaded_module(gil, c"pandas") else { return false };
+    objects::getattr_opt(gil, pd, c"NA").is_some_and(|na| na.borrow().addr() == obj.addr())
 }
 
 #[cfg(test)]

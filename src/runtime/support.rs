@@ -272,18 +272,38 @@ def date_from_ms(ms):
 
 
 def ms_from_date(v):
+    """A datetime (or subclass: pandas' Timestamp) as ms since the epoch; None for NaT."""
     # Floor division: a Date has whole milliseconds, and rounding 23:59:59.999999 up moved it
     # into the next second (datetime.max became year 10000).
-    # A naive datetime is read as local time, as `datetime.timestamp()` reads it.
     d = _import('datetime')
+    if type(v) is not d.datetime:
+        if v != v:
+            return None  # pandas' NaT (its comparisons are NaN's)
+        # Read as a plain datetime: a subclass's own methods can differ (pandas' astimezone is
+        # tz_convert and needs an argument).
+        naive_utc = type(v).__module__.split('.', 1)[0] == 'pandas'
+        v = d.datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, v.tzinfo, fold=v.fold)
+        if naive_utc and (v.tzinfo is None or v.utcoffset() is None):
+            # pandas reads a naive Timestamp as UTC (Timestamp.timestamp()).
+            v = v.replace(tzinfo=d.timezone.utc)
     epoch = d.datetime(1970, 1, 1, tzinfo=d.timezone.utc)
     if v.tzinfo is None or v.utcoffset() is None:
+        # A naive datetime is read as local time, as `datetime.timestamp()` reads it.
         try:
             v = v.astimezone()
         except (OverflowError, ValueError, OSError):
             # Beyond what the platform's local-time functions cover: read as UTC.
             v = v.replace(tzinfo=d.timezone.utc)
     return float((v - epoch) // d.timedelta(milliseconds=1))
+
+
+def ms_from_datetime64(v):
+    """A numpy datetime64 as ms since the epoch (it has no zone: read as UTC, as numpy prints
+    it); None for NaT."""
+    np = sys.modules['numpy']
+    if np.isnat(v):
+        return None
+    return float(v.astype('datetime64[ms]').astype(np.int64))
 
 
 def _threads_of_js_are_not_daemons():
