@@ -202,6 +202,10 @@ export interface Clib {
   _getattr(obj: PyHandle, name: string, ctx?: ContextArg, withHandle?: boolean): [0 | 1 | 2, any];
   _setattr(obj: PyHandle, name: string, value: any, ctx?: ContextArg): boolean;
   _attr_names(obj: PyHandle, ctx?: ContextArg): string[];
+  /** Count a converter registration for a type in this thread (`on` false takes one back): its objects then reach JS as handles. Returns how many types are counted. */
+  _keep_wrapped(typeName: string, on: boolean): number;
+  /** The built-in conversion of a handle's object, also for a type a converter names. */
+  _to_js<T = any>(obj: PyHandle, ctx?: ContextArg): T;
   _dir(obj: PyHandle, ctx?: ContextArg): Array<[string, boolean, any]>;
   _exec(code: string, ctx?: ContextArg): null;
   _exec(code: string, ctx: ContextArg, callback: NodeCallback<null>): number;

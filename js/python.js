@@ -11,6 +11,14 @@ const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
 
 /** The `python_ts` support module of the main interpreter (one per process generation). */
 let mainSupport = null;
+/** Type name → how many converters of this env's instances name it (clib `_keep_wrapped`). */
+const keptTypes = new Map();
+function keepWrapped(name, on) {
+  const n = (keptTypes.get(name) || 0) + (on ? 1 : -1);
+  if (n > 0) keptTypes.set(name, n);
+  else keptTypes.delete(name);
+  clib._keep_wrapped(name, on);
+}
 const STALE = /python-ts: this Python object (was released|belongs to a Python runtime that was destroyed)/;
 
 /**
@@ -165,9 +173,16 @@ class Python {
   /** @private a handle as handed out: converted by a registered converter, else wrapped. */
   _fromHandle(h) {
     this._track(h);
-    if (this._converters.size) {
-      const conv = this._converters.get(this.typeOf(h));
+    if (keptTypes.size) {
+      const name = this.typeOf(h);
+      const conv = this._converters.get(name);
       if (conv) return conv(h);
+      // Kept wrapped for another instance's converter: this one converts it the built-in way.
+      if (keptTypes.has(name)) {
+        // (A type with no built-in conversion comes back as this same handle.)
+        const v = clib._to_js(h, this._ctx);
+        if (v !== h) return this._wrap(v);
+      }
     }
     return this.unwrap(h);
   }
@@ -402,11 +417,12 @@ class Python {
   registerConverter(typeName, fn) {
     if (typeof typeName !== 'string') throw new TypeError('python-ts: registerConverter(typeName, fn): typeName must be a string');
     if (fn === null || fn === undefined) {
-      this._converters.delete(typeName);
+      if (this._converters.delete(typeName)) keepWrapped(typeName, false);
       return;
     }
     if (typeof fn !== 'function') throw new TypeError('python-ts: registerConverter(typeName, fn): fn must be a Python callable or a JS function');
     const pyFn = handleOf(fn);
+    if (!this._converters.has(typeName)) keepWrapped(typeName, true);
     this._converters.set(typeName, pyFn ? (h) => this._wrap(this._raw(pyFn, null, [h])) : (h) => fn(this.unwrap(h)));
   }
 

@@ -83,3 +83,14 @@ test('pandas and numpy time values: Timestamps and datetime64 are Dates, NaT and
   // tolist() makes naive stdlib datetimes, which read as local time (docs/conversions.md).
   assert.deepStrictEqual(o.tolist, ['2024-01-03T05:00:00.000Z']);
 });
+
+test('a converter for pandas.Timestamp wins over the built-in Date', { skip: noPandas }, () => {
+  const r = runNode(`const { Python } = require(${JSON.stringify(ROOT)});
+    const py = new Python();
+    py.exec('import pandas as pd');
+    py.registerConverter('pandas.Timestamp', (t) => 'ts ' + t.isoformat());
+    const frame = "pd.DataFrame({'d': pd.to_datetime(['2024-01-03'])})";
+    console.log(JSON.stringify([py.eval("pd.Timestamp('2024-01-03 10:00')"), py.eval(frame + ".to_dict('records')"), new Python().eval("pd.Timestamp('2024-01-03')")]));`,
+  { env: { PYTHON_TS_PYTHON: pandasPython }, timeout: 600000 });
+  assert.deepStrictEqual(lastJson(r), ['ts 2024-01-03T10:00:00', [{ d: 'ts 2024-01-03T00:00:00' }], '2024-01-03T00:00:00.000Z']);
+});

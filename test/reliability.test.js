@@ -362,6 +362,7 @@ test('15. forged, stale and foreign handles, and wrong argument types to every c
     _setattr: (x) => clib._setattr(x, 'a', 1),
     _dir: (x) => clib._dir(x),
     _attr_names: (x) => clib._attr_names(x),
+    _to_js: (x) => clib._to_js(x),
     _delete_pyobject: (x) => clib._delete_pyobject(x),
     _reload_module: (x) => clib._reload_module(x),
     pyobject_to_napi_value: (x) => clib._internals.pyobject_to_napi_value(x),

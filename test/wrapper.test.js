@@ -167,6 +167,30 @@ test('registerConverter converts a Python type on the way to JS, with a Python c
   assert.ok(py.isPyObject(py.eval('decimal.Decimal(1)')), 'converters belong to their instance');
 });
 
+test('a converter wins over the built-in rule for its type (datetime and dict subclasses); other instances keep the built-in one', () => {
+  const local = new Python();
+  local.exec('import collections, datetime\nclass Stamp(datetime.datetime):\n    pass');
+  const counter = 'collections.Counter("abca")';
+  assert.deepStrictEqual(py.eval(counter), { a: 2, b: 1, c: 1 }, 'built in: a dict subclass is an Object');
+  local.registerConverter('collections.Counter', (c) => ['Counter', c.most_common(1)]);
+  local.registerConverter('__main__.Stamp', (d) => d.isoformat());
+  assert.deepStrictEqual(local.eval(counter), ['Counter', [['a', 2]]]);
+  assert.deepStrictEqual(local.eval(`{"c": ${counter}, "s": Stamp(2024, 1, 3)}`), { c: ['Counter', [['a', 2]]], s: '2024-01-03T00:00:00' });
+  // Another instance in this thread has no converter for them: the built-in conversion, also nested.
+  assert.deepStrictEqual(py.eval(counter), { a: 2, b: 1, c: 1 });
+  assert.deepStrictEqual(py.eval(`[${counter}]`), [{ a: 2, b: 1, c: 1 }]);
+  py.exec('import datetime');
+  const plain = py.eval('__import__("__main__").Stamp(2024, 1, 3, tzinfo=datetime.timezone.utc)');
+  assert.ok(plain instanceof Date && plain.toISOString() === '2024-01-03T00:00:00.000Z', String(plain));
+  // A second registration replaces the first; removing it gives the built-in rule back.
+  local.registerConverter('collections.Counter', (c) => 'again');
+  assert.strictEqual(local.eval(counter), 'again');
+  local.registerConverter('collections.Counter', null);
+  local.registerConverter('__main__.Stamp', null);
+  assert.deepStrictEqual(local.eval(counter), { a: 2, b: 1, c: 1 });
+  assert.ok(local.eval('Stamp(2024, 1, 3)') instanceof Date);
+});
+
 test('naive datetimes read as local time (as datetime.timestamp() does), aware ones as their instant', () => {
   const r = runNode(`const { Python } = require('.');
     const py = new Python();

@@ -24,6 +24,8 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_buffer_view", f: buffer_view },
     Export { name: "_delete_pyobject", f: delete_pyobject },
     Export { name: "_delete_all_pyobjects", f: delete_all_pyobjects },
+    Export { name: "_keep_wrapped", f: keep_wrapped },
+    Export { name: "_to_js", f: to_js },
     Export { name: "kwargs", f: kwargs },
     Export { name: "tuple", f: tuple },
 ];
@@ -34,6 +36,42 @@ fn import_module(env: Env, args: &Args) -> Result<Value> {
     super::sync(env, ctx.id, |gil| {
         let m = objects::import(gil, &name)?;
         ToJs::new(env, gil, ctx.id, ctx.state).handle(m.borrow())
+    })
+}
+
+/// `_keep_wrapped(typeName, on)`: count a converter registration for `typeName` in this env (or
+/// take one back): while one is counted, objects of that type reach JS as handles, so a
+/// `registerConverter` wins over the built-in conversion.
+fn keep_wrapped(env: Env, args: &Args) -> Result<Value> {
+    let name = string_arg(env, args, 0, "_keep_wrapped(typeName, on)", "typeName")?;
+    let on = match args.get(1) {
+        Some(v) if env.type_of(v)? == ValueType::napi_boolean => env.get_bool(v)?,
+        _ => return Err(Error::Type("python-ts: _keep_wrapped(typeName, on): on must be a boolean".into())),
+    };
+    let data = crate::env::get(env)?;
+    let mut kept = data.kept_types.borrow_mut();
+    match (kept.iter().position(|(n, _)| *n == name), on) {
+        (Some(i), true) => kept[i].1 += 1,
+        (None, true) => kept.push((name, 1)),
+        (Some(i), false) => {
+            kept[i].1 -= 1;
+            if kept[i].1 == 0 {
+                kept.swap_remove(i);
+            }
+        }
+        (None, false) => {}
+    }
+    env.double(kept.len() as f64)
+}
+
+/// `_to_js(obj, ctx?)`: the object's conversion by the built-in rules only (a type a converter
+/// of this env names converts too): for a `Python` instance that has no converter for it.
+fn to_js(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _to_js(obj): obj is required".into()))?;
+    let ctx = context_arg(env, args, 1, "_to_js")?;
+    super::sync(env, ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        ToJs::new(env, gil, ctx.id, ctx.state).built_in_only().convert(target.borrow())
     })
 }
 

@@ -21,6 +21,7 @@ pub mod strings;
 
 use crate::env::{self as instance, EnvData};
 use crate::error::{Error, Result};
+use crate::runtime::support;
 use crate::sys::napi::{Env, Value, ValueType};
 use crate::sys::python as py;
 use crate::sys::python::object as objects;
@@ -206,11 +207,20 @@ pub struct ToJs<'py> {
     /// On a free-threaded build, a reference to each memo entry's object: another thread could
     /// free it mid-conversion and a new object take its address (and its memo entry).
     kept: Vec<Owned<'py>>,
+    /// Whether a type a converter names stays a handle (env `kept_types`).
+    converters: bool,
 }
 
 impl<'py> ToJs<'py> {
     pub fn new(env: Env, gil: Gil<'py>, context: u64, state: Option<Value>) -> Self {
-        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new() }
+        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new(), converters: true }
+    }
+
+    /// The built-in rules for every object, also where a converter names its type
+    /// (`clib._to_js`, for an instance that has no converter for it).
+    pub fn built_in_only(mut self) -> Self {
+        self.converters = false;
+        self
     }
 
     pub fn convert(&mut self, obj: Borrowed<'_, 'py>) -> Result<Value> {
@@ -232,6 +242,11 @@ impl<'py> ToJs<'py> {
             }
             py::Kind::Bytes | py::Kind::ByteArray => return bytes::to_js(env, gil, obj),
             py::Kind::Other => {}
+        }
+        // A type a registered converter names stays a handle: the converter (in the `Python`
+        // class) wins over the built-in rules below. Exact built-in types never get here.
+        if self.converters && self.converter_names(obj)? {
+            return self.handle(obj);
         }
         // Subclasses (IntEnum, StrEnum, OrderedDict, namedtuple, …).
         let flags = obj.type_flags();
@@ -268,6 +283,18 @@ impl<'py> ToJs<'py> {
             return env.null();
         }
         self.handle(obj)
+    }
+
+    /// Whether a `registerConverter` of this env names `type(obj)`.
+    fn converter_names(&self, obj: Borrowed<'_, 'py>) -> Result<bool> {
+        let data = instance::get(self.env)?;
+        if data.kept_types.borrow().is_empty() {
+            return Ok(false);
+        }
+        let f = support::attr(self.gil, "type_name")?;
+        let name = objects::call_with(self.gil, f.borrow(), &[obj])?;
+        let name = objects::utf8_of(self.gil, name.borrow())?;
+        Ok(data.kept_types.borrow().iter().any(|(n, _)| *n == name))
     }
 
     fn container(&mut self, obj: Borrowed<'_, 'py>, depth: usize) -> Result<Value> {

@@ -53,6 +53,10 @@ pub struct EnvData {
     pub contexts: RefCell<HashMap<u64, Ref>>,
     /// Zero-copy buffer views made in this env: (context, weak ref to the ArrayBuffer).
     pub views: RefCell<Vec<(u64, Ref)>>,
+    /// Python types (qualified names, as `type_name` gives them) a `registerConverter` of this
+    /// env names, with how many registrations name each: their objects stay handles on the way
+    /// to JS, so the converter wins over the built-in rule (convert/mod.rs).
+    pub kept_types: RefCell<Vec<(String, usize)>>,
 }
 
 /// JS functions and constructors the native side calls.
@@ -127,6 +131,7 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         next_js_error: Cell::new(1),
         contexts: RefCell::new(HashMap::new()),
         views: RefCell::new(Vec::new()),
+        kept_types: RefCell::new(Vec::new()),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());
