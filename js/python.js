@@ -252,6 +252,10 @@ class Python {
    * @private
    */
   _async(options, start, wrap) {
+    // The JS call site, for errors that come back without JS frames (Python's, delivered from
+    // a worker): captured now, formatted only if the call fails.
+    const site = {};
+    Error.captureStackTrace(site, this._async);
     return new Promise((resolve, reject) => {
       this._check();
       const signal = options && options.signal;
@@ -274,7 +278,7 @@ class Python {
         if (signal) signal.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
-        if (err) reject(err);
+        if (err) reject(withCallSite(err, site));
         else resolve(wrap ? this._wrap(r) : r);
       });
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
@@ -481,6 +485,23 @@ class Python {
 }
 
 /** The rejection of an aborted call: an `AbortError` (a DOMException, as `fetch` gives). */
+/** Files of this package: their frames are left out of a call site. */
+const OWN_FRAMES = new RegExp(`\\(?${__dirname.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}[\\\\/]`);
+
+/**
+ * `err` with the frames of `site` (a `captureStackTrace` target) below its own message when it
+ * has no JS frames of its own, as Node's own async APIs report where a call was made.
+ */
+function withCallSite(err, site) {
+  if (!(err instanceof Error)) return err;
+  const stack = typeof err.stack === 'string' ? err.stack : '';
+  if (/\n\s+at /.test(stack)) return err;
+  const frames = String(site.stack).split('\n').slice(1).filter((l) => !OWN_FRAMES.test(l));
+  if (!frames.length) return err;
+  Object.defineProperty(err, 'stack', { value: `${stack || `${err.name}: ${err.message}`}\n${frames.join('\n')}`, writable: true, configurable: true });
+  return err;
+}
+
 function abortError(signal) {
   const e = new DOMException('python-ts: the call was aborted', 'AbortError');
   if (signal && signal.reason !== undefined) Object.defineProperty(e, 'cause', { value: signal.reason, configurable: true });

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const util = require('util');
 const { Python, PythonError, kwargs, clib } = require('..');
-const { tmpdir } = require('./helpers');
+const { tmpdir, runNode } = require('./helpers');
 
 const PLUGINS = path.join(__dirname, 'fixtures', 'plugins');
 const py = new Python({ plugins_path: PLUGINS });
@@ -104,6 +104,64 @@ test('async methods and the _async forms return Promises', async () => {
   assert.strictEqual(await py.call_async(plugin, 'add', [1, 2], { scale: 2 }), 6);
   await assert.rejects(py.eval_async('1/0'), (e) => e instanceof PythonError && e.name === 'ZeroDivisionError');
   await assert.rejects(plugin.add_async('x', 1), (e) => e instanceof PythonError && e.name === 'TypeError');
+});
+
+test('a coroutine that reaches JS is awaitable: it runs once on the interpreter loop, resolves or rejects like _async; others are no thenables', async () => {
+  py.exec([
+    'import asyncio',
+    'async def co_add(a, b):',
+    '    await asyncio.sleep(0)',
+    '    return a + b',
+    'async def co_boom():',
+    '    await asyncio.sleep(0)',
+    '    raise ValueError("async boom")',
+    'class WithAwaitMethod:',
+    '    def __await__(self):',
+    '        return iter(())',
+  ].join('\n'));
+  const m = py.import('__main__');
+  assert.strictEqual(await m.co_add(1, 2), 3);
+  await assert.rejects(async () => await m.co_boom(), (e) => e instanceof PythonError && e.name === 'ValueError' && e.message === 'ValueError: async boom');
+  const c = m.co_add(2, 3);
+  assert.strictEqual(typeof c.then, 'function');
+  assert.deepStrictEqual([await c, await c], [5, 5], 'awaited twice: run once');
+  assert.strictEqual(m.WithAwaitMethod.then, undefined, 'a class with __await__ is no thenable');
+  assert.strictEqual(py.eval('1j').then, undefined);
+});
+
+test('a coroutine never awaited gives Python\'s RuntimeWarning when it is released', () => {
+  const r = runNode(`const { Python } = require('.');
+    const py = new Python();
+    py.exec('async def never():\\n    return 1');
+    py.import('__main__').never();
+    (async () => { for (let i = 0; i < 8; i++) { global.gc(); await new Promise((r) => setImmediate(r)); } py.eval('0'); console.log('done'); })();`, { args: ['--expose-gc'] });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stderr, /RuntimeWarning: coroutine 'never' was never awaited/);
+});
+
+test('errors name their type once, async errors carry the JS call site, and tracebacks leave python-ts\'s own frames out', async () => {
+  py.exec('def e_boom():\n    raise ValueError("boom")\nasync def e_aboom():\n    raise ValueError("async boom")');
+  const m = py.import('__main__');
+  const sync = (() => { try { m.e_boom(); } catch (e) { return e; } })();
+  assert.strictEqual(sync.message, 'ValueError: boom');
+  assert.match(sync.stack, /^ValueError: boom\n\s+at /);
+  async function theCallSite() {
+    return m.e_aboom_async();
+  }
+  const errors = [];
+  for (const start of [theCallSite, () => m.e_boom_async(), () => py.call_async(m, 'e_aboom'), () => py.eval_async('1/0')]) {
+    try { await start(); } catch (e) { errors.push(e); }
+  }
+  assert.strictEqual(errors.length, 4);
+  for (const e of errors) {
+    assert.ok(e instanceof PythonError, String(e));
+    assert.ok(!e.stack.startsWith(`${e.name}: ${e.name}:`), e.stack);
+    assert.match(e.stack, /\n\s+at .*python\.test\.js/, `a JS frame of the caller: ${e.stack}`);
+    assert.doesNotMatch(e.traceback, /<python_ts>|run_awaitable|concurrent[\\/]futures/, e.traceback);
+  }
+  assert.match(errors[0].stack, /at theCallSite/);
+  assert.match(errors[0].traceback, /in e_aboom\nValueError: async boom/);
+  assert.match(errors[1].traceback, /^Traceback \(most recent call last\):\n  File "<string>", line 2, in e_boom\n/);
 });
 
 test('errors: PythonError from every method; misuse is a TypeError or Error that says what to do', () => {

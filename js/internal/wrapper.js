@@ -64,6 +64,16 @@ function resolver(py, getHandle, self) {
   };
   const str = () => py._callMethod(getHandle(), '__str__', [], false);
   const state = { handle: getHandle, py };
+  // An awaitable (a coroutine from calling an `async def` without `_async`) is a thenable: `await`
+  // runs it once on the interpreter's loop, as `_async` does; anything else is no thenable.
+  let awaited = null;
+  const thenOf = () => {
+    if (!awaited && !py._helper('is_awaitable', [getHandle()])) return undefined;
+    return (onFulfilled, onRejected) => {
+      if (!awaited) awaited = py.call_async(py._support(), 'run_awaitable', [getHandle()]);
+      return awaited.then(onFulfilled, onRejected);
+    };
+  };
   return {
     cache,
     repr,
@@ -90,6 +100,7 @@ function resolver(py, getHandle, self) {
         if (prop === 'toJSON') return () => { const h = getHandle(); return { type: HANDLE_TYPE, value: h.value, pytype: h.pytype }; };
         if (prop === 'toString') return () => str();
         if (prop === 'constructor') return Object;
+        if (prop === 'then') return thenOf();
         return undefined;
       }
       if (INDEX.test(prop)) return py.getitem(self(), Number(prop));

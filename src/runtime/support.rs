@@ -142,10 +142,38 @@ def release_dummy_thread():
         info.__dict__.pop('_track_dummy_thread_ref', None)
 
 
+def is_awaitable(o):
+    """Whether JS may await `o` (a coroutine, a Future of this interpreter, anything with
+    `__await__`); a class with an `__await__` method is not."""
+    return hasattr(type(o), '__await__') and not isinstance(o, type)
+
+
 def format_exception(e):
-    """Python's own formatting of an exception, chained causes included (a list of str)."""
+    """Python's own formatting of an exception, chained causes included (a list of str), without
+    python-ts's own frames (as CPython leaves importlib's out): this module's code, and the
+    concurrent.futures frames an async call's result comes back through."""
     with _OwnImports():
-        return _import('traceback').format_exception(type(e), e, e.__traceback__)
+        tb = _import('traceback')
+        te = tb.TracebackException(type(e), e, e.__traceback__)
+        todo, seen = [te], set()
+        while todo:
+            t = todo.pop()
+            if t is None or id(t) in seen:
+                continue
+            seen.add(id(t))
+            kept, after_own = [], False
+            for f in t.stack:
+                if f.filename == '<python_ts>':
+                    after_own = True
+                    continue
+                if after_own and f.filename.replace('\\', '/').endswith('concurrent/futures/_base.py'):
+                    continue
+                after_own = False
+                kept.append(f)
+            if len(kept) != len(t.stack):
+                t.stack = tb.StackSummary.from_list(kept)
+            todo += [t.__cause__, t.__context__] + list(getattr(t, 'exceptions', None) or [])
+        return list(te.format())
 
 
 def live_threads(daemons):
@@ -323,13 +351,17 @@ def _threads_of_js_are_not_daemons():
 _threads_of_js_are_not_daemons()
 "#;
 
+/// The file name of this module's code in tracebacks.
+const OWN_FILE: &str = "<python_ts>";
+
 /// Create `python_ts` and register it in `sys.modules` (GIL of the new interpreter held).
 pub fn install(gil: Gil<'_>) -> Result<()> {
     let m = pc::module_new(gil, c"python_ts")?;
     let d = pc::module_dict(gil, m.borrow())?;
     let b = objects::builtins(gil)?;
     pc::dict_set_str(gil, d, c"__builtins__", b.borrow())?;
-    objects::run(gil, SOURCE, PY_FILE_INPUT, d)?;
+    // Its own file name: `format_exception` leaves its frames out of tracebacks.
+    objects::run_as(gil, SOURCE, OWN_FILE, PY_FILE_INPUT, d)?;
     pc::dict_set_str(gil, sys_modules(gil)?, c"python_ts", m.borrow())
 }
 

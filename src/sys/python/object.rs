@@ -524,12 +524,23 @@ pub fn main_dict<'py>(gil: Gil<'py>) -> Result<Borrowed<'static, 'py>> {
         .ok_or_else(|| Error::Runtime("__main__ has no dict".into()))
 }
 
-/// Compile and run `code` in `globals` (`mode`: PY_FILE_INPUT or PY_EVAL_INPUT).
+/// Compile and run `code` in `globals` (`mode`: PY_FILE_INPUT or PY_EVAL_INPUT), as `<string>`.
 pub fn run<'py>(gil: Gil<'py>, code: &str, mode: i32, globals: Borrowed<'_, 'py>) -> Result<Owned<'py>> {
+    run_as(gil, code, "<string>", mode, globals)
+}
+
+/// `run`, with the file name tracebacks show for the code.
+pub fn run_as<'py>(
+    gil: Gil<'py>,
+    code: &str,
+    filename: &str,
+    mode: i32,
+    globals: Borrowed<'_, 'py>,
+) -> Result<Owned<'py>> {
     let builtins = builtins(gil)?;
     let compile = getattr(gil, builtins.borrow(), "compile")?;
     let src = py_str(gil, code)?;
-    let filename = py_str(gil, "<string>")?;
+    let filename = py_str(gil, filename)?;
     let mode_s = py_str(gil, if mode == super::PY_EVAL_INPUT { "eval" } else { "exec" })?;
     let code_obj = call_with(gil, compile.borrow(), &[src.borrow(), filename.borrow(), mode_s.borrow()])?;
     // SAFETY: GIL held; a code object and a dict used as globals and locals.
