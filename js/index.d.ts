@@ -1,5 +1,15 @@
 // Type definitions for python-ts.
 
+// `Symbol.dispose` and `Symbol.asyncDispose` (ES2026, TypeScript's `esnext.disposable` lib),
+// declared here so a project on its target's default lib compiles these typings; identical to
+// the lib's declarations where it has them.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** A Python object with no plain JS form, as the native side hands it out. */
 export interface PyHandle {
   readonly type: 'python-ts/PyObject*';
@@ -23,6 +33,8 @@ export interface PyContext {
   readonly main: boolean;
   readonly time: number;
   readonly index: number;
+  /** Whether the context has a GIL of its own (CPython 3.13+, `{ ownGil: true }`). */
+  readonly ownGil: boolean;
 }
 
 /** The main context sentinel: `{}`, `null` or omitted. */
@@ -117,8 +129,9 @@ export declare class Python {
   readonly ownContext: boolean;
   import<T = PyObject>(name: string): T;
   unwrap<T = PyObject>(handle: PyHandle | PyObject): T;
-  call<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any>): T;
-  call_async<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any> | null, options?: AsyncOptions): Promise<T>;
+  /** `obj.method(*args, **kwargs)`; keyword arguments as a plain object or `kwargs({...})` (also as the last of `args`). */
+  call<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any> | Kwargs | null): T;
+  call_async<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any> | Kwargs | null, options?: AsyncOptions): Promise<T>;
   exec(code: string): null;
   eval<T = any>(expr: string): T;
   exec_async(code: string, options?: AsyncOptions): Promise<null>;
@@ -136,8 +149,12 @@ export declare class Python {
   getitem<T = any>(obj: PyHandle | PyObject, key: any): T;
   setitem(obj: PyHandle | PyObject, key: any, value: any): void;
   delitem(obj: PyHandle | PyObject, key: any): void;
-  /** Convert a Python type your own way on the way to JS; `fn` null removes it. */
-  registerConverter(typeName: string, fn: PyObject | ((obj: PyObject) => any) | null): void;
+  /**
+   * Convert a Python type your own way on the way to JS (it wins over the built-in conversion
+   * of that type): a JS function given the wrapped object, or a Python callable; null removes it.
+   */
+  registerConverter(typeName: string, fn: (obj: PyObject) => unknown): void;
+  registerConverter(typeName: string, fn: PyObject | null): void;
   view(obj: PyHandle | PyObject): BufferView;
   [Symbol.dispose](): void;
 }
@@ -153,8 +170,12 @@ export interface PythonPoolOptions {
 export declare class PythonPool {
   constructor(options: PythonPoolOptions);
   readonly size: number;
-  call<T = any>(module: string, func: string, args?: any[], kwargs?: Record<string, any>): Promise<T>;
+  /** Whether the contexts have GILs of their own (CPython 3.13+); false: calls run one at a time (warned once). */
+  readonly ownGil: boolean;
+  call<T = any>(module: string, func: string, args?: any[], kwargs?: Record<string, any> | Kwargs | null): Promise<T>;
   close(): Promise<void>;
+  /** `await using pool = new PythonPool(...)`: `close()` at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export declare function kwargs(obj?: Record<string, any>): Kwargs;
@@ -191,8 +212,8 @@ export interface Clib {
   _runtime_info(): RuntimeInfo | null;
   _import_module(name: string, ctx?: ContextArg): PyHandle;
   _reload_module(module: string | PyHandle, ctx?: ContextArg): boolean;
-  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args?: any[] | null, kwargs?: Record<string, any> | null, ctx?: ContextArg): T;
-  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args: any[] | null | undefined, kwargs: Record<string, any> | null | undefined, ctx: ContextArg, callback: NodeCallback<T>): number;
+  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args?: any[] | null, kwargs?: Record<string, any> | Kwargs | null, ctx?: ContextArg): T;
+  _call_python<T = any>(obj: PyHandle, method: string | null | undefined, args: any[] | null | undefined, kwargs: Record<string, any> | Kwargs | null | undefined, ctx: ContextArg, callback: NodeCallback<T>): number;
   /**
    * A native function that calls `obj.method(...args)` synchronously (`method` empty or null:
    * `obj(...args)`); a trailing `kwargs({...})` gives keyword arguments. Object results go
@@ -213,9 +234,9 @@ export interface Clib {
   _eval<T = any>(code: string, ctx: ContextArg, callback: NodeCallback<T>): number;
   _delete_pyobject(obj: PyHandle, ctx?: ContextArg): boolean;
   _delete_all_pyobjects(ctx?: ContextArg): number;
-  _create_pycontext?(opts?: { ownGil?: boolean }): PyContext;
-  _delete_pycontext?(ctx: PyContext): boolean;
-  _buffer_view?(obj: PyHandle, ctx?: ContextArg): BufferView;
+  _create_pycontext(opts?: { ownGil?: boolean }): PyContext;
+  _delete_pycontext(ctx: PyContext): boolean;
+  _buffer_view(obj: PyHandle, ctx?: ContextArg): BufferView;
   _internals: {
     str_to_uint64(s: string): bigint;
     uint64_to_str(n: bigint | number): string;

@@ -4,6 +4,17 @@
 const clib = require('./native');
 const { argsOf, kwargsOf } = require('./internal/args');
 
+const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
+
+let warnedSharedGil = false;
+/** Once per process: a pool of several contexts that share one GIL runs its calls one at a time. */
+function warnSharedGil(size) {
+  if (warnedSharedGil) return;
+  warnedSharedGil = true;
+  const v = (clib._runtime_info() || {}).version || '< 3.13';
+  process.emitWarning(`python-ts: this PythonPool's ${size} contexts share one GIL on CPython ${v} (contexts with their own GIL need 3.13+): its calls run one at a time`, { code: 'PYTHON_TS_POOL_SHARED_GIL' });
+}
+
 /**
  * A pool of isolated contexts — each with its own GIL where the Python allows it (3.13+), else
  * sharing the main GIL — for CPU-bound work in parallel. Calls go to the least busy context.
@@ -43,6 +54,7 @@ class PythonPool {
         if (pluginsPath !== undefined && pluginsPath !== null) clib._call_python(support, 'add_syspath', [String(pluginsPath)], null, ctx);
         if (setup) clib._exec(setup, ctx);
       }
+      if (size > 1 && !this.ownGil) warnSharedGil(size);
     } catch (e) {
       for (const w of this._workers) {
         try {
@@ -85,6 +97,11 @@ class PythonPool {
         throw e;
       }
     });
+  }
+
+  /** `await using pool = new PythonPool(...)`: close() at the end of the scope. */
+  [asyncDispose]() {
+    return this.close();
   }
 
   /** End every context once the calls in flight have finished. */

@@ -224,3 +224,32 @@ test('a context a Worker made and left alive ends with the runtime on another th
     assert.deepStrictEqual(lastJson(r), { got: 3, before: { contexts: 1, ending: 0 }, destroyed: true, ran: true, after: { contexts: 0, ending: 0 } }, p.label);
   }
 });
+
+test('a PythonPool of several contexts that share one GIL warns once per process; with own GILs it does not; await using closes it', async () => {
+  const run = (py) => runNode(`const { PythonPool } = require('.');
+    (async () => {
+      const warnings = [];
+      process.on('warning', (w) => warnings.push([w.code, w.message]));
+      const a = new PythonPool({ size: 2 });
+      const b = new PythonPool({ size: 3 });
+      const one = new PythonPool({ size: 1 });
+      const sum = await a.call('builtins', 'sum', [[1, 2, 3]]);
+      await a[Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose')]();
+      await Promise.all([b.close(), one.close()]);
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify({ warnings, ownGil: a.ownGil, sum, closed: a._closed }));
+    })();`, { env: { PYTHON_TS_PYTHON: py.exe } });
+  const old = supportedPythons().find((p) => p.version[1] < 13);
+  if (old) {
+    const o = lastJson(run(old));
+    assert.strictEqual(o.ownGil, false);
+    assert.strictEqual(o.warnings.length, 1, JSON.stringify(o.warnings));
+    assert.strictEqual(o.warnings[0][0], 'PYTHON_TS_POOL_SHARED_GIL');
+    assert.match(o.warnings[0][1], /share one GIL on CPython 3\.\d+/);
+    assert.deepStrictEqual([o.sum, o.closed], [6, true]);
+  }
+  if (py313 && !py313.freeThreaded) {
+    const o = lastJson(run(py313));
+    assert.deepStrictEqual([o.ownGil, o.warnings, o.sum, o.closed], [true, [], 6, true]);
+  }
+});

@@ -13,16 +13,45 @@ test('the typings compile against a file that uses every public method (tsc --no
   assert.strictEqual(r.status, 0, r.stdout + r.stderr);
 });
 
-test('a wrong use fails to compile (the check has teeth)', () => {
+/** Compile `files` ({ name: source }) with strict settings and `lib` (undefined: the target's default). */
+function compile(files, lib) {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const fs = require('fs');
   const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'python-ts-types-'));
-  fs.writeFileSync(path.join(dir, 'bad.ts'), "import { Python } from 'python-ts';\nconst n: number = new Python().exec('x');\n");
-  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', types: [], baseUrl: '.', paths: { 'python-ts': [path.join(ROOT, 'js', 'index.d.ts')] } }, files: ['bad.ts'] }));
+  for (const [name, source] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), source);
+  const compilerOptions = { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', types: [], baseUrl: '.', paths: { 'python-ts': [path.join(ROOT, 'js', 'index.d.ts')] } };
+  if (lib) compilerOptions.lib = lib;
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: Object.keys(files) }));
   const r = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
   fs.rmSync(dir, { recursive: true, force: true });
+  return r;
+}
+
+test('the typings compile on the default lib of the target and with esnext (Symbol.dispose declared once either way)', () => {
+  const usage = require('fs').readFileSync(path.join(__dirname, 'types', 'usage.ts'), 'utf8');
+  for (const lib of [undefined, ['esnext']]) {
+    const r = compile({ 'usage.ts': usage }, lib);
+    assert.strictEqual(r.status, 0, `lib ${lib}: ${r.stdout}${r.stderr}`);
+  }
+});
+
+test('each wrong use fails to compile (the check has teeth)', () => {
+  const head = "import { Python, PythonPool, clib, kwargs } from 'python-ts';\nconst py = new Python();\n";
+  const misuses = {
+    'result.ts': "const n: number = py.exec('x');",
+    'pool-size.ts': 'const pool = new PythonPool({});',
+    'converter.ts': "py.registerConverter('decimal.Decimal', 5);",
+    'converter-name.ts': 'py.registerConverter(7, null);',
+    'context.ts': "clib._create_pycontext({ ownGil: 'yes' });",
+    'import.ts': 'py.import(5);',
+    'readonly.ts': "const pool = new PythonPool({ size: 1 }); pool.ownGil = true;",
+    'unknown.ts': "py.evaluate('1');",
+    'kwargs.ts': "py.call(py.import('os'), 'getcwd', [], kwargs('indent'));",
+  };
+  const files = Object.fromEntries(Object.entries(misuses).map(([name, body]) => [name, head + body + '\n']));
+  const r = compile(files);
   assert.notStrictEqual(r.status, 0);
-  assert.match(r.stdout, /not assignable to type 'number'/);
+  for (const name of Object.keys(misuses)) assert.match(r.stdout, new RegExp(`\\b${name.replace('.', '\\.')}\\(\\d+,\\d+\\): error TS`), `${name} must fail to compile:\n${r.stdout}`);
 });
 
 test('import { Python } from python-ts works as an ES module', () => {

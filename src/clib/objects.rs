@@ -360,15 +360,33 @@ fn call_python(env: Env, args: &Args) -> Result<Value> {
 pub fn call_sync(env: Env, c: &CallArgs) -> Result<Value> {
     super::sync(env, c.ctx.id, |gil| {
         let split = Split::of(env, &c.args)?;
-        let r = match call_vector(env, gil, c, split)? {
-            Some(r) => r,
-            None => {
-                let p = prepare_split(env, gil, c, split)?;
-                objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))?
-            }
+        let called = match call_vector(env, gil, c, split) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => prepare_split(env, gil, c, split).and_then(|p| {
+                objects::call(gil, p.callable.borrow(), p.args.borrow(), p.kwargs.as_ref().map(|k| k.borrow()))
+            }),
+            Err(e) => Err(e),
         };
+        let r = called.map_err(|e| kwargs_hint(env, e, split))?;
         ToJs::new(env, gil, c.ctx.id, c.ctx.state).convert(r.borrow())
     })
+}
+
+/// A Python `TypeError` from a call whose last argument was a plain JS object (passed as a dict)
+/// says how keyword arguments are passed: `m.pow(2, { y: 3 })` is `pow(2, {'y': 3})`.
+fn kwargs_hint(env: Env, e: Error, split: Split) -> Error {
+    let Error::Python(mut info) = e else { return e };
+    let plain_object = split.last.is_some_and(|v| {
+        env.type_of(v).ok() == Some(ValueType::napi_object)
+            && env.is_array(v).ok() == Some(false)
+            && handles::is_handle(env, v).ok() == Some(false)
+    });
+    if info.name == "TypeError" && plain_object {
+        info.message.push_str(
+            " (python-ts: the last argument, a JS object, was passed as a dict; keyword arguments are passed as kwargs({...}))",
+        );
+    }
+    Error::Python(info)
 }
 
 /// `dir(target)` without `__builtins__`, `__loader__`, `__spec__` (as the seed had it), each name
