@@ -181,6 +181,12 @@ export declare class PythonPool {
 export declare function kwargs(obj?: Record<string, any>): Kwargs;
 export declare function tuple(items: readonly unknown[]): PyTuple;
 
+/** Options of one wrapped `_async` method call, as its last argument: `m.slow_async(n, callOptions({ signal }))`. */
+export interface CallOptions {
+  readonly signal?: AbortSignalLike;
+}
+export declare function callOptions(options: { signal?: AbortSignalLike }): CallOptions;
+
 export interface RuntimeInfo {
   version: string;
   library: string;

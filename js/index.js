@@ -11,7 +11,8 @@
 const clib = require('./native');
 const { Python } = require('./python');
 const { PythonPool } = require('./pool');
+const { callOptions } = require('./internal/args');
 
 const { PythonError, kwargs, tuple } = clib;
 
-module.exports = { Python, PythonPool, clib, PythonError, kwargs, tuple };
+module.exports = { Python, PythonPool, clib, PythonError, kwargs, tuple, callOptions };

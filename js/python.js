@@ -4,7 +4,7 @@
 // converted containers); raw handles stay at the clib level.
 const clib = require('./native');
 const { WRAPPED, isHandle, handleOf, looksLikeHandle } = require('./internal/handles');
-const { argsOf, kwargsOf } = require('./internal/args');
+const { argsOf, kwargsOf, splitOptions } = require('./internal/args');
 const { wrapHandle, walkable } = require('./internal/wrapper');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
@@ -100,7 +100,10 @@ class Python {
 
   /** @private a call in this context, its result wrapped. */
   _callMethod(h, name, args, isAsync) {
-    if (isAsync) return this.call_async(h, name, args);
+    if (isAsync) {
+      const [positional, options] = splitOptions(args);
+      return this.call_async(h, name, positional, null, options);
+    }
     return this._wrap(this._raw(h, name, args));
   }
 

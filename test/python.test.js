@@ -164,6 +164,36 @@ test('errors name their type once, async errors carry the JS call site, and trac
   assert.match(errors[1].traceback, /^Traceback \(most recent call last\):\n  File "<string>", line 2, in e_boom\n/);
 });
 
+test('wrapped _async method calls take an AbortSignal (callOptions({ signal }) or the bare signal last): the call is cancelled in Python', async () => {
+  py.exec([
+    'import asyncio, time',
+    'spins = 0',
+    'def spin(n):',
+    '    global spins',
+    '    while True:',
+    '        spins += 1',
+    'async def asleep(n):',
+    '    await asyncio.sleep(n)',
+    '    return "slept"',
+  ].join('\n'));
+  const m = py.import('__main__');
+  const { callOptions } = require('..');
+  const ac = new AbortController();
+  const p = m.spin_async(1, callOptions({ signal: ac.signal }));
+  while (py.eval('spins') === 0) await new Promise((r) => setTimeout(r, 5));
+  ac.abort();
+  await assert.rejects(p, (e) => e.name === 'AbortError');
+  // The Python loop stopped: the counter no longer moves.
+  let last = -1;
+  for (let now = py.eval('spins'); now !== last; now = py.eval('spins')) { last = now; await new Promise((r) => setTimeout(r, 50)); }
+  const ac2 = new AbortController();
+  const p2 = m.asleep_async(600, ac2.signal);
+  setImmediate(() => ac2.abort());
+  await assert.rejects(p2, (e) => e.name === 'AbortError');
+  assert.strictEqual(await m.asleep_async(0, callOptions({})), 'slept', 'options without a signal: an ordinary call');
+  assert.throws(() => callOptions(null), TypeError);
+});
+
 test('errors: PythonError from every method; misuse is a TypeError or Error that says what to do', () => {
   const plugin = py.import('simple_plugin');
   assert.throws(() => plugin.add(), (e) => e instanceof PythonError && e.name === 'TypeError');

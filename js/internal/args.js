@@ -15,4 +15,27 @@ function kwargsOf(kw) {
   return kw;
 }
 
-module.exports = { argsOf, kwargsOf };
+/** Options of one `_async` method call, passed as its last argument: `callOptions({ signal })`. */
+class CallOptions {
+  constructor(options) {
+    if (options === null || typeof options !== 'object') throw new TypeError('python-ts: callOptions(options): options must be an Object');
+    this.signal = options.signal;
+  }
+}
+
+function callOptions(options) {
+  return new CallOptions(options);
+}
+
+/**
+ * An `_async` call's arguments split from its options: a trailing `callOptions({...})` or a bare
+ * AbortSignal (no Python value can be made of one) is the options, not an argument.
+ */
+function splitOptions(args) {
+  const last = args.length ? args[args.length - 1] : undefined;
+  if (last instanceof CallOptions) return [args.slice(0, -1), last];
+  if (typeof AbortSignal === 'function' && last instanceof AbortSignal) return [args.slice(0, -1), { signal: last }];
+  return [args, undefined];
+}
+
+module.exports = { argsOf, kwargsOf, callOptions, splitOptions };
