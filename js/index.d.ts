@@ -156,7 +156,24 @@ export declare class Python {
   registerConverter(typeName: string, fn: (obj: PyObject) => unknown): void;
   registerConverter(typeName: string, fn: PyObject | null): void;
   view(obj: PyHandle | PyObject): BufferView;
+  /**
+   * Reload Python code when its files change (development): a module (wrapped or by name), or an
+   * absolute or `./` path to a folder or file. A failed reload keeps the last good code.
+   */
+  watch(target: string | PyObject | PyHandle, onReload?: (err: PythonError | Error | null, module: string) => void): PyWatcher;
   [Symbol.dispose](): void;
+}
+
+/** What `Python.watch` returns: events `'reload'` (module name) and `'error'` (err with `module`). */
+export interface PyWatcher {
+  readonly root: string;
+  readonly closed: boolean;
+  close(): void;
+  on(event: 'reload', listener: (module: string) => void): this;
+  on(event: 'error', listener: (err: (PythonError | Error) & { module?: string }) => void): this;
+  once(event: 'reload', listener: (module: string) => void): this;
+  once(event: 'error', listener: (err: (PythonError | Error) & { module?: string }) => void): this;
+  off(event: 'reload' | 'error', listener: (...args: any[]) => void): this;
 }
 
 export interface PythonPoolOptions {

@@ -5,6 +5,9 @@
 const clib = require('./native');
 const { WRAPPED, isHandle, handleOf, looksLikeHandle } = require('./internal/handles');
 const { argsOf, kwargsOf, splitOptions } = require('./internal/args');
+const { Watcher } = require('./internal/watch');
+const fs = require('fs');
+const path = require('path');
 const { wrapHandle, walkable } = require('./internal/wrapper');
 
 const dispose = Symbol.dispose || Symbol.for('nodejs.dispose');
@@ -320,6 +323,44 @@ class Python {
     return clib._reload_module(this._handle(module, 'module'), this._ctx);
   }
 
+  /**
+   * Reload Python code when its files change, while developing: `target` is a module (wrapped,
+   * or its name: its file, or its package's folder), or a path (absolute or `./…`) to a folder or
+   * a file. A changed `.py` file reloads
+   * the modules loaded from it; a reload that fails keeps the module's last good code and is
+   * reported. Returns a watcher (`close()`; events `'reload'` (name) and `'error'` (err, with
+   * `err.module`)); `onReload(err, name)` is called for each reload too. Ends with the instance.
+   */
+  watch(target, onReload) {
+    this._check();
+    if (onReload !== undefined && typeof onReload !== 'function') throw new TypeError('python-ts: watch(target, onReload?): onReload must be a function');
+    let root;
+    if (typeof target === 'string' && (path.isAbsolute(target) || target.startsWith('.')) && fs.existsSync(target)) root = fs.realpathSync(target);
+    else {
+      const module = typeof target === 'string' ? this.import(target) : target;
+      root = this._helper('watch_root', [this._handle(module, 'target')]);
+      if (typeof root !== 'string') throw new TypeError('python-ts: watch(target): the module has no file to watch (a built-in or namespace module)');
+    }
+    const w = new Watcher(root, (file) => this._reloadFile(file), onReload, () => this._watchers.delete(w));
+    (this._watchers || (this._watchers = new Set())).add(w);
+    return w;
+  }
+
+  /** @private reload the modules loaded from `file`: [[name, error | null], ...]. */
+  _reloadFile(file) {
+    if (this._deleted) return [];
+    const names = this._helper('modules_at', [file]);
+    return names.map((name) => {
+      try {
+        this._helper('reload_keeping', [name]);
+        return [name, null];
+      } catch (e) {
+        if (e && typeof e === 'object') e.module = name;
+        return [name, e];
+      }
+    });
+  }
+
   /** Put `dir` first on this context's `sys.path` (moving it there if present). */
   add_syspath(dir) {
     this._check();
@@ -372,6 +413,7 @@ class Python {
    */
   delete() {
     if (this._deleted) return false;
+    if (this._watchers) for (const w of [...this._watchers]) w.close();
     if (this.ownContext) {
       clib._delete_pycontext(this._ctx);
     } else {
@@ -487,7 +529,6 @@ class Python {
   }
 }
 
-/** The rejection of an aborted call: an `AbortError` (a DOMException, as `fetch` gives). */
 /** Files of this package: their frames are left out of a call site. */
 const OWN_FRAMES = new RegExp(`\\(?${__dirname.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}[\\\\/]`);
 
@@ -505,6 +546,7 @@ function withCallSite(err, site) {
   return err;
 }
 
+/** The rejection of an aborted call: an `AbortError` (a DOMException, as `fetch` gives). */
 function abortError(signal) {
   const e = new DOMException('python-ts: the call was aborted', 'AbortError');
   if (signal && signal.reason !== undefined) Object.defineProperty(e, 'cause', { value: signal.reason, configurable: true });

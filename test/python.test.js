@@ -194,6 +194,60 @@ test('wrapped _async method calls take an AbortSignal (callOptions({ signal }) o
   assert.throws(() => callOptions(null), TypeError);
 });
 
+test('watch: a changed file reloads its module; a failed reload keeps the last good code and is reported; close and delete stop it', async () => {
+  const dir = tmpdir('watch');
+  const pkg = path.join(dir, 'watched_pkg');
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(path.join(pkg, '__init__.py'), '');
+  fs.writeFileSync(path.join(pkg, 'calc.py'), 'def value():\n    return 1\n');
+  fs.writeFileSync(path.join(dir, 'watched_single.py'), 'def value():\n    return "a"\n');
+  const local = new Python({ plugins_path: dir });
+  const calc = local.import('watched_pkg.calc');
+  const single = local.import('watched_single');
+  const events = [];
+  let waiting = null;
+  const next = () => new Promise((resolve) => { waiting = resolve; });
+  const w = local.watch('watched_pkg', (err, name) => { events.push([err && err.name, name]); if (waiting) waiting(); });
+  const reloads = [];
+  w.on('reload', (name) => reloads.push(name));
+  w.on('error', () => {});
+  let seen = next();
+  fs.writeFileSync(path.join(pkg, 'calc.py'), 'def value():\n    return 2\n');   // same size, same second
+  await seen;
+  assert.strictEqual(calc.value(), 2);
+  seen = next();
+  fs.writeFileSync(path.join(pkg, 'calc.py'), 'def value(:\n    return 3\n');
+  await seen;
+  assert.deepStrictEqual(events.at(-1), ['SyntaxError', 'watched_pkg.calc']);
+  assert.strictEqual(calc.value(), 2, 'a syntax error keeps the last good code');
+  seen = next();
+  fs.writeFileSync(path.join(pkg, 'calc.py'), 'def value():\n    return 4\nraise RuntimeError("half-way")\n');
+  await seen;
+  assert.deepStrictEqual(events.at(-1), ['RuntimeError', 'watched_pkg.calc']);
+  assert.strictEqual(calc.value(), 2, 'an error half-way through keeps the last good code');
+  seen = next();
+  fs.writeFileSync(path.join(pkg, 'calc.py'), 'def value():\n    return 5\n');
+  await seen;
+  assert.strictEqual(calc.value(), 5);
+  assert.deepStrictEqual(reloads, ['watched_pkg.calc', 'watched_pkg.calc']);
+  // Outside the watched package: not reloaded.
+  const other = local.watch(path.join(dir, 'watched_single.py'));
+  assert.strictEqual(typeof other.close, 'function');
+  w.close();
+  assert.strictEqual(w.closed, true);
+  fs.writeFileSync(path.join(pkg, 'calc.py'), 'def value():\n    return 6\n');
+  // A watch on the single module's file: it reloads that module (progress: wait for its event).
+  const reloaded = new Promise((resolve) => other.once('reload', resolve));
+  fs.writeFileSync(path.join(dir, 'watched_single.py'), 'def value():\n    return "b"\n');
+  assert.strictEqual(await reloaded, 'watched_single');
+  assert.strictEqual(single.value(), 'b');
+  assert.strictEqual(calc.value(), 5, 'a closed watch reloads nothing');
+  local.delete();
+  assert.strictEqual(other.closed, true, 'deleting the instance ends its watches');
+  assert.throws(() => py.watch('watched_pkg', 5), TypeError);
+  assert.throws(() => py.watch('sys'), TypeError, 'a built-in module has no file');
+});
+
 test('errors: PythonError from every method; misuse is a TypeError or Error that says what to do', () => {
   const plugin = py.import('simple_plugin');
   assert.throws(() => plugin.add(), (e) => e instanceof PythonError && e.name === 'TypeError');

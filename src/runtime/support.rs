@@ -142,6 +142,50 @@ def release_dummy_thread():
         info.__dict__.pop('_track_dummy_thread_ref', None)
 
 
+def watch_root(m):
+    """What `Python.watch` watches for module `m`: its package's folder, its file, or None."""
+    os = _import('os')
+    paths = getattr(m, '__path__', None)
+    if paths:
+        return os.path.realpath(list(paths)[0])
+    f = getattr(m, '__file__', None)
+    return os.path.realpath(f) if f else None
+
+
+def modules_at(path):
+    """Names of the loaded modules whose code is the file `path` (sources and their .pyc)."""
+    os = _import('os')
+    p = os.path.realpath(path)
+    names = []
+    for name, m in list(sys.modules.items()):
+        f = getattr(m, '__file__', None)
+        if isinstance(f, str) and os.path.realpath(f) == p:
+            names.append(name)
+    return sorted(names)
+
+
+def reload_keeping(name):
+    """importlib.reload, with the module's namespace put back as it was when the new code fails
+    (a SyntaxError leaves it as it was anyway; an error half-way through its code would not)."""
+    m = sys.modules[name]
+    saved = dict(m.__dict__)
+    # A .pyc records its source's mtime in whole seconds and its size: an edit within the second
+    # that keeps the size would load the old code from it.
+    f = getattr(m, '__file__', None)
+    if isinstance(f, str) and f.endswith('.py'):
+        try:
+            _import('os').remove(_import('importlib.util').cache_from_source(f))
+        except (OSError, NotImplementedError, ValueError):
+            pass
+    try:
+        _import('importlib').reload(m)
+    except BaseException:
+        m.__dict__.clear()
+        m.__dict__.update(saved)
+        sys.modules[name] = m
+        raise
+
+
 def is_awaitable(o):
     """Whether JS may await `o` (a coroutine, a Future of this interpreter, anything with
     `__await__`); a class with an `__await__` method is not."""
