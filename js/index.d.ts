@@ -215,6 +215,34 @@ export interface RuntimeInfo {
   init: "PyInitConfig" | "Py_InitializeEx";
 }
 
+/**
+ * A traced clib call, as published on the diagnostics channels `python-ts:call:start`,
+ * `python-ts:call:end` and `python-ts:call:error`.
+ */
+export interface CallEvent {
+  /** Pairs a start with its end or error. */
+  id: number;
+  /** The clib function (`_call_python`, `bound method`, …). */
+  fn: string;
+  /** The target's Python type when the call has one (`module`, `dict`), else ''. */
+  target: string;
+  /** The method or attribute named, else ''. */
+  method: string;
+  /** The arguments' kinds and sizes: `str(12), array(3), handle(dict)`. */
+  args: string;
+  thread: string;
+  /** `main context`, `context 3`, or null (no Python entered). */
+  context: string | null;
+  /** An async call: its end and error come at its delivery. */
+  async: boolean;
+  durationMs?: number;
+  /** Async calls: time queued for a worker, and time Python ran. */
+  queuedMs?: number;
+  ranMs?: number;
+  /** The error thrown (sync), or its message (async: the error itself goes to the callback). */
+  error?: unknown;
+}
+
 /** The low-level clib surface (the seed's functions). */
 export interface Clib {
   readonly references: PyHandle[];
@@ -224,6 +252,10 @@ export interface Clib {
   kwargs: typeof kwargs;
   tuple: typeof tuple;
   _set_debug(on?: boolean): boolean;
+  /** What python-ts holds now. */
+  _counters(): { handles: number; queuedReleases: number; threads: number; idleThreads: number; queuedCalls: number; callsInFlight: number; contexts: number };
+  /** The publisher of traced calls (the package sets it while its diagnostics channels have subscribers). */
+  _set_trace(publish: ((phase: 'start' | 'end' | 'error', event: CallEvent) => void) | null): boolean;
   _set_runtime_path(path: string | null): boolean;
   _set_plugins_path(dir: string | null): boolean;
   _set_max_threads(n?: number): number;

@@ -12,6 +12,8 @@ const clib = require('./native');
 const { Python } = require('./python');
 const { PythonPool } = require('./pool');
 const { callOptions } = require('./internal/args');
+// diagnostics_channel: traced calls while anyone subscribes (docs/internals.md).
+require('./internal/diagnostics');
 
 const { PythonError, kwargs, tuple } = clib;
 

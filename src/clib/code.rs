@@ -13,6 +13,7 @@ use crate::sys::python::object as objects;
 use crate::sys::python::Gil;
 use crate::sys::python::{Borrowed, Owned};
 use crate::sys::python::{PY_EVAL_INPUT, PY_FILE_INPUT};
+use crate::sys::trace;
 
 pub static EXPORTS: &[Export] = &[
     Export { name: "_exec", f: exec },
@@ -20,7 +21,48 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_set_max_threads", f: set_max_threads },
     Export { name: "_executor_stats", f: executor_stats },
     Export { name: "_cancel_job", f: cancel_job },
+    Export { name: "_counters", f: counters },
+    Export { name: "_set_trace", f: set_trace },
 ];
+
+/// `_counters()`: what python-ts holds now, in one call — this thread's live handles, the
+/// releases queued for the next call that holds the GIL, the library's worker threads (busy and
+/// idle), async calls queued and in flight, live contexts.
+fn counters(env: Env, _args: &Args) -> Result<Value> {
+    let data = instance::get(env)?;
+    let (threads, idle, queued) = executor::stats();
+    let o = env.object()?;
+    let n = |v: usize| env.double(v as f64);
+    env.set_named(o, "handles", n(data.handles.borrow().len())?)?;
+    env.set_named(o, "queuedReleases", n(crate::runtime::refs::pending_count())?)?;
+    env.set_named(o, "threads", n(threads)?)?;
+    env.set_named(o, "idleThreads", n(idle)?)?;
+    env.set_named(o, "queuedCalls", n(queued)?)?;
+    env.set_named(o, "callsInFlight", n(jobs::count())?)?;
+    env.set_named(o, "contexts", n(context::alive_ids().len())?)?;
+    Ok(o)
+}
+
+/// `_set_trace(publish | null)`: this env's publisher of traced calls (`publish(phase, event)`,
+/// phase `start`, `end` or `error`), which js/internal/diagnostics.js sets while any of its
+/// diagnostics_channel channels has subscribers. Returns whether one is set.
+fn set_trace(env: Env, args: &Args) -> Result<Value> {
+    let f = match args.get(0) {
+        Some(v) if env.type_of(v)? == crate::sys::napi::ValueType::napi_function => Some(v),
+        v if super::is_nullish(env, v)? => None,
+        _ => return Err(Error::Type("python-ts: _set_trace(publish): publish must be a function or null".into())),
+    };
+    let data = instance::get(env)?;
+    if let Some(old) = data.trace.take() {
+        env.delete_ref(old)?;
+        trace::set_publishing(false);
+    }
+    if let Some(f) = f {
+        data.trace.set(Some(env.create_ref(f, 1)?));
+        trace::set_publishing(true);
+    }
+    env.boolean(data.trace.get().is_some())
+}
 
 /// `_executor_stats()` → `{ threads, idle, queued, max }` of the library's worker pool.
 fn executor_stats(env: Env, _args: &Args) -> Result<Value> {
@@ -232,7 +274,10 @@ fn schedule_with(
     shared.job_started(env);
     let context_id = ctx.id;
     let (job_id, job) = jobs::register(context_id);
+    // A traced call ends at its delivery, with the time it was queued and the time Python ran.
+    let traced = if trace::tracing() { trace::take_for_async().map(|t| (t, std::time::Instant::now())) } else { None };
     executor::submit(Box::new(move || {
+        let picked = std::time::Instant::now();
         let result = context::with_context_gil(context_id, |gil| -> Result<Outcome> {
             if !job.start(gil) {
                 return Err(Error::Generic("python-ts: the call was cancelled before it started".into()));
@@ -246,6 +291,10 @@ fn schedule_with(
             r
         })
         .and_then(|r| r);
+        let timing = traced.map(|(t, queued)| {
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+            (t, ms(picked - queued), ms(picked.elapsed()))
+        });
         jobs::forget(job_id);
         let shared2 = shared.clone();
         shared.post(Box::new(move |env| {
@@ -258,11 +307,17 @@ fn schedule_with(
                 return;
             };
             shared2.job_finished(env);
+            let failed = if timing.is_some() { result.as_ref().err().map(|e| e.to_string()) } else { None };
             deliver(env, callback, state, context_id, result, move || {
                 done(Some(env));
                 drop(flight);
                 drop(active);
             });
+            if let Some((t, queued_ms, ran_ms)) = timing {
+                let _scope = env.scope();
+                let error = failed.and_then(|m| env.string(&m).ok());
+                crate::env::boundary::end_async(env, &t, context_id, queued_ms, ran_ms, error);
+            }
         }));
     }));
     env.double(job_id as f64)
@@ -312,6 +367,11 @@ mod jobs {
         let job = Arc::new(Job { context, state: AtomicU8::new(QUEUED), thread: AtomicU64::new(0) });
         JOBS.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(HashMap::new).insert(id, job.clone());
         (id, job)
+    }
+
+    /// Async calls scheduled and not yet finished in Python.
+    pub fn count() -> usize {
+        JOBS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |m| m.len())
     }
 
     pub fn forget(id: u64) {

@@ -9,9 +9,10 @@
 use super::objects::{call_sync, method_arg, target_arg, CallArgs, MethodName, Positional};
 use super::{callback_arg, context_arg, Ctx};
 use crate::convert::handles::{self, HandleData};
-use crate::env::boundary::{trampoline, Export};
+use crate::env::boundary::{describe_args, traced, Export};
 use crate::error::Result;
 use crate::sys::napi::{self, Args, CallbackInfo, Env, Ref, Value, ValueType};
+use crate::sys::trace::Label;
 use std::rc::Rc;
 
 pub static EXPORTS: &[Export] = &[Export { name: "_method", f: method }];
@@ -73,7 +74,14 @@ fn method(env: Env, args: &Args) -> Result<Value> {
 /// function is (it is freed by the function's finalizer).
 unsafe extern "C" fn call_bound(env: napi::napi_env, info: CallbackInfo) -> Value {
     let env = Env(env);
-    trampoline(env, "bound method", || {
+    let describe = || {
+        let Ok(args) = env.cb_info(info) else { return Label::default() };
+        // SAFETY: see below.
+        let bound = unsafe { &*(args.data as *const Bound) };
+        let method = bound.method.bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        Label { method, target: String::new(), args: describe_args(env, &args).args }
+    };
+    traced(env, "bound method", describe, || {
         let args = env.cb_info(info)?;
         // SAFETY: see above.
         let bound = unsafe { &*(args.data as *const Bound) };

@@ -57,6 +57,8 @@ pub struct EnvData {
     /// env names, with how many registrations name each: their objects stay handles on the way
     /// to JS, so the converter wins over the built-in rule (convert/mod.rs).
     pub kept_types: RefCell<Vec<(String, usize)>>,
+    /// The JS function that publishes traced calls on diagnostics_channel (`_set_trace`).
+    pub trace: Cell<Option<Ref>>,
 }
 
 /// JS functions and constructors the native side calls.
@@ -132,6 +134,7 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         contexts: RefCell::new(HashMap::new()),
         views: RefCell::new(Vec::new()),
         kept_types: RefCell::new(Vec::new()),
+        trace: Cell::new(None),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());
@@ -159,6 +162,9 @@ unsafe extern "C" fn finalize(
     // SAFETY: `data` is the Box leaked in `init`, finalized once by N-API when the env ends
     // (after the finalizers of wrapped objects, which may still read it).
     let data = unsafe { Box::from_raw(data as *mut EnvData) };
+    if data.trace.get().is_some() {
+        crate::sys::trace::set_publishing(false);
+    }
     (data.hooks.at_end)(&data);
     drop(data);
 }

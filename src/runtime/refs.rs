@@ -214,3 +214,8 @@ pub fn forget_context(context: u64) {
 pub fn has_pending() -> bool {
     PENDING_COUNT.load(Ordering::Acquire) != 0
 }
+
+/// How many releases wait for the next call that holds the GIL.
+pub fn pending_count() -> usize {
+    PENDING_COUNT.load(Ordering::Acquire)
+}
