@@ -53,12 +53,12 @@ test('a syntax error is a PythonError', () => {
 test('debug output names the context of each call', () => {
   const { runNode } = require('./helpers');
   const r = runNode(`const { clib } = require('.'); const c = clib._create_pycontext(); clib._set_debug(true); clib._eval('1', c); clib._set_debug(false); clib._delete_pycontext(c);`);
-  assert.match(r.stderr, /\[python-ts\] _eval \[context \d+\] [\d.]+ ms ok/);
+  assert.match(r.stderr, /\[python-ts\] _eval \(str\(1\), object\) on thread \d+ \[context \d+\] [\d.]+ ms ok/);
 });
 
 test('_set_debug logs each call with its duration on stderr', () => {
   const { runNode } = require('./helpers');
   const r = runNode(`const { clib } = require('.'); clib._set_debug(true); clib._eval('1'); clib._set_debug(false); clib._eval('2');`);
-  assert.match(r.stderr, /\[python-ts\] _eval \[main context\] [\d.]+ ms ok/);
+  assert.match(r.stderr, /\[python-ts\] _eval \(str\(1\)\) on thread \d+ \[main context\] [\d.]+ ms ok/);
   assert.strictEqual(r.stderr.match(/_eval/g).length, 1);
 });
