@@ -15,6 +15,8 @@ const { callOptions } = require('./internal/args');
 // diagnostics_channel: traced calls while anyone subscribes (docs/internals.md).
 require('./internal/diagnostics');
 
-const { PythonError, kwargs, tuple } = clib;
+const { setRequireBase } = require('./internal/jsproxy');
 
-module.exports = { Python, PythonPool, clib, PythonError, kwargs, tuple, callOptions };
+const { PythonError, kwargs, tuple, jsobject } = clib;
+
+module.exports = { Python, PythonPool, clib, PythonError, kwargs, tuple, callOptions, jsobject, setRequireBase };

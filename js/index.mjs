@@ -1,5 +1,5 @@
 // ES module entry: the same objects as the CommonJS entry.
 import cjs from './index.js';
 
-export const { Python, PythonPool, clib, PythonError, kwargs, tuple, callOptions } = cjs;
+export const { Python, PythonPool, clib, PythonError, kwargs, tuple, callOptions, jsobject, setRequireBase } = cjs;
 export default cjs;

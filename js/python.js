@@ -6,6 +6,7 @@ const clib = require('./native');
 const { WRAPPED, isHandle, handleOf, looksLikeHandle } = require('./internal/handles');
 const { argsOf, kwargsOf, splitOptions } = require('./internal/args');
 const { Watcher } = require('./internal/watch');
+const jsproxy = require('./internal/jsproxy');
 const fs = require('fs');
 const path = require('path');
 const { wrapHandle, walkable } = require('./internal/wrapper');
@@ -51,7 +52,20 @@ class Python {
       throw new TypeError("python-ts: new Python({ context }): context must be true, 'isolated' or false");
     }
     this._setup(ctx);
+    this._registerHost();
     if (pluginsPath !== undefined && pluginsPath !== null) this.add_syspath(String(pluginsPath));
+  }
+
+  /**
+   * Give this thread's JS global scope and `require` to the interpreter (`from python_ts import
+   * js, require`), once per thread and interpreter.
+   * @private
+   */
+  _registerHost() {
+    const key = this._ctx || MAIN_KEY;
+    if (registeredHosts.has(key)) return;
+    registeredHosts.add(key);
+    this._helper('_register_host', [clib.jsobject(globalThis), jsproxy.requireForPython]);
   }
 
   /**
@@ -556,6 +570,15 @@ function abortError(signal) {
 /** Instances the library itself uses to wrap handles it finds (exceptions), by context. */
 const internal = new WeakMap();
 let internalMain = null;
+/** Interpreters (context objects, MAIN_KEY) this thread has registered its host with. */
+const MAIN_KEY = {};
+const registeredHosts = new WeakSet();
+// Python's proxies of JS objects: their arguments from Python (handles) become wrapped objects,
+// Python callables JS functions.
+jsproxy.install((v) => {
+  if (v === null || typeof v !== 'object') return v;
+  return pythonFor(isHandle(v) ? v : {})._wrap(v);
+});
 function pythonFor(h) {
   if (h.state === undefined) {
     if (!internalMain) internalMain = new Python();

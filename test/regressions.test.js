@@ -217,7 +217,8 @@ test('a wrapped object arrives as itself: twice in one call, in Arrays, Maps, Se
   assert.strictEqual(main._rt_repr(new Map([[1, d]])), "{1: Decimal('1.5')}");
   assert.strictEqual(main._rt_repr(new Set([d])), "{Decimal('1.5')}");
   class Point { constructor() { this.x = d; } }
-  assert.strictEqual(main._rt_repr(new Point()), "{'x': Decimal('1.5')}");
+  assert.strictEqual(py.eval('lambda o: repr(o.x)')(new Point()), "Decimal('1.5')", 'a class instance is live in Python (JsProxy); its attribute is the Decimal itself');
+  assert.strictEqual(main._rt_repr({ ...new Point() }), "{'x': Decimal('1.5')}");
   assert.deepStrictEqual(main._rt_kw(kwargs({ a: d, b: [d] })), { a: 'Decimal', b: 'list' });
   const m = py.import('math');
   assert.strictEqual(main._rt_repr(m.floor), '<built-in function floor>', 'a wrapped callable is the Python callable, not a JS function');

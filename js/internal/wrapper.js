@@ -107,6 +107,8 @@ function resolver(py, getHandle, self) {
       const v = attribute(prop);
       // A wrapped object answers `.unwrap()` like a handle does (unless Python has that name).
       if (v === undefined && prop === 'unwrap') return () => self();
+      // A callable handed to JS APIs that use Function.prototype (EventEmitter: handler.apply).
+      if (v === undefined && (prop === 'apply' || prop === 'call' || prop === 'bind') && typeof self() === 'function') return Function.prototype[prop];
       return v;
     },
     set(prop, value) {

@@ -26,6 +26,8 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_delete_all_pyobjects", f: delete_all_pyobjects },
     Export { name: "_keep_wrapped", f: keep_wrapped },
     Export { name: "_to_js", f: to_js },
+    Export { name: "jsobject", f: jsobject },
+    Export { name: "_set_js_proxy", f: set_js_proxy },
     Export { name: "kwargs", f: kwargs },
     Export { name: "tuple", f: tuple },
 ];
@@ -560,6 +562,44 @@ fn tuple(env: Env, args: &Args) -> Result<Value> {
     let out = crate::env::get(env)?.call_helper(env, |h| h.make_tuple, &[items])?;
     env.type_tag(out, &crate::convert::TUPLE_TAG)?;
     Ok(out)
+}
+
+/// `jsobject(x, thisArg?)`: `x` goes to Python as a live proxy (`python_ts.JsProxy`), whatever
+/// its kind — an Array, a plain object or a function too.
+fn jsobject(env: Env, args: &Args) -> Result<Value> {
+    let v = args.get(0).ok_or_else(|| Error::Type("python-ts: jsobject(x): x is required".into()))?;
+    match env.type_of(v)? {
+        ValueType::napi_object | ValueType::napi_function => {}
+        _ => {
+            return Err(Error::Type(format!(
+                "python-ts: jsobject(x): x must be an object or a function, got {}",
+                describe_arg(env, Some(v))?
+            )))
+        }
+    }
+    let this = match args.get(1) {
+        Some(t) => t,
+        None => env.undefined()?,
+    };
+    crate::env::get(env)?.call_helper(env, |h| h.make_js_object, &[v, this])
+}
+
+/// `_set_js_proxy(hook | null)`: the package's proxy hook in this env — `hook(target, thisArg)`
+/// gives the dispatcher function a Python `JsProxy` calls (js/internal/jsproxy.js).
+fn set_js_proxy(env: Env, args: &Args) -> Result<Value> {
+    let f = match args.get(0) {
+        Some(v) if env.type_of(v)? == ValueType::napi_function => Some(v),
+        v if is_nullish(env, v)? => None,
+        _ => return Err(Error::Type("python-ts: _set_js_proxy(hook): hook must be a function or null".into())),
+    };
+    let data = crate::env::get(env)?;
+    if let Some(old) = data.js_proxy.take() {
+        env.delete_ref(old)?;
+    }
+    if let Some(f) = f {
+        data.js_proxy.set(Some(env.create_ref(f, 1)?));
+    }
+    env.boolean(f.is_some())
 }
 
 /// `kwargs({...})`: marks keyword arguments for the last position of a call.

@@ -154,7 +154,24 @@ impl<'py> ToPy<'py> {
             kind::DATE => datetime::date_to_py(env, self.gil, v),
             kind::MAP => containers::map_to_py(self, v, depth),
             kind::SET => containers::set_to_py(self, v, depth),
-            kind::PROMISE => Err(Error::Type("python-ts: cannot convert a Promise to Python (await it first)".into())),
+            kind::PROMISE => match self.proxy(v, None)? {
+                Some(p) => Ok(p),
+                None => Err(Error::Type("python-ts: cannot convert a Promise to Python (await it first)".into())),
+            },
+            kind::JS_OBJECT => {
+                let target = env.get_named(v, "value")?;
+                let this = env.get_named(v, "thisArg")?;
+                self.proxy(target, Some(this))?.ok_or_else(|| {
+                    Error::Generic("python-ts: jsobject(x) needs the python-ts package loaded in this thread".into())
+                })
+            }
+            kind::INSTANCE => match self.proxy(v, None)? {
+                Some(p) => {
+                    self.memo_push(&p);
+                    Ok(p)
+                }
+                None => containers::object_to_py(self, v, None, depth),
+            },
             kind::KWARGS if env.has_type_tag(v, &KWARGS_TAG)? => Err(Error::Type(
                 "python-ts: kwargs({...}) is only accepted as the last argument of a call".into(),
             )),
@@ -184,6 +201,22 @@ impl<'py> ToPy<'py> {
             // tag: plain objects too.
             _ => containers::object_to_py(self, v, None, depth),
         }
+    }
+
+    /// A live proxy (`python_ts.JsProxy`) of `target` (a method's `this` with it), where the
+    /// package registered its proxy hook in this env; None where it did not.
+    fn proxy(&mut self, target: Value, this: Option<Value>) -> Result<Option<Owned<'py>>> {
+        let env = self.env;
+        let Some(hook) = self.data()?.js_proxy.get() else { return Ok(None) };
+        let Some(hook) = env.ref_value(hook)? else { return Ok(None) };
+        let this = match this {
+            Some(t) => t,
+            None => env.undefined()?,
+        };
+        let dispatch = env.call(env.undefined()?, hook, &[target, this])?;
+        let d = callables::to_py(self, dispatch)?;
+        let class = support::attr(self.gil, "JsProxy")?;
+        objects::call_with(self.gil, class.borrow(), &[d.borrow()]).map(Some)
     }
 
     /// Give the Python object of the container being converted its memo index (the JS side
@@ -242,6 +275,10 @@ impl<'py> ToJs<'py> {
             }
             py::Kind::Bytes | py::Kind::ByteArray => return bytes::to_js(env, gil, obj),
             py::Kind::Other => {}
+        }
+        // A live proxy of a JS object of this env is that object again.
+        if let Some(v) = callables::proxy_target(env, gil, obj)? {
+            return Ok(v);
         }
         // A type a registered converter names stays a handle: the converter (in the `Python`
         // class) wins over the built-in rules below. Exact built-in types never get here.

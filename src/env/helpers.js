@@ -22,6 +22,8 @@
   class Tuple {}
   /** Context objects (also type-tagged natively). */
   class PyContext {}
+  /** `jsobject(x)`: `x` (with `thisArg` for a method) goes to Python as a live proxy. */
+  class JsObject { constructor(value, thisArg) { this.value = value; this.thisArg = thisArg; } }
   // Every key is checked before any value is read: a getter runs once per conversion, so a
   // refusal after reading values (a NUL in a later key) would make the fallback read them again.
   const objectParts = (o) => {
@@ -59,6 +61,7 @@
     // Text of any thrown value (String() works for symbols, where coercion throws).
     describe(v) { try { return String(v); } catch (e) { return '<unprintable JavaScript value>'; } },
     makeContext() { return new PyContext(); },
+    makeJsObject(value, thisArg) { return new JsObject(value, thisArg); },
     // What the serializer needs to know of an object, in one call: a memo hit (its index), a
     // kind (a negative code), or a plain object's parts [keys joined by NUL, values]. Containers
     // are entered in the memo under `next`, the index the native side gives the Python object.
@@ -76,10 +79,16 @@
       if (o instanceof PyContext) return P.inspect.CONTEXT;
       if (o instanceof PyObjectHandle) return P.inspect.HANDLE;
       if (o instanceof Tuple) return P.inspect.TUPLE;
+      if (o instanceof JsObject) return P.inspect.JS_OBJECT;
       // A copy of a handle ({...h}, structuredClone(h)) is no handle, and no dict either.
       if (o.type === P.names.HANDLE_TYPE) return P.inspect.HANDLE_COPY;
       const proto = Object.getPrototypeOf(o);
-      if (proto !== Object.prototype && proto !== null) { const k = special(o); if (k) return k; }
+      if (proto !== Object.prototype && proto !== null) {
+        const k = special(o);
+        if (k) return k;
+        memo.set(o, next);
+        return P.inspect.INSTANCE;
+      }
       memo.set(o, next);
       return objectParts(o) || P.inspect.OBJECT_BY_KEY;
     },

@@ -59,6 +59,9 @@ pub struct EnvData {
     pub kept_types: RefCell<Vec<(String, usize)>>,
     /// The JS function that publishes traced calls on diagnostics_channel (`_set_trace`).
     pub trace: Cell<Option<Ref>>,
+    /// The package's proxy hook (`_set_js_proxy`): `(target, thisArg)` → the dispatcher function
+    /// a Python `JsProxy` calls; None: class instances convert as dicts, Promises are refused.
+    pub js_proxy: Cell<Option<Ref>>,
 }
 
 /// JS functions and constructors the native side calls.
@@ -83,6 +86,7 @@ pub struct Helpers {
     pub unbox: Ref,
     pub array_from: Ref,
     pub describe: Ref,
+    pub make_js_object: Ref,
 }
 
 /// `PythonError`, made in each env by script so it is a real `Error` subclass.
@@ -121,6 +125,7 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         unbox: r("unbox")?,
         array_from: r("arrayFrom")?,
         describe: r("describe")?,
+        make_js_object: r("makeJsObject")?,
     };
     let data = Box::new(EnvData {
         python_error: env.create_ref(class, 1)?,
@@ -135,6 +140,7 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         views: RefCell::new(Vec::new()),
         kept_types: RefCell::new(Vec::new()),
         trace: Cell::new(None),
+        js_proxy: Cell::new(None),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());

@@ -47,6 +47,11 @@ protocol! {
         /// WeakMap, WeakSet, WeakRef, FinalizationRegistry: contents unreadable.
         WEAK = -15,
         TUPLE = -16,
+        /// A `jsobject(x)` marker: `x` goes to Python as a live proxy.
+        JS_OBJECT = -17,
+        /// An object whose prototype is not `Object.prototype` or null (a class instance): a
+        /// live proxy where the package registered its proxy hook, else a dict of its own keys.
+        INSTANCE = -18,
     }
     /// Record columns (`recordsOf` / `makeRecords`): the kind of each value slot.
     record: u8 {

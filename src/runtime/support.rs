@@ -142,6 +142,156 @@ def release_dummy_thread():
         info.__dict__.pop('_track_dummy_thread_ref', None)
 
 
+class JsProxy:
+    """A live JavaScript object. Attribute and item access, calls (`this` bound for methods),
+    `obj.new(*args)` to construct, len(), iteration over JS iterables, `in`, bool, repr (what
+    util.inspect shows), == and hash by identity, `await` on a thenable; `to_py()` copies it by
+    the conversion table. Values come back as Python values, objects as proxies. Usable from any
+    thread: a call from another thread runs on the object's JS thread."""
+
+    __slots__ = ('_d', '__weakref__')
+
+    def __init__(self, d):
+        object.__setattr__(self, '_d', d)
+
+    def __getattr__(self, name):
+        if name.startswith('__') and name.endswith('__'):
+            raise AttributeError(name)
+        return self._d('get', name)
+
+    def __setattr__(self, name, value):
+        self._d('set', name, value)
+
+    def __delattr__(self, name):
+        self._d('delete', name)
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = args + (dict(kwargs),)
+        return self._d('call', list(args))
+
+    def new(self, *args, **kwargs):
+        """`new F(...args)`; keyword arguments as a final options object."""
+        if kwargs:
+            args = args + (dict(kwargs),)
+        return self._d('new', list(args))
+
+    def __getitem__(self, key):
+        return self._d('getitem', key)
+
+    def __setitem__(self, key, value):
+        self._d('setitem', key, value)
+
+    def __delitem__(self, key):
+        self._d('delitem', key)
+
+    def __len__(self):
+        n = self._d('len')
+        if n is None:
+            raise TypeError('this JavaScript object has no length or size')
+        return n
+
+    def __iter__(self):
+        it = self._d('iter')
+        while True:
+            done, value = it._d('next')
+            if done:
+                return
+            yield value
+
+    def __contains__(self, item):
+        return self._d('has', item)
+
+    def __bool__(self):
+        return self._d('bool')
+
+    def __repr__(self):
+        return self._d('repr')
+
+    def __str__(self):
+        return self._d('str')
+
+    def __eq__(self, other):
+        return isinstance(other, JsProxy) and self._d('is', other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return self._d('id')
+
+    def to_py(self):
+        """A copy by the conversion table (dict, list, ...)."""
+        return self._d('topy')
+
+    def __await__(self):
+        asyncio = _import('asyncio')
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+
+        def settle(ok, value):
+            if fut.done():
+                return
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value if isinstance(value, BaseException) else JSError(str(value)))
+
+        def fulfilled(value):
+            loop.call_soon_threadsafe(settle, True, value)
+
+        def rejected(reason):
+            loop.call_soon_threadsafe(settle, False, _js_rejection(reason))
+
+        self._d('then', fulfilled, rejected)
+        return fut.__await__()
+
+
+def _js_rejection(reason):
+    """A Promise's rejection reason as a Python exception: a JSError carrying the JS error."""
+    if isinstance(reason, BaseException):
+        return reason
+    if isinstance(reason, JsProxy):
+        try:
+            e = JSError(str(reason._d('get', 'message')))
+            e.js_name = reason._d('get', 'name')
+            e.js_message = reason._d('get', 'message')
+            e.js_stack = reason._d('get', 'stack')
+            e.js_error = reason
+            return e
+        except BaseException:
+            pass
+    return JSError(str(reason))
+
+
+_hosts = {}
+
+
+def _register_host(js_global, js_require):
+    """Called by the package on each JS thread (main or Worker): its global scope and require."""
+    _hosts[threading.get_ident()] = (js_global, js_require)
+    _hosts.setdefault('first', (js_global, js_require))
+
+
+def _host():
+    h = _hosts.get(threading.get_ident()) or _hosts.get('first')
+    if h is None:
+        raise RuntimeError('python-ts: no JavaScript environment has registered (js and require need the python-ts package, `new Python()`)')
+    return h
+
+
+def require(name):
+    """`require(name)` in the JS environment of this thread (the main one from other threads):
+    a Node module, live."""
+    return _host()[1](name)
+
+
+def __getattr__(name):
+    if name == 'js':
+        return _host()[0]
+    raise AttributeError("module 'python_ts' has no attribute %r" % (name,))
+
+
 def watch_root(m):
     """What `Python.watch` watches for module `m`: its package's folder, its file, or None."""
     os = _import('os')
