@@ -10,7 +10,7 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 const only = process.argv.slice(2);
 const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && !['lib.js', 'run.js'].includes(f)).filter((f) => !only.length || only.some((o) => f.startsWith(o)));
-const ORDER = ['sync-call', 'async-sequential', 'async-inflight', 'sleep8', 'cpu4', 'sum-ints', 'string-echo', 'string-latin1', 'string-bmp', 'bytes-echo', 'floats', 'dict-echo', 'records', 'records-to-py', 'records-from-py', 'iterate', 'import-large', 'startup', 'rss', 'contexts'];
+const ORDER = ['sync-call', 'async-sequential', 'async-inflight', 'sleep8', 'cpu4', 'sum-ints', 'string-echo', 'string-latin1', 'string-bmp', 'bytes-echo', 'floats', 'dict-echo', 'records', 'records-to-py', 'records-from-py', 'iterate', 'import-large', 'startup', 'rss', 'contexts', 'jsproxy', 'jsproxy-lists'];
 files.sort((a, b) => ORDER.indexOf(a.replace('.js', '')) - ORDER.indexOf(b.replace('.js', '')));
 
 const summaries = [];

@@ -204,6 +204,14 @@ export interface CallOptions {
 }
 export declare function callOptions(options: { signal?: AbortSignalLike }): CallOptions;
 
+/** Marks a JS value to go to Python live, as a `python_ts.JsProxy` (an Array, a plain object, a Map too). */
+export interface JsObjectMarker {
+  readonly value: unknown;
+}
+export declare function jsobject(x: object | Function, thisArg?: unknown): JsObjectMarker;
+/** The folder Python's `require(name)` resolves packages from (default: the working directory). */
+export declare function setRequireBase(dir: string): void;
+
 export interface RuntimeInfo {
   version: string;
   library: string;
@@ -251,6 +259,9 @@ export interface Clib {
   PythonError: typeof PythonError;
   kwargs: typeof kwargs;
   tuple: typeof tuple;
+  jsobject: typeof jsobject;
+  /** The package's proxy hook in this thread (`hook(target, thisArg)` → dispatcher). */
+  _set_js_proxy(hook: ((target: object, thisArg: unknown) => Function) | null): boolean;
   _set_debug(on?: boolean): boolean;
   /** What python-ts holds now. */
   _counters(): { handles: number; queuedReleases: number; threads: number; idleThreads: number; queuedCalls: number; callsInFlight: number; contexts: number };

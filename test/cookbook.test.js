@@ -14,8 +14,8 @@ for (const m of doc.matchAll(/^## (.+)\n[\s\S]*?```js\n([\s\S]*?)```/gm)) {
   examples.push({ title: m[1], source: m[2], expected: expected && expected[1] });
 }
 
-test('the cookbook has eleven examples, each with its expected output', () => {
-  assert.strictEqual(examples.length, 11);
+test('the cookbook has twelve examples, each with its expected output', () => {
+  assert.strictEqual(examples.length, 12);
   for (const e of examples) assert.ok(e.expected, `${e.title}: no // → line`);
 });
 

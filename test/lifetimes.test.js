@@ -178,7 +178,7 @@ test(`JS holding Python: a Worker's handles (${N} in each of three Workers)`, (t
     console.log(JSON.stringify(rows));`));
 });
 
-test(`Python holding JS: JS functions, JS errors, external strings (${N} each)`, (t) => {
+test(`Python holding JS: JS functions, JS errors, external strings, live proxies of JS objects (${N} each)`, (t) => {
   check(t, run(`
     const rows = [];
     let finalized = 0;
@@ -187,6 +187,11 @@ test(`Python holding JS: JS functions, JS errors, external strings (${N} each)`,
     rows.push(await matrix('JS functions held by Python', async () => {
       for (let i = 0; i < N; i++) { const payload = new ArrayBuffer(4096); const f = () => payload.byteLength; registry.register(f, null); keep(f); }
       py.exec('kept.clear()');
+    }, () => ({ jsFinalized: finalized })));
+    class Payload { constructor() { this.buf = new ArrayBuffer(4096); } size() { return this.buf.byteLength; } }
+    rows.push(await matrix('JS objects held by Python as live proxies (called, then dropped)', async () => {
+      for (let i = 0; i < N; i++) { const o = new Payload(); registry.register(o, null); keep(o); }
+      py.exec('assert kept[0].size() == 4096 and type(kept[0]).__name__ == "JsProxy"\\nkept.clear()');
     }, () => ({ jsFinalized: finalized })));
     py.exec('def throw_through(f):\\n    try:\\n        f()\\n    except Exception as e:\\n        return type(e).__name__');
     rows.push(await matrix('JS errors thrown through Python', async () => {

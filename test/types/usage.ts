@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` by test/typings.test.js: every public method of the typings.
 declare const console: { log(...args: unknown[]): void };
-import { Python, PythonPool, PythonError, clib, kwargs, tuple, PyHandle, PyObject, PythonOptions } from 'python-ts';
+import { Python, PythonPool, PythonError, clib, kwargs, tuple, jsobject, setRequireBase, PyHandle, PyObject, PythonOptions } from 'python-ts';
 
 const options: PythonOptions = { runtime_path: '/usr/bin/python3', plugins_path: './plugins', debug: false, context: false };
 const py = new Python(options);
@@ -51,6 +51,8 @@ const pool = new PythonPool({ size: 2, setup: 'import math' });
 const r: Promise<number> = pool.call<number>('math', 'factorial', [5]);
 const closed: Promise<void> = pool.close();
 const poolOwnGil: boolean = pool.ownGil;
+const live = jsobject([1, 2]);
+setRequireBase('/tmp');
 const watcher = py.watch('./plugins', (err, name) => console.log(err?.message, name.toUpperCase()));
 watcher.on('reload', (name) => console.log(name.length)).on('error', (err) => console.log(err.module));
 watcher.close();
@@ -63,4 +65,4 @@ const viaKwargs: number = py.call<number>(wrapped, 'dumps', [1], kwargs({ indent
 const viaKwargsAsync: Promise<number> = py.call_async<number>(wrapped, 'dumps', [1], kwargs({ indent: 1 }));
 const internals: bigint = clib._internals.str_to_uint64(h.value);
 try { clib._exec('1/0'); } catch (err) { if (err instanceof PythonError) console.log(err.pyType, err.traceback, err.pyException?.args, err.pyExceptionHandle?.repr); }
-console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals, job, cancelled, typeName, item, t, copied, third, iterate, poolOwnGil, poolDisposed, ctxOwnGil, ctxDeleted, rawView, viaKwargs, viaKwargsAsync);
+console.log(cwd, later, n, p, e, v, pe, pv, reloaded, added, same, released, cleared, isObj, first, deleted, back, dumped, refs, info, r, closed, internals, job, cancelled, typeName, item, t, copied, third, iterate, poolOwnGil, poolDisposed, ctxOwnGil, ctxDeleted, rawView, viaKwargs, viaKwargsAsync, live);

@@ -1,0 +1,190 @@
+'use strict';
+// js/internal/jsproxy.js and python_ts.JsProxy: Python uses the app's JS objects live — require,
+// the global scope, class instances, EventEmitters, Promises — from the JS thread, Python
+// threads, async def, Workers; errors both ways; lifetimes.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { EventEmitter } = require('events');
+const { Python, jsobject, PythonError } = require('..');
+const { runNode, lastJson, tmpdir, freeThreadedPythons } = require('./helpers');
+
+const py = new Python();
+py.exec([
+  'import threading, asyncio',
+  'from python_ts import js, require, JsProxy, JSError',
+  'def in_thread(f, *args):',
+  '    out = []',
+  '    t = threading.Thread(target=lambda: out.append(f(*args)))',
+  '    t.start()',
+  '    t.join()',
+  '    return out[0]',
+].join('\n'));
+const main = py.import('__main__');
+
+test('from Python: require and the global scope, sync, from a Python thread and from async def', async () => {
+  const file = path.join(tmpdir('jsproxy'), 'f.txt');
+  fs.writeFileSync(file, 'héllo');
+  py.exec([
+    'def node_things(file):',
+    '    return [require("path").join("a", "b"),',
+    '            require("crypto").createHash("sha256").update("abc").digest("hex"),',
+    '            require("fs").readFileSync(file, "utf8"),',
+    '            js.JSON.stringify({"a": [1, 2]}),',
+    '            js.Math.max(1, 5, 3),',
+    '            js.Date.new(0).getTime()]',
+    'async def node_things_async(file):',
+    '    await asyncio.sleep(0)',
+    '    return node_things(file)',
+  ].join('\n'));
+  const expected = ['a/b', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'héllo', '{"a":[1,2]}', 5, 0];
+  assert.deepStrictEqual(main.node_things(file), expected);
+  // From a Python thread the JS thread must be free: the async form keeps it so.
+  assert.deepStrictEqual(await main.in_thread_async(main.node_things, file), expected);
+  assert.deepStrictEqual(await main.node_things_async_async(file), expected);
+  assert.deepStrictEqual(await main.node_things_async(file), expected);
+});
+
+test('an Electron-style plugin: methods, a property, an EventEmitter listener, a background thread and an awaited Promise', async () => {
+  class App {
+    constructor() { this.name = 'demo'; this.events = new EventEmitter(); this.lines = []; }
+    log(msg) { this.lines.push(msg); return this.lines.length; }
+    fetchConfig() { return new Promise((resolve) => setImmediate(() => resolve({ level: 3, tags: ['a', 'b'] }))); }
+  }
+  const app = new App();
+  py.exec([
+    'ticks = []',
+    'def plugin_setup(app):',
+    '    app.log("setup " + app.name)',
+    '    app.events.on("tick", lambda n: ticks.append(n))',
+    '    t = threading.Thread(target=lambda: app.log("from a thread"))',
+    '    t.start()',
+    '    return True',
+    'async def plugin_configure(app):',
+    '    cfg = await app.fetchConfig()',
+    '    app.log("level %d" % cfg["level"])',
+    '    return cfg.to_py()',
+  ].join('\n'));
+  assert.strictEqual(main.plugin_setup(app), true);
+  app.events.emit('tick', 1);
+  app.events.emit('tick', 2);
+  while (app.lines.length < 2) await new Promise((r) => setImmediate(r));
+  assert.deepStrictEqual(py.eval('ticks'), [1, 2]);
+  assert.deepStrictEqual(await main.plugin_configure_async(app), { level: 3, tags: ['a', 'b'] });
+  assert.deepStrictEqual(app.lines, ['setup demo', 'from a thread', 'level 3']);
+});
+
+test('the proxy protocol: attributes, items, len, iteration, in, bool, repr, identity, hash, new, to_py; plain values convert as before', () => {
+  class Point { constructor(x, y) { this.x = x; this.y = y; } norm() { return Math.hypot(this.x, this.y); } }
+  py.exec([
+    'def protocol(p, arr, m, s, f):',
+    '    p.z = 7',
+    '    out = {"type": type(p).__name__, "x": p.x, "norm": p.norm(), "z": p.z,',
+    '           "arr": [arr[0], len(arr), list(arr), 2 in arr, bool(arr)],',
+    '           "map": [m["k"], len(m), [list(e) for e in m], "k" in m],',
+    '           "set": sorted(s), "repr": repr(p), "eq": p == p, "hash": hash(p) == hash(p),',
+    '           "made": f.new(2, 3).norm(), "topy": arr.to_py(), "missing": p.nothing}',
+    '    arr[0] = 10',
+    '    del p.y',
+    '    return out',
+  ].join('\n'));
+  const p = new Point(3, 4);
+  const arr = [1, 2, 3];
+  const o = main.protocol(p, jsobject(arr), jsobject(new Map([['k', 'v']])), jsobject(new Set([2, 1])), jsobject(Point));
+  assert.deepStrictEqual(o, {
+    type: 'JsProxy', x: 3, norm: 5, z: 7,
+    arr: [1, 3, [1, 2, 3], true, true],
+    map: ['v', 1, [['k', 'v']], true],
+    set: [1, 2], repr: 'Point { x: 3, y: 4, z: 7 }', eq: true, hash: true,
+    made: Math.hypot(2, 3), topy: [1, 2, 3], missing: null,
+  });
+  assert.deepStrictEqual([arr[0], 'y' in p, p.z], [10, false, 7], 'writes reach the JS objects');
+  assert.strictEqual(py.eval('lambda o: o')(p), p, 'a proxy back in JS is its object');
+  assert.deepStrictEqual(py.eval('lambda o: type(o).__name__')({ a: 1 }), 'dict', 'plain objects still convert');
+  assert.deepStrictEqual(py.eval('lambda o: type(o).__name__')([1]), 'list');
+  assert.deepStrictEqual(py.eval('lambda o: type(o).__name__')(new Date(0)), 'datetime');
+  assert.strictEqual(py.eval('lambda a, b: a is b')(p, p), true, 'one object twice in a call is one proxy');
+});
+
+test('errors: a JS exception through a proxy is a JSError with name, message and stack, and comes back to JS as itself; a rejection raises in async def', async () => {
+  class Api {
+    fail() { throw new RangeError('out of range'); }
+    reject() { return Promise.reject(new TypeError('refused')); }
+  }
+  const api = new Api();
+  py.exec([
+    'def catch_js(api):',
+    '    try:',
+    '        api.fail()',
+    '    except JSError as e:',
+    '        return [type(e).__name__, str(e), e.js_stack.splitlines()[0]]',
+    'def let_through(api):',
+    '    api.fail()',
+    'async def await_rejection(api):',
+    '    try:',
+    '        await api.reject()',
+    '    except JSError as e:',
+    '        return [e.js_name, e.js_message]',
+  ].join('\n'));
+  assert.deepStrictEqual(main.catch_js(api), ['JSError', 'out of range', 'RangeError: out of range']);
+  assert.throws(() => main.let_through(api), (e) => e instanceof RangeError && e.message === 'out of range');
+  assert.deepStrictEqual(await main.await_rejection_async(api), ['TypeError', 'refused']);
+  assert.throws(() => py.eval('lambda: require("no-such-module-here")')(), (e) => e.code === 'MODULE_NOT_FOUND');
+});
+
+test('a Worker\'s proxies: js is the Worker\'s global; after the Worker ends its proxies raise a clear error, no crash', () => {
+  const r = runNode(`const { Worker } = require('worker_threads');
+    const { Python } = require('.');
+    const py = new Python();
+    py.exec('kept = []\\ndef use_kept():\\n    try:\\n        return kept[0].name\\n    except Exception as e:\\n        return type(e).__name__ + ": " + str(e)');
+    const w = new Worker(\`
+      const { parentPort } = require('worker_threads');
+      const { Python } = require(\${JSON.stringify(process.cwd())});
+      const py = new Python();
+      globalThis.whereAmI = 'worker';
+      class Thing { constructor() { this.name = 'thing'; } }
+      py.exec('from python_ts import js');
+      const seen = py.eval('js.whereAmI');
+      py.eval('lambda t: kept.append(t)')(new Thing());
+      parentPort.postMessage([seen, py.eval('kept[0].name')]);
+    \`, { eval: true });
+    w.on('message', async (m) => {
+      await w.terminate();
+      globalThis.whereAmI = 'main';
+      py.exec('from python_ts import js');
+      console.log(JSON.stringify({ worker: m, main: py.eval('js.whereAmI'), after: py.import('__main__').use_kept() }));
+    });`);
+  assert.strictEqual(r.status, 0, r.stderr);
+  const o = lastJson(r);
+  assert.deepStrictEqual(o.worker, ['worker', 'thing']);
+  assert.strictEqual(o.main, 'main');
+  assert.match(o.after, /RuntimeError: .*JavaScript environment .* has ended/);
+});
+
+test('lifetimes: 10 000 proxies made and dropped leave their JS objects collectable', () => {
+  const r = runNode(`const { Python } = require('.');
+    const py = new Python();
+    py.exec('def touch(o):\\n    return o.n');
+    const touch = py.import('__main__').touch;
+    let finalized = 0;
+    const registry = new FinalizationRegistry(() => { finalized++; });
+    class Item { constructor(n) { this.n = n; } }
+    (async () => {
+      for (let i = 0; i < 10000; i++) { const o = new Item(i); registry.register(o, i); touch(o); }
+      for (let i = 0; i < 20 && finalized < 10000; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); py.eval('0'); }
+      console.log(JSON.stringify({ finalized }));
+    })();`, { args: ['--expose-gc'] });
+  assert.strictEqual(lastJson(r).finalized, 10000);
+});
+
+test('on the free-threaded build too', { skip: !freeThreadedPythons().length && 'no free-threaded CPython here' }, () => {
+  const ft = freeThreadedPythons()[0];
+  const r = runNode(`const { Python } = require('.');
+    const py = new Python();
+    class App { constructor() { this.n = 0; } add(k) { this.n += k; return this.n; } }
+    const app = new App();
+    py.exec('import threading\\nfrom python_ts import js\\ndef run(app):\\n    app.add(1)\\n    return [js.Math.max(2, 9), app.n]');
+    console.log(JSON.stringify(py.import('__main__').run(app)));`, { env: { PYTHON_TS_PYTHON: ft.exe } });
+  assert.deepStrictEqual(lastJson(r), [9, 1]);
+});
