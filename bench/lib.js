@@ -217,4 +217,38 @@ function echoVariants(value, ok) {
   };
 }
 
-module.exports = { floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+
+/** The Python side of the proxy benchmarks (bench/jsproxy*.js): loops timed in Python. */
+const JSPROXY_SOURCE = `
+import time
+from python_ts import js
+def loop(n):
+    t = time.perf_counter()
+    for _ in range(n):
+        js.Math.max(1, 2)
+    return (time.perf_counter() - t) / n * 1e6
+def loop_bound(n):
+    mx = js.Math.max
+    t = time.perf_counter()
+    for _ in range(n):
+        mx(1, 2)
+    return (time.perf_counter() - t) / n * 1e6
+def list_to_js(f):
+    items = list(range(10000))
+    t = time.perf_counter()
+    f(items)
+    return (time.perf_counter() - t) * 1e6
+def list_from_js(proxy):
+    t = time.perf_counter()
+    proxy.to_py()
+    return (time.perf_counter() - t) * 1e6
+`;
+
+function jsproxyModule() {
+  const { Python } = pythonTs();
+  const py = new Python();
+  py.exec(JSPROXY_SOURCE);
+  return py.import('__main__');
+}
+
+module.exports = { jsproxyModule, floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
