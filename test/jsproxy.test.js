@@ -14,7 +14,7 @@ const py = new Python();
 py.exec([
   'import threading, asyncio',
   'from python_ts import js, require, JsProxy, JSError',
-  'def in_thread(f, *args):',
+  'def jp_in_thread(f, *args):',
   '    out = []',
   '    t = threading.Thread(target=lambda: out.append(f(*args)))',
   '    t.start()',
@@ -41,7 +41,7 @@ test('from Python: require and the global scope, sync, from a Python thread and 
   const expected = ['a/b', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'héllo', '{"a":[1,2]}', 5, 0];
   assert.deepStrictEqual(main.node_things(file), expected);
   // From a Python thread the JS thread must be free: the async form keeps it so.
-  assert.deepStrictEqual(await main.in_thread_async(main.node_things, file), expected);
+  assert.deepStrictEqual(await main.jp_in_thread_async(main.node_things, file), expected);
   assert.deepStrictEqual(await main.node_things_async_async(file), expected);
   assert.deepStrictEqual(await main.node_things_async(file), expected);
 });
@@ -54,10 +54,10 @@ test('an Electron-style plugin: methods, a property, an EventEmitter listener, a
   }
   const app = new App();
   py.exec([
-    'ticks = []',
+    'jp_ticks = []',
     'def plugin_setup(app):',
     '    app.log("setup " + app.name)',
-    '    app.events.on("tick", lambda n: ticks.append(n))',
+    '    app.events.on("tick", lambda n: jp_ticks.append(n))',
     '    t = threading.Thread(target=lambda: app.log("from a thread"))',
     '    t.start()',
     '    return True',
@@ -70,7 +70,7 @@ test('an Electron-style plugin: methods, a property, an EventEmitter listener, a
   app.events.emit('tick', 1);
   app.events.emit('tick', 2);
   while (app.lines.length < 2) await new Promise((r) => setImmediate(r));
-  assert.deepStrictEqual(py.eval('ticks'), [1, 2]);
+  assert.deepStrictEqual(py.eval('jp_ticks'), [1, 2]);
   assert.deepStrictEqual(await main.plugin_configure_async(app), { level: 3, tags: ['a', 'b'] });
   assert.deepStrictEqual(app.lines, ['setup demo', 'from a thread', 'level 3']);
 });
@@ -78,7 +78,7 @@ test('an Electron-style plugin: methods, a property, an EventEmitter listener, a
 test('the proxy protocol: attributes, items, len, iteration, in, bool, repr, identity, hash, new, to_py; plain values convert as before', () => {
   class Point { constructor(x, y) { this.x = x; this.y = y; } norm() { return Math.hypot(this.x, this.y); } }
   py.exec([
-    'def protocol(p, arr, m, s, f):',
+    'def jp_protocol(p, arr, m, s, f):',
     '    p.z = 7',
     '    out = {"type": type(p).__name__, "x": p.x, "norm": p.norm(), "z": p.z,',
     '           "arr": [arr[0], len(arr), list(arr), 2 in arr, bool(arr)],',
@@ -91,7 +91,7 @@ test('the proxy protocol: attributes, items, len, iteration, in, bool, repr, ide
   ].join('\n'));
   const p = new Point(3, 4);
   const arr = [1, 2, 3];
-  const o = main.protocol(p, jsobject(arr), jsobject(new Map([['k', 'v']])), jsobject(new Set([2, 1])), jsobject(Point));
+  const o = main.jp_protocol(p, jsobject(arr), jsobject(new Map([['k', 'v']])), jsobject(new Set([2, 1])), jsobject(Point));
   assert.deepStrictEqual(o, {
     type: 'JsProxy', x: 3, norm: 5, z: 7,
     arr: [1, 3, [1, 2, 3], true, true],
