@@ -2,7 +2,7 @@
 // Python uses JS: a 10 000-element list each way — a Python list given to a JS function, a live
 // JS Array copied into Python (`to_py`).
 // Times are taken in Python (time.perf_counter) around the one call.
-const { bench, perCall, pythonTs, jsproxyModule } = require('./lib');
+const { bench, perCall, pythonTs, jsproxyModule, peerLoop } = require('./lib');
 
 bench({
   name: 'a 10 000-element list each way (Python → a JS function; a live JS Array → Python by to_py)',
@@ -14,6 +14,8 @@ bench({
       const f = (a) => a.length;
       return async () => m.list_to_js(f);
     },
+    'pythonmonkey, Python list → JS': async () => peerLoop('import pythonmonkey as pm\nf = pm.eval("(a) => a.length")\nitems = list(range(10000))\ncall = lambda: f(items)', 20),
+    'pythonmonkey, JS Array → Python (list())': async () => peerLoop('import pythonmonkey as pm\na = pm.eval("Array.from({ length: 10000 }, (_, i) => i)")\ncall = lambda: list(a)', 20),
     'python-ts, JS Array → Python (to_py)': async () => {
       const m = jsproxyModule();
       const { jsobject } = pythonTs();

@@ -3,9 +3,12 @@
 // on the JS thread (a sync call), the same with the method read once, and from a Python thread
 // (an async call's worker: every call hops to the JS thread); a 10 000-element list each way.
 // Times are taken in Python (time.perf_counter) over the loop, per call. The in-process peer
-// (PythonMonkey) and the pipe-based one (pythonia/JSPyBridge) are Python packages, not installed
-// by bench/package.json: their rows say so.
-const { bench, perCall, pythonTs, jsproxyModule } = require('./lib');
+// (PythonMonkey: SpiderMonkey inside CPython) is a Python package: set PYTHON_TS_PEERS_PYTHON to
+// a python that has it (`python -m venv v && v/bin/pip install pythonmonkey`); its rows run the
+// same loop there. (pythonia/JSPyBridge, PyPI `javascript`, installed here but its first call
+// never returned in 120 s on this machine: no row.)
+const { bench, perCall, pythonTs, jsproxyModule, peerLoop } = require('./lib');
+
 
 const N = 20000;
 
@@ -17,7 +20,7 @@ bench({
     'python-ts, JS thread': async () => { const m = jsproxyModule(); return async () => m.loop(N); },
     'python-ts, JS thread, method read once': async () => { const m = jsproxyModule(); return async () => m.loop_bound(N); },
     'python-ts, from a Python thread': async () => { const m = jsproxyModule(); return async () => m.loop_async(N / 10); },
-    pythonmonkey: async () => { throw new Error('not installed here (PyPI pythonmonkey)'); },
-    'pythonia (JSPyBridge)': async () => { throw new Error('not installed here (PyPI javascript)'); },
+    'pythonmonkey, method read each time': async () => peerLoop('import pythonmonkey as pm\nMath = pm.eval("Math")\ncall = lambda: Math.max(1, 2)', N),
+    'pythonmonkey, method read once': async () => peerLoop('import pythonmonkey as pm\nmx = pm.eval("Math.max")\ncall = lambda: mx(1, 2)', N),
   },
 });

@@ -251,4 +251,17 @@ function jsproxyModule() {
   return py.import('__main__');
 }
 
-module.exports = { jsproxyModule, floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+/** A peer's loop in its own Python: `setup` defines `call()`; µs per call. */
+function peerLoop(setup, n) {
+  const python = process.env.PYTHON_TS_PEERS_PYTHON;
+  if (!python) throw new Error('set PYTHON_TS_PEERS_PYTHON to a python with pythonmonkey installed');
+  const script = `${setup}\nimport time, sys\nfor _ in range(3): call()\nt = time.perf_counter()\nfor _ in range(${n}): call()\nprint((time.perf_counter() - t) / ${n} * 1e6)\nsys.stdout.flush()\nimport os\nos._exit(0)`;
+  return async () => {
+    const r = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 300000 });
+    const v = Number((r.stdout || '').trim().split('\n').pop());
+    if (r.status !== 0 || !Number.isFinite(v)) throw new Error(`the peer failed: ${(r.stderr || '').trim().split('\n').slice(-2).join(' ')}`);
+    return v;
+  };
+}
+
+module.exports = { jsproxyModule, peerLoop, floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

@@ -556,7 +556,9 @@ function withCallSite(err, site) {
   if (/\n\s+at /.test(stack)) return err;
   const frames = String(site.stack).split('\n').slice(1).filter((l) => !OWN_FRAMES.test(l));
   if (!frames.length) return err;
-  Object.defineProperty(err, 'stack', { value: `${stack || `${err.name}: ${err.message}`}\n${frames.join('\n')}`, writable: true, configurable: true });
+  // (JavaScriptCore gives an error made natively no header line: the message, naming its type once.)
+  const header = stack || (String(err.message).startsWith(`${err.name}: `) ? err.message : `${err.name}: ${err.message}`);
+  Object.defineProperty(err, 'stack', { value: `${header}\n${frames.join('\n')}`, writable: true, configurable: true });
   return err;
 }
 

@@ -495,14 +495,36 @@ unsafe fn end_interpreter(creation: ThreadStatePtr, creator: u64, others: &[Thre
             (api.PyThreadState_Clear)(ts);
             (api.PyThreadState_Delete)(ts);
         }
-        (api.Py_EndInterpreter)(last);
-        // 3.8–3.11 leave the shared GIL held with no current state; 3.12+ swap GILs inside
-        // `PyThreadState_Swap`. Either way: make the main state current, then release.
-        (api.PyThreadState_Swap)(main_ts);
+        // A thread of the interpreter that just ended (its asyncio loop's, a Thread joined a
+        // moment ago) may still be deleting its state, and CPython aborts ending an interpreter
+        // that has another ("Py_EndInterpreter: not the last thread": seen once in the 3.13
+        // soak under Node 18). Wait for it with the GIL released; one that stays is a thread
+        // we do not know of: the interpreter is then left as it is (its memory kept), never an
+        // abort. Only `last`'s own link and the list head are read (both pointer-sized).
+        let interp = interpreter_of(last);
+        let alone = || (api.PyInterpreterState_ThreadHead)(interp) == last && (api.PyThreadState_Next)(last).is_null();
+        let mut waits = 0;
+        while !alone() && waits < LAST_THREAD_WAITS {
+            let ts = (api.PyEval_SaveThread)();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            (api.PyEval_RestoreThread)(ts);
+            waits += 1;
+        }
+        if alone() {
+            (api.Py_EndInterpreter)(last);
+            // 3.8–3.11 leave the shared GIL held with no current state; 3.12+ swap GILs inside
+            // `PyThreadState_Swap`. Either way: make the main state current, then release.
+            (api.PyThreadState_Swap)(main_ts);
+        } else {
+            eprintln!("python-ts: a context's interpreter still has a thread state python-ts did not make after {LAST_THREAD_WAITS} ms: it is left running (not ended) rather than aborting the process");
+        }
         (api.PyEval_SaveThread)();
     }
     note_attached(ptr::null_mut());
 }
+
+/// How long (ms) ending an interpreter waits for its other thread states to go.
+const LAST_THREAD_WAITS: u32 = 5000;
 
 /// A context was deleted (unregistered, no call in flight, no Python thread alive): give back
 /// this thread's state of it, then end its interpreter. Other threads' states are deleted with

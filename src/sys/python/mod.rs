@@ -113,6 +113,8 @@ py_api! {
         fn PyThreadState_Clear(*mut PyThreadState);
         fn PyThreadState_Delete(*mut PyThreadState);
         fn PyThreadState_DeleteCurrent();
+        fn PyInterpreterState_ThreadHead(*mut PyInterpreterState) -> *mut PyThreadState;
+        fn PyThreadState_Next(*mut PyThreadState) -> *mut PyThreadState;
         fn PyThreadState_SetAsyncExc(c_ulong, PyPtr) -> c_int;
         fn PyThread_get_thread_ident() -> c_ulong;
         fn PyEval_EvalCode(PyPtr, PyPtr, PyPtr) -> PyPtr;
