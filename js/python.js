@@ -58,13 +58,11 @@ class Python {
 
   /**
    * Give this thread's JS global scope and `require` to the interpreter (`from python_ts import
-   * js, require`), once per thread and interpreter.
+   * js, require`). Each instance does (one call): a runtime made again after `_destroy_python()`
+   * has a fresh support module that knows no thread yet.
    * @private
    */
   _registerHost() {
-    const key = this._ctx || MAIN_KEY;
-    if (registeredHosts.has(key)) return;
-    registeredHosts.add(key);
     this._helper('_register_host', [clib.jsobject(globalThis), jsproxy.requireForPython]);
   }
 
@@ -87,6 +85,8 @@ class Python {
     this._supportHandle = null;
     /** Python type name → converter (registerConverter). */
     this._converters = new Map();
+    /** `watch()` watchers, closed with the instance. */
+    this._watchers = new Set();
     this._deleted = false;
     /** Wraps a call's object result (bound methods call it; primitives skip it). */
     this._wrapResult = (v) => this._wrap(v);
@@ -356,7 +356,7 @@ class Python {
       if (typeof root !== 'string') throw new TypeError('python-ts: watch(target): the module has no file to watch (a built-in or namespace module)');
     }
     const w = new Watcher(root, (file) => this._reloadFile(file), onReload, () => this._watchers.delete(w));
-    (this._watchers || (this._watchers = new Set())).add(w);
+    this._watchers.add(w);
     return w;
   }
 
@@ -427,7 +427,7 @@ class Python {
    */
   delete() {
     if (this._deleted) return false;
-    if (this._watchers) for (const w of [...this._watchers]) w.close();
+    for (const w of [...this._watchers]) w.close();
     if (this.ownContext) {
       clib._delete_pycontext(this._ctx);
     } else {
@@ -572,9 +572,6 @@ function abortError(signal) {
 /** Instances the library itself uses to wrap handles it finds (exceptions), by context. */
 const internal = new WeakMap();
 let internalMain = null;
-/** Interpreters (context objects, MAIN_KEY) this thread has registered its host with. */
-const MAIN_KEY = {};
-const registeredHosts = new WeakSet();
 // Python's proxies of JS objects: their arguments from Python (handles) become wrapped objects,
 // Python callables JS functions.
 jsproxy.install((v) => {

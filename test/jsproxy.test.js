@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const { EventEmitter } = require('events');
 const { Python, jsobject, PythonError } = require('..');
-const { runNode, lastJson, tmpdir, freeThreadedPythons } = require('./helpers');
+const { runNode, lastJson, tmpdir, freeThreadedPythons, supportedPythons, reinitSafe } = require('./helpers');
 
 const py = new Python();
 py.exec([
@@ -191,4 +191,15 @@ test('on the free-threaded build too', { skip: !freeThreadedPythons().length && 
     py.exec('import threading\\nfrom python_ts import js\\ndef run(app):\\n    app.add(1)\\n    return [js.Math.max(2, 9), app.n]');
     console.log(JSON.stringify(py.import('__main__').run(app)));`, { env: { PYTHON_TS_PYTHON: ft.exe } });
   assert.deepStrictEqual(lastJson(r), [9, 1]);
+});
+
+test('js and require work again in a runtime made after _destroy_python()', () => {
+  const python = supportedPythons().filter(reinitSafe).pop();
+  const r = runNode(`const { Python, clib } = require('.');
+    const first = new Python().eval('__import__("python_ts").js.Math.max(1, 2)');
+    clib._destroy_python();
+    clib._init_python();
+    const second = new Python().eval('__import__("python_ts").js.Math.max(3, 4)');
+    console.log(JSON.stringify([first, second]));`, { env: { PYTHON_TS_PYTHON: python.exe } });
+  assert.deepStrictEqual(lastJson(r), [2, 4]);
 });
