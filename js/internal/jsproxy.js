@@ -31,7 +31,6 @@ const out = (v) => {
 const args = (a) => (Array.isArray(a) ? a.map((x) => wrapFor(x)) : []);
 
 function sizeOf(t) {
-  if (t instanceof Map || t instanceof Set) return t.size;
   if (typeof t.length === 'number') return t.length;
   if (typeof t.size === 'number') return t.size;
   return null;

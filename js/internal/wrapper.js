@@ -66,9 +66,13 @@ function resolver(py, getHandle, self) {
   const state = { handle: getHandle, py };
   // An awaitable (a coroutine from calling an `async def` without `_async`) is a thenable: `await`
   // runs it once on the interpreter's loop, as `_async` does; anything else is no thenable.
+  // (Whether it is awaitable is asked of Python once per wrapper: JS probes `then` on every
+  // Promise resolution with it.)
   let awaited = null;
+  let awaitable;
   const thenOf = () => {
-    if (!awaited && !py._helper('is_awaitable', [getHandle()])) return undefined;
+    if (awaitable === undefined) awaitable = py._helper('is_awaitable', [getHandle()]);
+    if (!awaitable) return undefined;
     return (onFulfilled, onRejected) => {
       if (!awaited) awaited = py.call_async(py._support(), 'run_awaitable', [getHandle()]);
       return awaited.then(onFulfilled, onRejected);

@@ -47,21 +47,18 @@ fn counters(env: Env, _args: &Args) -> Result<Value> {
 /// phase `start`, `end` or `error`), which js/internal/diagnostics.js sets while any of its
 /// diagnostics_channel channels has subscribers. Returns whether one is set.
 fn set_trace(env: Env, args: &Args) -> Result<Value> {
-    let f = match args.get(0) {
-        Some(v) if env.type_of(v)? == crate::sys::napi::ValueType::napi_function => Some(v),
-        v if super::is_nullish(env, v)? => None,
-        _ => return Err(Error::Type("python-ts: _set_trace(publish): publish must be a function or null".into())),
-    };
-    let data = instance::get(env)?;
-    if let Some(old) = data.trace.take() {
-        env.delete_ref(old)?;
+    let f = super::function_arg(env, args, 0, "_set_trace(publish)", "publish")?;
+    let slot = &instance::get(env)?.trace;
+    // The process-wide count follows whether this env's slot holds a publisher, on every path.
+    if slot.get().is_some() {
         trace::set_publishing(false);
     }
-    if let Some(f) = f {
-        data.trace.set(Some(env.create_ref(f, 1)?));
+    let replaced = super::replace_hook(env, slot, f);
+    if slot.get().is_some() {
         trace::set_publishing(true);
     }
-    env.boolean(data.trace.get().is_some())
+    replaced?;
+    env.boolean(f.is_some())
 }
 
 /// `_executor_stats()` → `{ threads, idle, queued, max }` of the library's worker pool.

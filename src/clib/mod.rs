@@ -110,6 +110,12 @@ pub fn context_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Ctx> {
 
 /// An optional callback argument: `Some(function)`, `None` when absent; a `TypeError` otherwise.
 pub fn callback_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Option<Value>> {
+    function_arg(env, args, i, func, "callback")
+}
+
+/// An optional function argument named `what`: `Some(function)`, `None` when absent or null; a
+/// `TypeError` otherwise.
+pub fn function_arg(env: Env, args: &Args, i: usize, func: &str, what: &str) -> Result<Option<Value>> {
     let v = args.get(i);
     if is_nullish(env, v)? {
         return Ok(None);
@@ -118,5 +124,16 @@ pub fn callback_arg(env: Env, args: &Args, i: usize, func: &str) -> Result<Optio
     if env.type_of(v)? == ValueType::napi_function {
         return Ok(Some(v));
     }
-    Err(Error::Type(format!("python-ts: {func}: callback must be a function, got {}", describe_arg(env, Some(v))?)))
+    Err(Error::Type(format!("python-ts: {func}: {what} must be a function, got {}", describe_arg(env, Some(v))?)))
+}
+
+/// Put `f` (or nothing) in an env's hook slot, giving back the reference to the one it held.
+pub fn replace_hook(env: Env, slot: &std::cell::Cell<Option<crate::sys::napi::Ref>>, f: Option<Value>) -> Result<()> {
+    if let Some(old) = slot.take() {
+        env.delete_ref(old)?;
+    }
+    if let Some(f) = f {
+        slot.set(Some(env.create_ref(f, 1)?));
+    }
+    Ok(())
 }

@@ -587,18 +587,8 @@ fn jsobject(env: Env, args: &Args) -> Result<Value> {
 /// `_set_js_proxy(hook | null)`: the package's proxy hook in this env — `hook(target, thisArg)`
 /// gives the dispatcher function a Python `JsProxy` calls (js/internal/jsproxy.js).
 fn set_js_proxy(env: Env, args: &Args) -> Result<Value> {
-    let f = match args.get(0) {
-        Some(v) if env.type_of(v)? == ValueType::napi_function => Some(v),
-        v if is_nullish(env, v)? => None,
-        _ => return Err(Error::Type("python-ts: _set_js_proxy(hook): hook must be a function or null".into())),
-    };
-    let data = crate::env::get(env)?;
-    if let Some(old) = data.js_proxy.take() {
-        env.delete_ref(old)?;
-    }
-    if let Some(f) = f {
-        data.js_proxy.set(Some(env.create_ref(f, 1)?));
-    }
+    let f = super::function_arg(env, args, 0, "_set_js_proxy(hook)", "hook")?;
+    super::replace_hook(env, &crate::env::get(env)?.js_proxy, f)?;
     env.boolean(f.is_some())
 }
 
