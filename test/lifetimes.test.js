@@ -44,6 +44,8 @@ const PRELUDE = `
     'def gen(n):',
     '    for _ in range(n):',
     '        yield C()',
+    'async def acreate():',
+    '    return C()',
     'async def agen(n):',
     '    for _ in range(n):',
     '        yield C()',
@@ -123,7 +125,7 @@ test(`JS holding Python: wrapped results, bound methods, attributes, items, raw 
     console.log(JSON.stringify(rows));`));
 });
 
-test(`JS holding Python: iteration, for await, async results, views, pyException, converter results (${N} each)`, (t) => {
+test(`JS holding Python: iteration, for await, async results, awaited coroutines, views, pyException, converter results (${N} each)`, (t) => {
   check(t, run(`
     const rows = [];
     rows.push(await matrix('for..of over a generator', async () => { let n = 0; for (const x of main.gen(N)) n++; if (n !== N) throw new Error('short'); }));
@@ -131,6 +133,9 @@ test(`JS holding Python: iteration, for await, async results, views, pyException
     rows.push(await matrix('for await over an async generator', async () => { let n = 0; for await (const x of main.agen(N)) n++; if (n !== N) throw new Error('short'); }));
     rows.push(await matrix('async results (call_async, _async methods)', async () => {
       for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => (j % 2 ? py.call_async(main, 'C') : main.C_async())));
+    }));
+    rows.push(await matrix('coroutines awaited from JS (then on a wrapped coroutine)', async () => {
+      for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: 100 }, () => main.acreate()));
     }));
     const b = py.eval('shared');
     rows.push(await matrix('buffer views', async () => { for (let i = 0; i < N; i++) py.view(b); }));

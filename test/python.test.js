@@ -248,6 +248,16 @@ test('watch: a changed file reloads its module; a failed reload keeps the last g
   assert.throws(() => py.watch('sys'), TypeError, 'a built-in module has no file');
 });
 
+test('keyword arguments: kwargs({...}) also as the kwargs parameter of call/call_async; a plain object passed last gets a hint in its TypeError', async () => {
+  py.exec('def kw_f(a, *, y=0):\n    return [a, y]');
+  const m = py.import('__main__');
+  assert.deepStrictEqual(py.call(m, 'kw_f', [1], kwargs({ y: 2 })), [1, 2]);
+  assert.deepStrictEqual(await py.call_async(m, 'kw_f', [1], kwargs({ y: 3 })), [1, 3]);
+  assert.deepStrictEqual(py.call(m, 'kw_f', [1], { y: 4 }), [1, 4], 'the plain-object form still works');
+  assert.throws(() => m.kw_f(1, { y: 2 }), (e) => e instanceof PythonError && e.name === 'TypeError' && /a JS object, was passed as a dict; keyword arguments are passed as kwargs\(\{\.\.\.\}\)/.test(e.message));
+  assert.throws(() => m.kw_f(1, [2]), (e) => e.name === 'TypeError' && !/kwargs\(/.test(e.message), 'no hint for an Array');
+});
+
 test('errors: PythonError from every method; misuse is a TypeError or Error that says what to do', () => {
   const plugin = py.import('simple_plugin');
   assert.throws(() => plugin.add(), (e) => e instanceof PythonError && e.name === 'TypeError');
