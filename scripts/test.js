@@ -48,11 +48,20 @@ if (solo.length) {
   const alone = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...solo], { cwd: root, stdio: 'inherit' });
   if (alone.status !== 0) failed = true;
 }
+/**
+ * One run of the whole suite in one process, bounded: a process that does not end (a hang at
+ * exit) fails here with a message instead of reaching CI's own limit.
+ */
+function oneProcess(node, env) {
+  const limitMs = Number(process.env.PYTHON_TS_ONE_PROCESS_LIMIT_MS) || 25 * 60 * 1000;
+  const r = spawnSync(node, ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit', env, timeout: limitMs, killSignal: 'SIGKILL' });
+  if (r.signal) console.error(`# failed: the one-process run did not end within ${limitMs / 60000} min (killed with ${r.signal})`);
+  return r.status === 0;
+}
 if (!only.length) {
   // The same files again in ONE process, sharing one interpreter, as an application does.
   console.log('# the whole JS suite in one process');
-  const one = spawnSync(process.execPath, ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit' });
-  if (one.status !== 0) failed = true;
+  if (!oneProcess(process.execPath, process.env)) failed = true;
   // And on the newest CPython here (3.13+: own-GIL contexts), where one is installed — with the
   // node binary it needs (a manifest runtime may need a newer glibc's).
   const helpers = require('../test/helpers');
@@ -60,8 +69,7 @@ if (!only.length) {
   if (newest) {
     console.log(`# the whole JS suite in one process on ${newest.label}`);
     const env = { ...process.env, PYTHON_TS_PYTHON: newest.exe };
-    const r = spawnSync(helpers.nodeFor(env), ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit', env });
-    if (r.status !== 0) failed = true;
+    if (!oneProcess(helpers.nodeFor(env), env)) failed = true;
   } else {
     console.log('# skipped: the one-process run on 3.13+ (no CPython 3.13 or newer found)');
   }
@@ -69,8 +77,7 @@ if (!only.length) {
   for (const ft of helpers.freeThreadedPythons()) {
     console.log(`# the whole JS suite in one process on ${ft.label} (free-threaded)`);
     const env = { ...process.env, PYTHON_TS_PYTHON: ft.exe };
-    const r = spawnSync(helpers.nodeFor(env), ['--expose-gc', path.join('scripts', 'test-one-process.js')], { cwd: root, stdio: 'inherit', env });
-    if (r.status !== 0) failed = true;
+    if (!oneProcess(helpers.nodeFor(env), env)) failed = true;
   }
   // Memory errors: the reliability, regression and soak tests against an AddressSanitizer build.
   const asan = spawnSync(process.execPath, [path.join('scripts', 'test-asan.js')], { cwd: root, stdio: 'inherit' });

@@ -233,6 +233,18 @@ test('atexit handlers run at a normal exit (Python is finalized on its own threa
   assert.match(r.stdout, /atexit ran/);
 });
 
+test('an atexit handler that never returns does not keep node from exiting (the exit waits a bounded time)', () => {
+  // The handler runs on the Python thread; the process still exits, with code 0 and one line
+  // saying why Python was not waited for. (Before: node hung for ever in the exit hook.)
+  const r = runNode(`const { clib } = require('.');
+    clib._exec("import atexit, threading\\natexit.register(lambda: (print('handler started', flush=True), threading.Event().wait()))");
+    console.log('js done');`, { env: { PYTHON_TS_EXIT_FINALIZE_MS: '300', PYTHON_TS_EXIT_WAIT_MS: '100' }, timeout: 120000 });
+  assert.strictEqual(r.signal, null, `node did not exit by itself: ${r.stderr}`);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stdout, /js done\nhandler started/);
+  assert.match(r.stderr, /did not finish ending within 400 ms at exit/);
+});
+
 test('a library that cannot be loaded gives an Error with the loader\'s own reason', () => {
   const dir = tmpdir();
   const lib = path.join(dir, 'libpython3.11.so.1.0');

@@ -275,6 +275,34 @@ fn exit_wait() -> std::time::Duration {
     std::time::Duration::from_millis(ms)
 }
 
+/// How long the process exit waits for the Python thread to answer (its exit hooks, atexit
+/// handlers, Py_FinalizeEx) before the process goes without it: 10 s, or
+/// `PYTHON_TS_EXIT_FINALIZE_MS`. A handler that never returns (a child process that never ends,
+/// a lock held by a thread that was stopped) would otherwise keep node from exiting for ever.
+fn exit_finalize_wait() -> std::time::Duration {
+    let ms = std::env::var("PYTHON_TS_EXIT_FINALIZE_MS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(10_000);
+    std::time::Duration::from_millis(ms)
+}
+
+/// The Python thread's answer: at exit within `exit_wait() + exit_finalize_wait()` (None when it
+/// did not come: the process then exits without it), otherwise waited for.
+fn answer<T>(rx: &std::sync::mpsc::Receiver<T>, at_exit: bool) -> Option<T> {
+    if !at_exit {
+        return rx.recv().ok();
+    }
+    match rx.recv_timeout(exit_wait() + exit_finalize_wait()) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            eprintln!(
+                "python-ts: Python did not finish ending within {} ms at exit (an atexit handler or a \
+                 thread it waits for is still running); the process exits without it",
+                (exit_wait() + exit_finalize_wait()).as_millis()
+            );
+            None
+        }
+    }
+}
+
 /// `_destroy_python()` (`at_exit` false), or the end at process exit.
 fn end(at_exit: bool) -> Result<bool> {
     if attach::depth() > 0 {
@@ -307,8 +335,8 @@ fn end(at_exit: bool) -> Result<bool> {
         let (reply_tx, reply_rx) = channel();
         tx.send(Command::ExitThreads(exit_wait(), reply_tx))
             .map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
-        match reply_rx.recv() {
-            Ok(Ok(true)) => {}
+        match answer(&reply_rx, true) {
+            Some(Ok(true)) => {}
             _ => return Ok(false),
         }
     }
@@ -338,7 +366,8 @@ fn end(at_exit: bool) -> Result<bool> {
     let tx = c.thread.clone().ok_or_else(|| Error::Runtime("python-ts: no Python thread".into()))?;
     let (reply_tx, reply_rx) = channel();
     tx.send(Command::Finalize(reply_tx)).map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
-    let r = reply_rx.recv().map_err(|_| Error::Runtime("python-ts: the Python thread is gone".into()))?;
+    let r = answer(&reply_rx, at_exit)
+        .ok_or_else(|| Error::Runtime("python-ts: the Python thread did not answer".into()))?;
     c.daemons_at_finalize = daemons;
     STATE.store(FINALIZED, Ordering::Release);
     r.map(|_| true)
