@@ -40,9 +40,13 @@ export interface PyContext {
 /** The main context sentinel: `{}`, `null` or omitted. */
 export type ContextArg = PyContext | Record<string, never> | null | undefined;
 
-/** Keyword arguments, made by `kwargs({...})`; the last argument of a call. */
-export interface Kwargs {
+/**
+ * Keyword arguments, made by `kwargs({...})`; the last argument of a call. `T` is the object's
+ * type: generated module types (`python-ts types`) say which keywords a function takes.
+ */
+export interface Kwargs<T = Record<string, any>> {
   readonly __kwargs: unique symbol;
+  readonly __keywords?: T;
 }
 
 /** A Python tuple, made by `tuple([...])` (an Array is a list). */
@@ -50,6 +54,25 @@ export interface PyTuple {
   readonly __tuple: unique symbol;
   readonly items: readonly unknown[];
 }
+
+/**
+ * What every wrapped Python object has, whatever its type: the base of the interfaces that
+ * `python-ts types` generates for Python classes and modules.
+ */
+export interface PyWrapped {
+  readonly __wrapper__: PyHandle;
+  __refresh__(): this;
+  unwrap(): this;
+  [Symbol.dispose](): void;
+  /** `str(obj)`. */
+  [Symbol.toPrimitive](hint: string): string;
+}
+
+/**
+ * The Python modules typed by `python-ts types`: each generated .d.ts adds its module here, and
+ * `py.import(name)` of a module named here has its type.
+ */
+export interface PythonModules {}
 
 /**
  * A wrapped Python object: attributes read Python values, methods call Python (`name()` sync,
@@ -127,35 +150,36 @@ export declare class Python {
   /** The clib context of this instance (`{}` for the main interpreter). */
   readonly context: PyContext | Record<string, never>;
   readonly ownContext: boolean;
+  import<K extends keyof PythonModules>(name: K): PythonModules[K];
   import<T = PyObject>(name: string): T;
-  unwrap<T = PyObject>(handle: PyHandle | PyObject): T;
+  unwrap<T = PyObject>(handle: PyHandle | PyWrapped): T;
   /** `obj.method(*args, **kwargs)`; keyword arguments as a plain object or `kwargs({...})` (also as the last of `args`). */
-  call<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any> | Kwargs | null): T;
-  call_async<T = any>(obj: PyHandle | PyObject, method?: string | null, args?: any[], kwargs?: Record<string, any> | Kwargs | null, options?: AsyncOptions): Promise<T>;
+  call<T = any>(obj: PyHandle | PyWrapped, method?: string | null, args?: any[], kwargs?: Record<string, any> | Kwargs | null): T;
+  call_async<T = any>(obj: PyHandle | PyWrapped, method?: string | null, args?: any[], kwargs?: Record<string, any> | Kwargs | null, options?: AsyncOptions): Promise<T>;
   exec(code: string): null;
   eval<T = any>(expr: string): T;
   exec_async(code: string, options?: AsyncOptions): Promise<null>;
   eval_async<T = any>(expr: string, options?: AsyncOptions): Promise<T>;
-  reload(module: string | PyHandle | PyObject): boolean;
+  reload(module: string | PyHandle | PyWrapped): boolean;
   add_syspath(dir: string): boolean;
   refresh<T>(obj: T): T;
-  gc(obj: PyHandle | PyObject): boolean;
+  gc(obj: PyHandle | PyWrapped): boolean;
   clear(): number;
   delete(): boolean;
   isPyObject(x: unknown): boolean;
   sameContext(obj: unknown): boolean;
   /** The qualified Python type name (`'decimal.Decimal'`; bare for builtins), undefined for JS values. */
   typeOf(x: unknown): string | undefined;
-  getitem<T = any>(obj: PyHandle | PyObject, key: any): T;
-  setitem(obj: PyHandle | PyObject, key: any, value: any): void;
-  delitem(obj: PyHandle | PyObject, key: any): void;
+  getitem<T = any>(obj: PyHandle | PyWrapped, key: any): T;
+  setitem(obj: PyHandle | PyWrapped, key: any, value: any): void;
+  delitem(obj: PyHandle | PyWrapped, key: any): void;
   /**
    * Convert a Python type your own way on the way to JS (it wins over the built-in conversion
    * of that type): a JS function given the wrapped object, or a Python callable; null removes it.
    */
   registerConverter(typeName: string, fn: (obj: PyObject) => unknown): void;
   registerConverter(typeName: string, fn: PyObject | null): void;
-  view(obj: PyHandle | PyObject): BufferView;
+  view(obj: PyHandle | PyWrapped): BufferView;
   /**
    * Reload Python code when its files change (development): a module (wrapped or by name), or an
    * absolute or `./` path to a folder or file. A failed reload keeps the last good code.
@@ -195,7 +219,7 @@ export declare class PythonPool {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export declare function kwargs(obj?: Record<string, any>): Kwargs;
+export declare function kwargs<T extends Record<string, any> = Record<string, any>>(obj?: T): Kwargs<T>;
 export declare function tuple(items: readonly unknown[]): PyTuple;
 
 /** Options of one wrapped `_async` method call, as its last argument: `m.slow_async(n, callOptions({ signal }))`. */
