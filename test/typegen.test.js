@@ -367,6 +367,54 @@ test('numpy: generated from its stubs; the share of public functions with precis
   assert.ok(s.preciseParams > 0);
 });
 
+const typeshedPython = venvPython('typeshed', ['typeshed_client']);
+
+test('with typeshed bundled in the Python (typeshed_client, mypy or jedi), the standard library gets precise types', { skip: !typeshedPython && 'typeshed_client not installable here' }, () => {
+  const dir = workdir('stdlib');
+  const out = path.join(dir, 'py-types');
+  const r = cli(['types', 'json', 'os.path', 'pathlib', 'datetime', '--python', typeshedPython, '--out', out]);
+  assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+  assert.match(fs.readFileSync(path.join(out, 'json.d.ts'), 'utf8').split('\n')[0], /stubs: json\/__init__\.pyi/);
+  const head = `import { Python, kwargs } from 'python-ts';
+const py = new Python();
+const json = py.import('json');
+const osPath = py.import('os.path');
+const pathlib = py.import('pathlib');
+const datetime = py.import('datetime');
+`;
+  const good = `${head}
+const text: string = json.dumps({ a: 1 }, kwargs({ indent: 2, sort_keys: true }));
+const joined: string = osPath.join('a', 'b');
+const posix: string = pathlib.Path('/tmp').joinpath('x').as_posix();
+const when: Date = datetime.datetime(2020, 1, 2);
+const now: Date = datetime.datetime.now();
+const span = datetime.timedelta(kwargs({ days: 2 }));
+const seconds: number = span.total_seconds();
+console.log(JSON.stringify({ text, joined, posix, when: when.toISOString(), now: now instanceof Date, seconds }));
+`;
+  const built = tsc(dir, { 'good.ts': good }, { emit: true });
+  assert.strictEqual(built.status, 0, built.stdout + built.stderr);
+  const env = { ...process.env, PYTHON_TS_PYTHON: typeshedPython };
+  const run = spawnSync(nodeFor(env), [path.join(dir, 'js', 'good.js')], { cwd: ROOT, encoding: 'utf8', env, timeout: 600000 });
+  assert.strictEqual(run.status, 0, run.stdout + run.stderr);
+  const got = JSON.parse(run.stdout.trim().split('\n').pop());
+  assert.deepStrictEqual({ ...got, when: undefined }, { text: '{\n  "a": 1\n}', joined: 'a/b', posix: '/tmp/x', when: undefined, now: true, seconds: 172800 });
+  const misuses = {
+    'loads-number.ts': 'json.loads(5);',
+    'join-number.ts': "osPath.join('a', 5);",
+    'datetime-string.ts': "datetime.datetime('2020', 1, 1);",
+    'posix-number.ts': "const n: number = pathlib.Path('/tmp').as_posix();",
+    'dumps-keyword.ts': "json.dumps({}, kwargs({ indent: {} }));",
+  };
+  for (const f of fs.readdirSync(dir)) if (f.endsWith('.ts')) fs.rmSync(path.join(dir, f));
+  const files = Object.fromEntries(Object.entries(misuses).map(([name, line]) => [name, `${head}${line}\nexport {};\n`]));
+  const bad = tsc(dir, files);
+  assert.notStrictEqual(bad.status, 0);
+  for (const name of Object.keys(misuses)) {
+    assert.match(bad.stdout, new RegExp(`\\b${name.replace(/[.-]/g, '\\$&')}\\(\\d+,\\d+\\): error TS`), `${name} must fail to compile:\n${bad.stdout}`);
+  }
+});
+
 test('the command: unknown modules, no module and bad options are clear errors', () => {
   const out = workdir('errors');
   const missing = cli(['types', 'no_such_module_xyz', '--out', out]);

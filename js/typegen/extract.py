@@ -192,6 +192,37 @@ class StubModule:
         return base + ('.' + module if module else '') if base else (module or '')
 
 
+def bundled_typeshed():
+    """typeshed's stdlib/ folder as typeshed_client, mypy or jedi ship it, if one is installed."""
+    for package, sub in (('typeshed_client', ('typeshed',)), ('mypy', ('typeshed', 'stdlib')),
+                         ('jedi', ('third_party', 'typeshed', 'stdlib'))):
+        try:
+            spec = importlib.util.find_spec(package)
+        except Exception:
+            spec = None
+        for base in (getattr(spec, 'submodule_search_locations', None) or []) if spec else []:
+            path = os.path.join(base, *sub)
+            if os.path.isfile(os.path.join(path, 'builtins.pyi')):
+                return path
+    return None
+
+
+def is_stdlib(top):
+    names = getattr(sys, 'stdlib_module_names', None)
+    if names is not None:
+        return top in names
+    if top in sys.builtin_module_names:
+        return True
+    try:
+        spec = importlib.util.find_spec(top)
+    except Exception:
+        return False
+    origin = getattr(spec, 'origin', None) or ''
+    import sysconfig
+    stdlib = sysconfig.get_paths().get('stdlib') or ''
+    return bool(stdlib) and origin.startswith(stdlib) and 'site-packages' not in origin
+
+
 class Stubs:
     """Finds and caches the stubs of modules; follows re-exports to where a name is defined."""
 
@@ -199,6 +230,8 @@ class Stubs:
         self.cache = {}
         # folders searched first, laid out as typeshed's stdlib/ is (`os/path.pyi`, `json/__init__.pyi`)
         self.roots = [r for r in roots if os.path.isdir(r)]
+        # the standard library's stubs, where a tool installed in this Python bundles typeshed
+        self.stdlib = bundled_typeshed()
 
     def module(self, name):
         if name in self.cache:
@@ -216,6 +249,12 @@ class Stubs:
         parts = name.split('.')
         for root in self.roots:
             base = os.path.join(root, *parts)
+            if os.path.isfile(os.path.join(base, '__init__.pyi')):
+                return os.path.join(base, '__init__.pyi'), True
+            if os.path.isfile(base + '.pyi'):
+                return base + '.pyi', False
+        if self.stdlib and (is_stdlib(parts[0]) or parts[0] == '_typeshed'):
+            base = os.path.join(self.stdlib, *parts)
             if os.path.isfile(os.path.join(base, '__init__.pyi')):
                 return os.path.join(base, '__init__.pyi'), True
             if os.path.isfile(base + '.pyi'):
@@ -824,8 +863,8 @@ class Extractor:
                             p['type'] = t
             out['ctor'] = ctor
             if out['instance']:
-                # reaches JS as a plain value: its methods and attributes are not there
-                self.typer.self_type = None
+                # reaches JS as a plain value (its methods and attributes are not there): so does `Self`
+                self.typer.self_type = out['instance']
             hints = {}
             try:
                 hints = typing.get_type_hints(cls)
