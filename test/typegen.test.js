@@ -146,7 +146,14 @@ later().then((l) => {
     level: String(level), color, area, names, token, later: String(l)${numpyPython ? ', total: String(total), mean: String(mean), shape: String(shape), arr: String(arr)' : ''} }));
 });
 `;
-  const r = tsc(dir, { 'good.ts': body }, { emit: true });
+  // and from an ES module, with the module type given explicitly (py.import<M>)
+  const esm = `import { Python } from 'python-ts';
+import type { Module as Shapes } from './py-types/shapes.js';
+const py = new Python({ plugins_path: ${JSON.stringify(PLUGINS)} });
+const shapes = py.import<Shapes>('shapes');
+export const n: number | bigint = shapes.add(1, 2);
+`;
+  const r = tsc(dir, { 'good.ts': body, 'esm.mts': esm }, { emit: true });
   assert.strictEqual(r.status, 0, r.stdout + r.stderr);
   const env = { ...process.env, ...(numpyPython ? { PYTHON_TS_PYTHON: numpyPython } : {}) };
   const run = spawnSync(nodeFor(env), [path.join(dir, 'js', 'good.js')], { cwd: ROOT, encoding: 'utf8', env, timeout: 600000 });
