@@ -42,6 +42,8 @@ pub fn has_replacement(bytes: &[u8]) -> bool {
 /// `PyASCIIObject` for ASCII strs, after `PyCompactUnicodeObject` for the others.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Layout {
+    /// A layout of a free-threaded build (only tried on one).
+    free_threaded: bool,
     length_at: usize,
     state_at: usize,
     /// The bit where `kind` starts in `state` (then `compact`, then `ascii`).
@@ -50,17 +52,27 @@ pub struct Layout {
     compact_data: usize,
 }
 
+/// A machine word: the fields before `state` (reference count, type, length, hash) are words.
+const WORD: usize = std::mem::size_of::<usize>();
+
 const fn gil_build(ascii_data: usize, compact_data: usize) -> Layout {
-    Layout { length_at: 16, state_at: 32, kind_shift: 2, ascii_data, compact_data }
+    Layout { free_threaded: false, length_at: 2 * WORD, state_at: 4 * WORD, kind_shift: 2, ascii_data, compact_data }
 }
 
+#[cfg(target_pointer_width = "64")]
 const fn free_threaded(kind_shift: u32) -> Layout {
     // A 32-byte object head; `interned` is a whole byte on some versions (the kind after it).
-    Layout { length_at: 32, state_at: 48, kind_shift, ascii_data: 56, compact_data: 72 }
+    Layout { free_threaded: true, length_at: 32, state_at: 48, kind_shift, ascii_data: 56, compact_data: 72 }
 }
 
-/// 3.12+, 3.8–3.11 (with `wstr` and `wstr_length`), then free-threaded builds.
+/// 3.12+, 3.8–3.11 (with `wstr` and `wstr_length`), then free-threaded builds. After `state`
+/// (4 bytes, padded to a word) come `wstr` (≤ 3.11), then for non-ASCII strs `utf8_length`,
+/// `utf8` and (≤ 3.11) `wstr_length`: one word each.
+#[cfg(target_pointer_width = "64")]
 const LAYOUTS: [Layout; 4] = [gil_build(40, 56), gil_build(48, 72), free_threaded(2), free_threaded(8)];
+/// The same on a 32-bit target, where every word is 4 bytes (no free-threaded 32-bit builds).
+#[cfg(target_pointer_width = "32")]
+const LAYOUTS: [Layout; 2] = [gil_build(20, 28), gil_build(24, 36)];
 /// Strings handed to JS as external strings (`clib._internals.conversion_stats()`).
 pub static EXTERNAL_STRINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -123,7 +135,7 @@ fn layout(gil: Gil<'_>) -> Option<Layout> {
     // a probe string.
     let ft = crate::sys::python::is_free_threaded();
     'candidates: for (i, cand) in LAYOUTS.iter().enumerate() {
-        if (cand.length_at == 32) != ft {
+        if cand.free_threaded != ft {
             continue;
         }
         for (text, kind) in probes {

@@ -118,9 +118,12 @@ pub const PYBUF_FULL_RO: c_int = 0x0004 | 0x0010 | 0x0008 | 0x0100;
 
 static FREE_THREADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Where a free-threaded object head keeps its type: after `ob_tid`, the padding, `ob_mutex`,
-/// `ob_gc_bits`, `ob_ref_local` and `ob_ref_shared`.
-const FT_TYPE_AT: usize = 24;
+/// A machine word (`Py_ssize_t`, a pointer): 8 bytes on 64-bit targets, 4 on 32-bit ones.
+const WORD: usize = std::mem::size_of::<usize>();
+
+/// Where a free-threaded object head keeps its type: after `ob_tid` (a word), the padding (2),
+/// `ob_mutex` (1), `ob_gc_bits` (1), `ob_ref_local` (4) and `ob_ref_shared` (a word).
+const FT_TYPE_AT: usize = WORD + 8 + WORD;
 
 /// Record whether the loaded library is a free-threaded build (once, before any object is read).
 pub fn set_free_threaded(yes: bool) {
@@ -157,8 +160,8 @@ pub unsafe fn type_of(obj: PyPtr) -> PyPtr {
 }
 
 /// Where a list's item array is (`PyListObject.ob_item`) on a build with a GIL: after the
-/// variable-size head (reference count, type, size), on every version 3.8+.
-const LIST_ITEMS_AT: usize = 24;
+/// variable-size head (reference count, type, size: three words), on every version 3.8+.
+const LIST_ITEMS_AT: usize = 3 * WORD;
 
 /// Set slot `i` of a list made by `PyList_New` (stealing `item`) as `PyList_SET_ITEM` does,
 /// without a call: the slot must be empty (NULL) or its old item is leaked. On a free-threaded
@@ -186,6 +189,7 @@ pub unsafe fn list_fill(list: PyPtr, i: usize, item: PyPtr) {
 /// `obj` must point at a live Python object.
 pub unsafe fn refcount_of(obj: PyPtr) -> isize {
     // SAFETY: as for `type_of`. 3.12+ keep the count in the low 32 bits of the same word for
-    // mortal objects, which is what a caller comparing counts wants.
-    unsafe { (*(obj as *const ObjectHead)).ob_refcnt & 0xffff_ffff }
+    // mortal objects, which is what a caller comparing counts wants; on a 32-bit target the
+    // word is those 32 bits. (`as u32 as isize` is that mask at any pointer width.)
+    unsafe { (*(obj as *const ObjectHead)).ob_refcnt as u32 as isize }
 }
