@@ -55,11 +55,23 @@ function watch(opts, argv) {
   const run = () => spawnSync(process.execPath, args, { stdio: 'inherit' });
   run();
   let timer = null;
-  fs.watch(opts.plugins, { recursive: true }, (event, file) => {
+  const changed = (event, file) => {
     if (file && !/\.pyi?$/.test(String(file))) return;
     clearTimeout(timer);
     timer = setTimeout(run, 150);
-  });
+  };
+  try {
+    fs.watch(opts.plugins, { recursive: true }, changed);
+  } catch (e) {
+    // Node 18 on Linux has no recursive watch: each folder of the tree, as it is now.
+    const walk = (dir) => {
+      fs.watch(dir, changed);
+      for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (d.isDirectory() && !d.name.startsWith('.') && d.name !== '__pycache__') walk(path.join(dir, d.name));
+      }
+    };
+    walk(opts.plugins);
+  }
   console.log(`watching ${opts.plugins}`);
 }
 

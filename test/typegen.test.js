@@ -450,14 +450,24 @@ test('--plugins with no module types every module of the folder; --watch writes 
   const { spawn } = require('child_process');
   const child = spawn(nodeFor(process.env), [CLI, 'types', '--plugins', plugins, '--out', out, '--watch'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
+  let stderr = '';
+  let exited = null;
   child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('exit', (code) => (exited = code));
+  // Wait for `ready`, failing at once if the watcher ends (it must keep running).
+  const until = (ready) => new Promise((resolve, reject) => {
+    const poll = () => {
+      if (ready()) resolve();
+      else if (exited !== null) reject(new Error(`the watcher ended (${exited}): ${stdout}${stderr}`));
+      else setTimeout(poll, 50);
+    };
+    poll();
+  });
   try {
-    await new Promise((resolve) => { const poll = () => (/watching/.test(stdout) ? resolve() : setTimeout(poll, 50)); poll(); });
+    await until(() => /watching/.test(stdout));
     fs.writeFileSync(path.join(plugins, 'tool.py'), 'def first(x: int) -> int:\n    return x\n\n\ndef second(s: str) -> str:\n    return s\n');
-    await new Promise((resolve) => {
-      const poll = () => (/second\(s: string\): string;/.test(fs.readFileSync(path.join(out, 'tool.d.ts'), 'utf8')) ? resolve() : setTimeout(poll, 50));
-      poll();
-    });
+    await until(() => /second\(s: string\): string;/.test(fs.readFileSync(path.join(out, 'tool.d.ts'), 'utf8')));
   } finally {
     child.kill();
   }
