@@ -7,7 +7,6 @@
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
@@ -22,29 +21,13 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(0);
 }
 
-const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'python-ts', 'zig-venv');
-const bin = path.join(cache, 'bin');
-if (!fs.existsSync(path.join(bin, 'cargo-zigbuild'))) {
-  const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
-  if (!python) die('needs python3 to install cargo-zigbuild and ziglang');
-  if (spawnSync(python, ['-m', 'venv', cache], { stdio: 'inherit' }).status !== 0) die(`cannot make a venv in ${cache}`);
-  const pip = spawnSync(path.join(bin, 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'cargo-zigbuild', 'ziglang'], { stdio: 'inherit' });
-  if (pip.status !== 0) die('cannot install cargo-zigbuild and ziglang with pip');
-}
-
 const targetDir = path.join(root, 'target', 'dist');
-const env = {
-  ...process.env,
-  PATH: `${bin}${path.delimiter}${process.env.PATH}`,
-  PYO3_NO_PYTHON: '1',
-  CARGO_TARGET_DIR: targetDir,
-  CARGO_PROFILE_RELEASE_DEBUG: 'false',
-  CARGO_PROFILE_RELEASE_STRIP: 'true',
-};
-const build = spawnSync('cargo', ['zigbuild', '--release', '--lib', '--locked', '--target', `${TARGET}.${GLIBC}`], { cwd: root, env, stdio: 'inherit' });
-if (build.status !== 0) die('cargo zigbuild failed');
-
-const lib = path.join(targetDir, TARGET, 'release', 'libpython_ts.so');
+let lib;
+try {
+  lib = require('./zig').zigbuild(TARGET, GLIBC, targetDir);
+} catch (e) {
+  die(e.message);
+}
 const outDir = path.join(root, 'prebuilds', 'linux-x64-glibc');
 fs.mkdirSync(outDir, { recursive: true });
 const out = path.join(outDir, 'python_ts.node');

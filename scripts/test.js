@@ -82,6 +82,10 @@ if (!only.length) {
   // Memory errors: the reliability, regression and soak tests against an AddressSanitizer build.
   const asan = spawnSync(process.execPath, [path.join('scripts', 'test-asan.js')], { cwd: root, stdio: 'inherit' });
   if (asan.status !== 0) failed = true;
+  // linux-ia32: the files that read CPython's objects directly, on a 32-bit build run natively
+  // (scripts/test-ia32.js; PYTHON_TS_IA32_FILES=all for the whole suite; PYTHON_TS_SKIP_PLATFORMS=1 skips).
+  const ia32 = spawnSync(process.execPath, [path.join('scripts', 'test-ia32.js')], { cwd: root, stdio: 'inherit' });
+  if (ia32.status !== 0) failed = true;
   const cargo = (args) => {
     const r = spawnSync('cargo', args, { cwd: root, stdio: 'inherit', env: { ...process.env, PYO3_NO_PYTHON: '1' } });
     if (r.status !== 0) {
