@@ -46,4 +46,4 @@ function zigbuild(target, glibc, targetDir) {
   return path.join(targetDir, target, 'release', 'libpython_ts.so');
 }
 
-module.exports = { zigbuild };
+module.exports = { zigbuild, zigBin };
