@@ -247,28 +247,17 @@ class Stubs:
 
     def _find(self, name):
         parts = name.split('.')
-        for root in self.roots:
-            base = os.path.join(root, *parts)
-            if os.path.isfile(os.path.join(base, '__init__.pyi')):
-                return os.path.join(base, '__init__.pyi'), True
-            if os.path.isfile(base + '.pyi'):
-                return base + '.pyi', False
+        bases = [os.path.join(root, *parts) for root in self.roots]
         if self.stdlib and (is_stdlib(parts[0]) or parts[0] == '_typeshed'):
-            base = os.path.join(self.stdlib, *parts)
+            bases.append(os.path.join(self.stdlib, *parts))
+        bases += [os.path.join(entry, root, *parts[1:]) for entry in sys.path if entry and os.path.isdir(entry)
+                  for root in (parts[0] + '-stubs', parts[0])]
+        for base in bases:
+            # a package's stub (`__init__.pyi`), or a module's
             if os.path.isfile(os.path.join(base, '__init__.pyi')):
                 return os.path.join(base, '__init__.pyi'), True
             if os.path.isfile(base + '.pyi'):
                 return base + '.pyi', False
-        roots = [parts[0] + '-stubs', parts[0]]
-        for entry in sys.path:
-            if not entry or not os.path.isdir(entry):
-                continue
-            for root in roots:
-                base = os.path.join(entry, root, *parts[1:])
-                if os.path.isfile(os.path.join(base, '__init__.pyi')):
-                    return os.path.join(base, '__init__.pyi'), True
-                if os.path.isfile(base + '.pyi'):
-                    return base + '.pyi', False
         # A stub beside a module found elsewhere (a .so with a .pyi, a namespace of its own).
         try:
             spec = importlib.util.find_spec(name)
