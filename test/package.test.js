@@ -42,9 +42,10 @@ test('npm pack → install into an empty project without cargo (with and without
     assert.strictEqual(run.status, 0, run.stderr);
     assert.strictEqual(run.stdout.trim(), '42');
     if (!extra.length) assert.ok(fs.existsSync(path.join(app, 'node_modules', 'python-ts', 'build', 'Release', 'python_ts.node')), 'node-gyp consumers find build/Release/python_ts.node');
-    // the command the package installs: `npx python-ts types json` (what npx runs: the bin link)
+    // the command the package installs: `npx python-ts types json` (what npx runs: the bin link,
+    // here with this node: the runtime under test may need it rather than the one on PATH)
     const bin = path.join(app, 'node_modules', '.bin', 'python-ts');
-    const types = spawnSync(bin, ['types', 'json', '--out', 'py-types'], { cwd: app, env, encoding: 'utf8' });
+    const types = spawnSync(process.execPath, [bin, 'types', 'json', '--out', 'py-types'], { cwd: app, env, encoding: 'utf8' });
     assert.strictEqual(types.status, 0, types.stdout + types.stderr);
     assert.match(fs.readFileSync(path.join(app, 'py-types', 'json.d.ts'), 'utf8'), /"json": Module;/);
   }

@@ -83,7 +83,7 @@ fn from_path(p: &Path, source: &str) -> Result<RuntimeInfo> {
         return from_library(&lib, source);
     }
     let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if name.starts_with("libpython") {
+    if name.starts_with("libpython") || parse_library_name(&name).is_some() {
         from_library(p, source)
     } else {
         from_executable(p, source)
@@ -100,8 +100,18 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
-/// Version and ABI flags from a library file name: `libpython3.11.so.1.0` → (3, 11, "").
+/// Version and ABI flags from a library file name: `libpython3.11.so.1.0` → (3, 11, ""), and
+/// Windows' `python311.dll` → (3, 11, ""), `python313t.dll` → (3, 13, "t"). `libpython3.so` and
+/// `python3.dll` (the stable-ABI forwarders, not a runtime) and debug builds (`_d`) are None.
 pub fn parse_library_name(name: &str) -> Option<(u32, u32, String)> {
+    if let Some(rest) = name.strip_prefix("python3").and_then(|r| r.strip_suffix(".dll")) {
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let flags = &rest[digits.len()..];
+        if digits.is_empty() || !(flags.is_empty() || flags == "t") {
+            return None;
+        }
+        return Some((3, digits.parse().ok()?, flags.to_string()));
+    }
     let rest = name.strip_prefix("libpython")?;
     let (major, rest) = rest.split_once('.')?;
     let major: u32 = major.parse().ok()?;
@@ -176,15 +186,21 @@ fn from_library(lib: &Path, source: &str) -> Result<RuntimeInfo> {
         Some(lib_dir.clone()),
         lib_dir.parent().and_then(Path::parent).map(Path::to_path_buf),
     ];
-    let home =
-        candidates.into_iter().flatten().find(|h| h.join("lib").join(&stdlib).join("os.py").is_file()).ok_or_else(
-            || {
-                Error::Runtime(format!(
-                    "python-ts: {source}: found {} but no standard library (lib/{stdlib}/os.py) around it",
-                    lib.display()
-                ))
-            },
-        )?;
+    // Windows keeps the standard library beside the DLL: `Lib\os.py` (an installation), or
+    // `python3X.zip` (the embeddable distribution).
+    let windows_home =
+        |h: &Path| h.join("Lib").join("os.py").is_file() || h.join(format!("python{major}{minor}.zip")).is_file();
+    let is_dll = name.ends_with(".dll");
+    let home = candidates
+        .into_iter()
+        .flatten()
+        .find(|h| h.join("lib").join(&stdlib).join("os.py").is_file() || (is_dll && windows_home(h)))
+        .ok_or_else(|| {
+            Error::Runtime(format!(
+                "python-ts: {source}: found {} but no standard library (lib/{stdlib}/os.py) around it",
+                lib.display()
+            ))
+        })?;
     let exe = [format!("bin/python{major}.{minor}"), "bin/python3".into(), "bin/python".into()]
         .iter()
         .map(|e| home.join(e))
@@ -209,6 +225,9 @@ print('instsoname=' + s(g('INSTSONAME')))
 print('ldlibrary=' + s(g('LDLIBRARY')))
 print('libdir=' + s(g('LIBDIR')))
 print('shared=' + s(g('Py_ENABLE_SHARED')))
+print('framework=' + s(g('PYTHONFRAMEWORK')))
+print('frameworkprefix=' + s(g('PYTHONFRAMEWORKPREFIX')))
+print('platform=' + sys.platform)
 print('gil_disabled=' + s(g('Py_GIL_DISABLED')))
 print('trace_refs=' + s(g('Py_TRACE_REFS')))
 print('base_prefix=' + getattr(sys, 'base_prefix', sys.prefix))
@@ -230,17 +249,26 @@ fn from_executable(exe: &Path, source: &str) -> Result<RuntimeInfo> {
         .output()
         .map_err(|e| Error::Runtime(format!("python-ts: {source}: cannot run {}: {e}", exe.display())))?;
     if !out.status.success() {
-        return Err(Error::Runtime(format!(
-            "python-ts: {source}: {} failed to report its configuration: {}",
-            exe.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::Runtime(failed_to_report(exe, source, &String::from_utf8_lossy(&out.stderr))));
     }
     let info = parse_query(&String::from_utf8_lossy(&out.stdout), exe, source)?;
     if let Some(k) = key {
         cache::store(&k, &info);
     }
     Ok(info)
+}
+
+/// The error of an interpreter that did not answer the query. macOS's `/usr/bin/python3` is a
+/// stub that runs the Command Line Tools' Python, and without them only asks to install them.
+fn failed_to_report(exe: &Path, source: &str, stderr: &str) -> String {
+    let stderr = stderr.trim();
+    let hint = if stderr.contains("xcrun") || stderr.contains("xcode-select") || stderr.contains("developer tools") {
+        " — this is macOS's python3 stub, which needs Apple's Command Line Tools (`xcode-select --install`); \
+         or name another Python (python.org, Homebrew, a venv) with runtime_path or PYTHON_TS_PYTHON"
+    } else {
+        ""
+    };
+    format!("python-ts: {source}: {} failed to report its configuration: {stderr}{hint}", exe.display())
 }
 
 fn parse_query(text: &str, exe: &Path, source: &str) -> Result<RuntimeInfo> {
@@ -256,7 +284,11 @@ fn parse_query(text: &str, exe: &Path, source: &str) -> Result<RuntimeInfo> {
     if get("trace_refs") == "1" {
         return Err(Error::Runtime(format!("python-ts does not support Py_TRACE_REFS builds ({what})")));
     }
-    if get("shared") != "1" {
+    // Windows builds and macOS framework builds (python.org, Homebrew, Apple's) report
+    // Py_ENABLE_SHARED=0 and are shared all the same: the DLL, the framework's `Python`.
+    let windows = get("platform") == "win32";
+    let framework = !get("framework").is_empty();
+    if get("shared") != "1" && !windows && !framework {
         return Err(Error::Runtime(format!(
             "python-ts: {what} is a static-only build of Python {}.{}.{} (Py_ENABLE_SHARED=0): there is \
              no libpython shared library to load. Use a Python built with --enable-shared \
@@ -266,13 +298,15 @@ fn parse_query(text: &str, exe: &Path, source: &str) -> Result<RuntimeInfo> {
     }
     let libdir = PathBuf::from(get("libdir"));
     let base_prefix = PathBuf::from(get("base_prefix"));
-    let mut candidates = Vec::new();
-    for name in [get("instsoname"), get("ldlibrary")] {
-        if !name.is_empty() {
-            candidates.push(libdir.join(&name));
-            candidates.push(base_prefix.join("lib").join(&name));
-        }
-    }
+    let candidates = library_candidates(
+        version,
+        flags,
+        &[get("instsoname"), get("ldlibrary")],
+        &libdir,
+        &base_prefix,
+        framework.then(|| PathBuf::from(get("frameworkprefix"))).as_deref(),
+        windows,
+    );
     let library = candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
         Error::Runtime(format!(
             "python-ts: {what}: its shared library was not found (looked for {})",
@@ -281,6 +315,37 @@ fn parse_query(text: &str, exe: &Path, source: &str) -> Result<RuntimeInfo> {
     })?;
     let executable = Some(PathBuf::from(get("executable"))).filter(|p| !p.as_os_str().is_empty());
     Ok(RuntimeInfo { version, library, executable, home: None, source: source.into() })
+}
+
+/// Where the shared library of an interpreter may be, in the order tried: a framework build's
+/// `PYTHONFRAMEWORKPREFIX/INSTSONAME` (`/Library/Frameworks/Python.framework/Versions/3.12/Python`);
+/// on Windows `python3X.dll` (`python3Xt.dll` free-threaded) in the base prefix, never the
+/// `python3.dll` forwarder; otherwise `LIBDIR`/`INSTSONAME` and `LDLIBRARY`, and the same names
+/// under the base prefix's `lib/`.
+fn library_candidates(
+    version: (u32, u32, u32),
+    flags: &str,
+    names: &[String],
+    libdir: &Path,
+    base_prefix: &Path,
+    framework_prefix: Option<&Path>,
+    windows: bool,
+) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if windows {
+        out.push(base_prefix.join(format!("python{}{}{flags}.dll", version.0, version.1)));
+        return out;
+    }
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        if let Some(prefix) = framework_prefix {
+            out.push(prefix.join(name));
+        }
+    }
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        out.push(libdir.join(name));
+        out.push(base_prefix.join("lib").join(name));
+    }
+    out
 }
 
 /// The cache key of an executable: path, size and mtime; for a pyenv shim also what selects the
@@ -426,6 +491,77 @@ mod tests {
         let text = "version=3.11.2\nshared=0\nlibdir=/nowhere\nbase_prefix=/nowhere\nexecutable=/x/python\n";
         let e = parse_query(text, Path::new("/x/python"), "test").unwrap_err().to_string();
         assert!(e.contains("static-only"), "{e}");
+    }
+
+    /// A fresh folder with `files` (relative paths) in it.
+    fn tree(name: &str, files: &[&str]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("python-ts-discover-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in files {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_macos_framework_build_is_shared_and_its_library_is_the_framework_python() {
+        // python.org's and Homebrew's answers: Py_ENABLE_SHARED=0, the library in the framework.
+        let root = tree("framework", &["Frameworks/Python.framework/Versions/3.12/Python"]);
+        let text = format!(
+            "version=3.12.7\nshared=0\ninstsoname=Python.framework/Versions/3.12/Python\n\
+             ldlibrary=Python.framework/Versions/3.12/Python\nlibdir={0}/Frameworks/Python.framework/Versions/3.12/lib\n\
+             framework=Python\nframeworkprefix={0}/Frameworks\nplatform=darwin\n\
+             base_prefix={0}/Frameworks/Python.framework/Versions/3.12\nexecutable=/usr/local/bin/python3.12\n",
+            root.display()
+        );
+        let info = parse_query(&text, Path::new("/usr/local/bin/python3.12"), "test").unwrap();
+        assert_eq!(info.library, root.join("Frameworks/Python.framework/Versions/3.12/Python"));
+        assert_eq!(info.version, (3, 12, 7));
+        // the framework missing: the error names where it looked
+        let gone = text.replace(
+            &format!("frameworkprefix={}/Frameworks", root.display()),
+            &format!("frameworkprefix={}/Gone", root.display()),
+        );
+        let e = parse_query(&gone.replace("Frameworks/Python", "Gone/Python"), Path::new("/x"), "test").unwrap_err();
+        assert!(e.to_string().contains("Gone/Python.framework/Versions/3.12/Python"), "{e}");
+    }
+
+    #[test]
+    fn a_windows_build_is_shared_and_its_library_is_python3x_dll_never_python3_dll() {
+        let root = tree("windows", &["python312.dll", "python3.dll", "python313t.dll", "Lib/os.py"]);
+        let text = format!(
+            "version=3.12.7\nshared=0\ninstsoname=\nldlibrary=\nlibdir=\nframework=\nframeworkprefix=\n\
+             platform=win32\nbase_prefix={}\nexecutable=C:\\Python312\\python.exe\n",
+            root.display()
+        );
+        let info = parse_query(&text, Path::new("python.exe"), "test").unwrap();
+        assert_eq!(info.library, root.join("python312.dll"));
+        let ft = parse_query(&(text.replace("3.12.7", "3.13.1") + "gil_disabled=1\n"), Path::new("python.exe"), "test")
+            .unwrap();
+        assert_eq!(ft.library, root.join("python313t.dll"));
+        assert_eq!(parse_library_name("python3.dll"), None);
+        assert_eq!(parse_library_name("python312_d.dll"), None);
+        assert_eq!(parse_library_name("python312.dll"), Some((3, 12, String::new())));
+    }
+
+    #[test]
+    fn an_embeddable_windows_distribution_is_found_from_its_folder() {
+        let root =
+            tree("embeddable", &["python311.dll", "python3.dll", "python311.zip", "python311._pth", "python.exe"]);
+        assert_eq!(find_library_in(&root), Some(root.join("python311.dll")));
+        let info = from_path(&root, "test").unwrap();
+        assert_eq!(info.version, (3, 11, 0));
+        assert_eq!(info.home.as_deref(), Some(root.canonicalize().unwrap().as_path()));
+    }
+
+    #[test]
+    fn the_macos_python3_stub_without_command_line_tools_is_explained() {
+        let stderr = "xcrun: error: invalid active developer path (/Library/Developer/CommandLineTools), missing xcrun at: /Library/Developer/CommandLineTools/usr/bin/xcrun\n";
+        let e = failed_to_report(Path::new("/usr/bin/python3"), "python3 on PATH", stderr);
+        assert!(e.contains("xcode-select --install") && e.contains("invalid active developer path"), "{e}");
+        assert!(!failed_to_report(Path::new("/x"), "s", "Traceback: boom").contains("xcode-select"));
     }
 
     #[test]
