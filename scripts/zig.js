@@ -21,6 +21,14 @@ function zigBin() {
   return bin;
 }
 
+/** Add the Rust standard library of `target` with rustup when missing. Throws with the reason. */
+function ensureTarget(target) {
+  const installed = spawnSync('rustup', ['target', 'list', '--installed'], { encoding: 'utf8' });
+  if (installed.status !== 0) throw new Error('rustup cannot list its targets');
+  if (installed.stdout.split('\n').includes(target)) return;
+  if (spawnSync('rustup', ['target', 'add', target], { stdio: 'inherit' }).status !== 0) throw new Error(`rustup could not add the ${target} standard library`);
+}
+
 /**
  * Build the addon for `target` (a Rust target triple) against `glibc` (a version, or null),
  * release, stripped, into `targetDir`. The Rust standard library of the target is added with
@@ -28,10 +36,7 @@ function zigBin() {
  */
 function zigbuild(target, glibc, targetDir) {
   const zig = zigBin();
-  const installed = spawnSync('rustup', ['target', 'list', '--installed'], { encoding: 'utf8' });
-  if (installed.status === 0 && !installed.stdout.split('\n').includes(target)) {
-    if (spawnSync('rustup', ['target', 'add', target], { stdio: 'inherit' }).status !== 0) throw new Error(`rustup cannot add ${target}`);
-  }
+  ensureTarget(target);
   const env = {
     ...process.env,
     PATH: `${zig}${path.delimiter}${process.env.PATH}`,
@@ -46,4 +51,4 @@ function zigbuild(target, glibc, targetDir) {
   return path.join(targetDir, target, 'release', 'libpython_ts.so');
 }
 
-module.exports = { zigbuild, zigBin };
+module.exports = { zigbuild, zigBin, ensureTarget };

@@ -51,6 +51,7 @@ SIMPLE = {
     'typing_extensions.Never': {'t': 'never'},
     'typing_extensions.NoReturn': {'t': 'never'},
     'typing.LiteralString': {'t': 'str'},
+    'typing.Text': {'t': 'str'},
     'typing_extensions.LiteralString': {'t': 'str'},
     'datetime.datetime': {'t': 'datetime'},
     'datetime.date': {'t': 'date'},
@@ -79,7 +80,6 @@ WRAPPERS = {'typing.Annotated', 'typing_extensions.Annotated', 'typing.Final', '
             'typing_extensions.NotRequired', 'typing.ReadOnly', 'typing_extensions.ReadOnly'}
 TYPES = {'builtins.type', 'typing.Type'}
 SELF = {'typing.Self', 'typing_extensions.Self'}
-STRINGS = {'typing.Text': {'t': 'str'}}
 
 # Instances of these convert to plain JS values, subclasses included (the conversion table).
 CONVERTING_BASES = [
@@ -312,17 +312,15 @@ class Typer:
         self.self_type = None
 
     # -- shared mapping ---------------------------------------------------------------------
-    def named(self, q, args, literal_args=None, depth=0):
+    def named(self, q, args):
         """A qualified name with its (already typed) arguments."""
         if q in SIMPLE:
             return SIMPLE[q]
-        if q in STRINGS:
-            return STRINGS[q]
         if q in SELF:
             return self.self_type or OBJECT
         if q in LISTS:
             if q in ('builtins.tuple', 'typing.Tuple') and args:
-                if literal_args == 'ellipsis' or (len(args) == 2 and args[1] == 'ellipsis'):
+                if len(args) == 2 and args[1] == 'ellipsis':
                     return {'t': 'list', 'of': args[0] if args[0] != 'ellipsis' else ANY}
                 if args == [{'t': 'empty'}]:
                     return {'t': 'tuple', 'items': []}
@@ -374,9 +372,7 @@ class Typer:
         if origin is not None:
             if isinstance(origin, type) and issubclass(origin, types.UnionType if hasattr(types, 'UnionType') else ()):
                 return union([self.runtime(a, depth + 1) for a in args])
-            q = qualname_of(origin) if origin is not typing.Union else 'typing.Union'
-            if origin in (typing.Union,):
-                q = 'typing.Union'
+            q = 'typing.Union' if origin is typing.Union else qualname_of(origin)
             if q in ('collections.abc.Callable', 'typing.Callable'):
                 if args and isinstance(args[0], (list, tuple)):
                     return {'t': 'callable', 'params': [self.runtime(a, depth + 1) for a in args[0]],
@@ -792,9 +788,7 @@ class Extractor:
     def function(self, n, v, where, node, drop_first=False):
         sigs = None
         if isinstance(node, list) and node:
-            overloads = [d for d in node if any(self.typer.qualify(x, where) in ('typing.overload', 'typing_extensions.overload')
-                                                for x in d.decorator_list if isinstance(x, (ast.Name, ast.Attribute)))]
-            sigs = stub_signatures(overloads or node[:1], where, self.typer, drop_first) or None
+            sigs = stub_signatures(overloads_of(node, where, self.typer), where, self.typer, drop_first) or None
         if not sigs:
             sigs = runtime_signatures(v, self.typer, drop_first)
         return {'name': n, 'doc': doc_of(v), 'sigs': sigs, 'async': inspect.iscoroutinefunction(v)}
@@ -861,6 +855,8 @@ class Extractor:
                 hints = {}
             seen = set()
             members = []
+            # each class of the MRO's stub (where, body), looked up once
+            stub_bodies = {cls: (where, body)}
             for klass in cls.__mro__:
                 if klass is object or qualname_of(klass).startswith('builtins.'):
                     continue
@@ -888,8 +884,10 @@ class Extractor:
                     out['items'] = True
                 if k.startswith('_') or k in JS_PROBES or (out['enum'] and (k in cls.__members__ or k in ('name', 'value'))):
                     continue
-                snode = body.get(k) if owner is cls else class_body_of(self.stubs, owner).get(k)
-                swhere = where if owner is cls else self.stubs.lookup(owner.__module__, owner.__name__)[0]
+                if owner not in stub_bodies:
+                    stub_bodies[owner] = class_stub_of(self.stubs, owner)
+                swhere, sbody = stub_bodies[owner]
+                snode = sbody.get(k)
                 if isinstance(raw, (staticmethod, classmethod)) or type(raw).__name__ == 'classmethod_descriptor':
                     f = getattr(cls, k)
                     if isinstance(snode, list) and swhere is not None:
@@ -1027,9 +1025,10 @@ def class_body(node):
     return out
 
 
-def class_body_of(stubs, cls):
+def class_stub_of(stubs, cls):
+    """(the StubModule, the class body by name) of a class's stub; (None, {}) without one."""
     where, node = stubs.lookup(getattr(cls, '__module__', '') or '', getattr(cls, '__name__', ''))
-    return class_body(node) if isinstance(node, ast.ClassDef) else {}
+    return (where, class_body(node)) if isinstance(node, ast.ClassDef) else (where, {})
 
 
 def describe(names, stub_roots=()):

@@ -28,24 +28,20 @@ function describe(py, modules, { stubs = [] } = {}) {
   return gen.describe(modules, stubs);
 }
 
-/** The file stem of a module's .d.ts (`os.path` → `os.path`, written `os.path.d.ts`). */
-function fileStem(name) {
-  return name;
-}
-
 /**
  * Write one .d.ts per module into `out`; returns what was written.
  * @returns {{ files: string[], models: object[], bytes: number }}
  */
 function generate(py, modules, { out = 'python-types', stubs = [] } = {}) {
   const models = describe(py, modules, { stubs });
-  const files = Object.fromEntries(modules.map((m) => [m, fileStem(m)]));
+  // each module's file is named after it (`os.path` → `os.path.d.ts`)
+  const files = Object.fromEntries(modules.map((m) => [m, m]));
   fs.mkdirSync(out, { recursive: true });
   const written = [];
   let bytes = 0;
   for (const model of models) {
     const text = render(model, files);
-    const file = path.join(out, `${fileStem(model.name)}.d.ts`);
+    const file = path.join(out, `${model.name}.d.ts`);
     fs.writeFileSync(file, text);
     written.push(file);
     bytes += Buffer.byteLength(text);

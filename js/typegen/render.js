@@ -20,6 +20,11 @@ const RESERVED = new Set([
 ]);
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
+/** A name TypeScript accepts for a type or a parameter: reserved or non-identifier names get a `_`. */
+function safeName(name) {
+  return IDENT.test(name) && !RESERVED.has(name) ? name : `${name.replace(/[^\w$]/g, '_')}_`;
+}
+
 /** A property name as TypeScript writes it. */
 function prop(name) {
   return IDENT.test(name) ? name : JSON.stringify(name);
@@ -51,7 +56,7 @@ class ModuleRenderer {
     this.aliasNames = new Set();
     const taken = new Set();
     const take = (want) => {
-      let n = IDENT.test(want) && !RESERVED.has(want) ? want : `${want.replace(/[^\w$]/g, '_')}_`;
+      let n = safeName(want);
       while (taken.has(n)) n += '_';
       taken.add(n);
       return n;
@@ -86,9 +91,7 @@ class ModuleRenderer {
     const file = this.files[t.module];
     if (!file) return 'PyObject';
     // The other module's own renderer decides its names; a reserved one is suffixed the same way.
-    const want = t.name;
-    const name = IDENT.test(want) && !RESERVED.has(want) ? want : `${want.replace(/[^\w$]/g, '_')}_`;
-    return `import('./${file}').${name}`;
+    return `import('./${file}').${safeName(t.name)}`;
   }
 
   type(t, dir) {
@@ -174,7 +177,7 @@ class ModuleRenderer {
     const out = [];
     const names = new Set();
     const pname = (p) => {
-      let n = IDENT.test(p.name) && !RESERVED.has(p.name) ? p.name : `${p.name.replace(/[^\w$]/g, '_')}_`;
+      let n = safeName(p.name);
       while (names.has(n)) n += '_';
       return n;
     };

@@ -52,8 +52,8 @@ pub struct Layout {
     compact_data: usize,
 }
 
-/// A machine word: the fields before `state` (reference count, type, length, hash) are words.
-const WORD: usize = std::mem::size_of::<usize>();
+/// The fields before `state` (reference count, type, length, hash) are machine words.
+use crate::sys::python::WORD;
 
 const fn gil_build(ascii_data: usize, compact_data: usize) -> Layout {
     Layout { free_threaded: false, length_at: 2 * WORD, state_at: 4 * WORD, kind_shift: 2, ascii_data, compact_data }

@@ -290,13 +290,14 @@ fn answer<T>(rx: &std::sync::mpsc::Receiver<T>, at_exit: bool) -> Option<T> {
     if !at_exit {
         return rx.recv().ok();
     }
-    match rx.recv_timeout(exit_wait() + exit_finalize_wait()) {
+    let bound = exit_wait() + exit_finalize_wait();
+    match rx.recv_timeout(bound) {
         Ok(v) => Some(v),
         Err(_) => {
             eprintln!(
                 "python-ts: Python did not finish ending within {} ms at exit (an atexit handler or a \
                  thread it waits for is still running); the process exits without it",
-                (exit_wait() + exit_finalize_wait()).as_millis()
+                bound.as_millis()
             );
             None
         }

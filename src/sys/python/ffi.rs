@@ -119,7 +119,7 @@ pub const PYBUF_FULL_RO: c_int = 0x0004 | 0x0010 | 0x0008 | 0x0100;
 static FREE_THREADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A machine word (`Py_ssize_t`, a pointer): 8 bytes on 64-bit targets, 4 on 32-bit ones.
-const WORD: usize = std::mem::size_of::<usize>();
+pub const WORD: usize = std::mem::size_of::<usize>();
 
 /// Where a free-threaded object head keeps its type: after `ob_tid` (a word), the padding (2),
 /// `ob_mutex` (1), `ob_gc_bits` (1), `ob_ref_local` (4) and `ob_ref_shared` (a word).
