@@ -422,6 +422,17 @@ console.log(JSON.stringify({ text, joined, posix, when: when.toISOString(), now:
   }
 });
 
+test('the same module gives the same file on every run (numpy builds __all__ from sets, in hash order)', { skip: !numpyPython && 'numpy not installable here' }, () => {
+  const dir = workdir('determinism');
+  const texts = ['1', '2'].map((seed) => {
+    const out = path.join(dir, seed);
+    const r = cli(['types', 'numpy', '--python', numpyPython, '--out', out], { PYTHONHASHSEED: seed });
+    assert.strictEqual(r.status, 0, r.stderr);
+    return fs.readFileSync(path.join(out, 'numpy.d.ts'), 'utf8');
+  });
+  assert.ok(texts[0] === texts[1], 'numpy.d.ts differs between two runs');
+});
+
 test('the command: unknown modules, no module and bad options are clear errors', () => {
   const out = workdir('errors');
   const missing = cli(['types', 'no_such_module_xyz', '--out', out]);

@@ -722,7 +722,9 @@ def runtime_signatures(obj, typer, drop_first=False):
 def public_names(mod):
     names = getattr(mod, '__all__', None)
     if isinstance(names, (list, tuple)) and all(isinstance(n, str) for n in names):
-        return [n for n in names if hasattr(mod, n)]
+        # sorted: some packages build __all__ from sets (numpy), whose order changes from run to
+        # run, and a generated file should not
+        return sorted({n for n in names if hasattr(mod, n)})
     out = []
     for n in sorted(vars(mod)):
         if n.startswith('_'):
