@@ -95,10 +95,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(name)).find(|c| is_executable(c))
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
-}
+use crate::sys::os::is_executable;
 
 /// Version and ABI flags from a library file name: `libpython3.11.so.1.0` → (3, 11, ""), and
 /// Windows' `python311.dll` → (3, 11, ""), `python313t.dll` → (3, 13, "t"). `libpython3.so` and
@@ -351,14 +348,8 @@ fn library_candidates(
 /// The cache key of an executable: path, size and mtime; for a pyenv shim also what selects the
 /// version behind it (`PYENV_VERSION`, the nearest `.python-version`, the global version file).
 fn cache_key(exe: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(exe).ok()?;
-    let mut key = format!(
-        "{}|{}|{}",
-        exe.display(),
-        meta.len(),
-        meta.mtime_nsec() as i128 + meta.mtime() as i128 * 1_000_000_000
-    );
+    let mut key = format!("{}|{}|{}", exe.display(), meta.len(), mtime_ns(&meta));
     let text = exe.to_string_lossy();
     if text.contains("/shims/") {
         key.push_str(&format!("|PYENV_VERSION={}", std::env::var("PYENV_VERSION").unwrap_or_default()));
@@ -380,6 +371,15 @@ fn cache_key(exe: &Path) -> Option<String> {
     Some(key)
 }
 
+/// A file's modification time in nanoseconds since the epoch (0 where the OS has none).
+fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
 mod cache {
     //! A small text cache in `$XDG_CACHE_HOME/python-ts` (or `~/.cache/python-ts`): one entry per
     //! key; an entry whose library or executable changed since is ignored. Failing to read or
@@ -398,8 +398,7 @@ mod cache {
     }
 
     fn fingerprint(p: &std::path::Path) -> String {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(p).map(|m| format!("{}:{}", m.len(), m.mtime())).unwrap_or_default()
+        std::fs::metadata(p).map(|m| format!("{}:{}", m.len(), super::mtime_ns(&m) / 1_000_000_000)).unwrap_or_default()
     }
 
     fn encode(key: &str, i: &RuntimeInfo) -> String {

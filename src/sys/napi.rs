@@ -757,7 +757,7 @@ fn external_strings() -> Option<(ExternalString<c_char>, ExternalString<u16>)> {
             if std::env::var("PYTHON_TS_NO_EXTERNAL_STRINGS").is_ok_and(|v| v == "1") {
                 return None;
             }
-            let this = libloading::os::unix::Library::this();
+            let this = super::os::this_process();
             // SAFETY: the symbols, when present, have these N-API signatures; the process's own
             // handle stays valid for its life (leaked).
             let fns = unsafe {

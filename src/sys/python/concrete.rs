@@ -288,7 +288,7 @@ pub fn str_utf8<'a>(gil: Gil<'_>, s: Borrowed<'a, '_>) -> Option<&'a [u8]> {
         return None;
     }
     // SAFETY: `len` bytes owned by `s`, alive for 'a.
-    Some(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) })
+    Some(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) })
 }
 
 /// The interned str equal to `s` (the same object when `s` is the first of its text).

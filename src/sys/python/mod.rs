@@ -18,7 +18,7 @@ pub mod object;
 pub use concrete::Kind;
 pub use object::{Borrowed, Gil, Owned};
 
-use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
+use super::os::Library;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_double, c_int, c_long, c_longlong, c_ulong, c_void};
 
@@ -297,13 +297,13 @@ pub fn is_loaded() -> bool {
     API.get().is_some()
 }
 
-/// Opens `path` (RTLD_NOW | RTLD_GLOBAL) and resolves the table. Once only per process: a second
+/// Opens `path` (`sys::os::open_runtime`: RTLD_NOW | RTLD_GLOBAL on unix) and resolves the table. Once only per process: a second
 /// call with any path returns the first table (the caller checks that the paths agree).
 pub fn load(path: &std::path::Path) -> Result<&'static PyApi, String> {
     API.get_or_try_init(|| {
         // SAFETY: opening a shared library runs its initialisers; libpython's are benign. The
         // library is leaked: it must stay mapped for the life of the process (one per process).
-        let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_GLOBAL) }
+        let lib = unsafe { super::os::open_runtime(path) }
             .map_err(|e| format!("cannot load {}: {}", path.display(), loader_reason(&e)))?;
         let lib: &'static Library = Box::leak(Box::new(lib));
         // SAFETY: discovery only hands us libraries named libpython3.X of a supported version.

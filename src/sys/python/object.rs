@@ -451,7 +451,7 @@ pub fn utf8_of(gil: Gil<'_>, s: Borrowed<'_, '_>) -> Result<String> {
         return Ok(String::from_utf8_lossy(&bytes).into_owned());
     }
     // SAFETY: `len` bytes of valid UTF-8 owned by `s`, alive for this call.
-    let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
+    let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) };
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
