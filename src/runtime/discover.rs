@@ -1,5 +1,7 @@
 //! Which CPython to load: the `runtime_path` option / `_set_runtime_path`, then
-//! `PYTHON_TS_PYTHON`, then `python3` (then `python`) on `PATH`.
+//! `PYTHON_TS_PYTHON`, then per OS: `python3` (then `python`) on `PATH` (macOS: then Homebrew's
+//! and python.org's usual places); on Windows `python.exe` on `PATH` (not the Microsoft Store's
+//! alias), the `py` launcher, then the PEP 514 registry keys.
 //!
 //! A path may be a Python executable (a venv's `bin/python` and a pyenv shim included), the
 //! shared library itself, or a directory that holds it (an embedded distribution). An executable
@@ -37,7 +39,7 @@ const MIN_VERSION: (u32, u32) = (3, 8);
 /// `python3` and `python3.11`) give the same answer; a venv and its base do not.
 pub fn venv_of(executable: &Path) -> Option<PathBuf> {
     let root = executable.parent()?.parent()?;
-    root.join("pyvenv.cfg").is_file().then(|| root.canonicalize().unwrap_or_else(|_| root.to_path_buf()))
+    root.join("pyvenv.cfg").is_file().then(|| plain(root.canonicalize().unwrap_or_else(|_| root.to_path_buf())))
 }
 
 /// Resolve the runtime: `explicit` first, then the environment, then `PATH`.
@@ -50,24 +52,260 @@ pub fn resolve(explicit: Option<&Path>) -> Result<RuntimeInfo> {
         return from_path(&p, &format!("PYTHON_TS_PYTHON={}", p.display()));
     }
     let mut tried = Vec::new();
-    for name in ["python3", "python"] {
+    let found = if cfg!(windows) {
+        windows::search(&mut tried)
+    } else {
+        let on_path = search_path(&["python3", "python"], &mut tried);
+        // An app started from the Finder or the Dock gets PATH=/usr/bin:/bin:/usr/sbin:/sbin, where
+        // python3 is Apple's stub: the usual installations are looked for where they install.
+        on_path.or_else(|| if cfg!(target_os = "macos") { search_known(MACOS_KNOWN, &mut tried) } else { None })
+    };
+    found.ok_or_else(|| {
+        Error::Runtime(format!(
+            "python-ts: no usable CPython >= 3.8 found. Set the runtime_path option or \
+             PYTHON_TS_PYTHON to a Python executable, its shared library or the folder that holds it. \
+             Tried: {}",
+            tried.join("; ")
+        ))
+    })
+}
+
+/// Where macOS's Pythons install when PATH does not say: Homebrew (Apple silicon, Intel) and
+/// python.org's framework.
+const MACOS_KNOWN: &[&str] = &[
+    "/opt/homebrew/bin/python3",
+    "/usr/local/bin/python3",
+    "/Library/Frameworks/Python.framework/Versions/Current/bin/python3",
+];
+
+/// The first of `names` on PATH that answers as a usable CPython; what failed goes to `tried`.
+fn search_path(names: &[&str], tried: &mut Vec<String>) -> Option<RuntimeInfo> {
+    for name in names {
         match find_on_path(name) {
             Some(exe) => {
                 let source = format!("{} on PATH ({})", name, exe.display());
                 match from_executable(&exe, &source) {
-                    Ok(info) => return Ok(info),
+                    Ok(info) => return Some(info),
                     Err(e) => tried.push(e.to_string()),
                 }
             }
             None => tried.push(format!("{name}: not found on PATH")),
         }
     }
-    Err(Error::Runtime(format!(
-        "python-ts: no usable CPython >= 3.8 found. Set the runtime_path option or \
-         PYTHON_TS_PYTHON to a Python executable, its shared library or the folder that holds it. \
-         Tried: {}",
-        tried.join("; ")
-    )))
+    None
+}
+
+fn search_known(paths: &[&str], tried: &mut Vec<String>) -> Option<RuntimeInfo> {
+    for p in paths.iter().map(Path::new) {
+        if !is_executable(p) {
+            tried.push(format!("{}: not installed", p.display()));
+            continue;
+        }
+        match from_executable(p, &p.display().to_string()) {
+            Ok(info) => return Some(info),
+            Err(e) => tried.push(e.to_string()),
+        }
+    }
+    None
+}
+
+/// A path without Windows' verbatim prefix (`\\?\C:\x` → `C:\x`, `\\?\UNC\s\x` → `\\s\x`),
+/// which `canonicalize` adds there and which sys.path, `__file__` and users do not expect.
+pub fn plain(p: PathBuf) -> PathBuf {
+    let s = p.to_string_lossy();
+    if let Some(rest) = s.strip_prefix(r"\\?\UNC\") {
+        return PathBuf::from(format!(r"\\{rest}"));
+    }
+    match s.strip_prefix(r"\\?\") {
+        Some(rest) => PathBuf::from(rest),
+        None => p,
+    }
+}
+
+/// Windows: `python.exe` on PATH (not the Microsoft Store's alias), the `py` launcher's list,
+/// then the PEP 514 registry keys. The parsing is plain text, tested on every OS.
+pub mod windows {
+    use super::{from_executable, from_path, RuntimeInfo};
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    pub fn search(tried: &mut Vec<String>) -> Option<RuntimeInfo> {
+        let local = std::env::var_os("LOCALAPPDATA").map(PathBuf::from);
+        for name in ["python.exe", "python3.exe"] {
+            let Some(path) = std::env::var_os("PATH") else { break };
+            let mut seen = false;
+            for exe in std::env::split_paths(&path).map(|d| d.join(name)).filter(|c| c.is_file()) {
+                seen = true;
+                if is_store_alias(&exe, local.as_deref()) {
+                    tried.push(format!("{}: the Microsoft Store's alias, skipped", exe.display()));
+                    continue;
+                }
+                match from_executable(&exe, &format!("{name} on PATH ({})", exe.display())) {
+                    Ok(info) => return Some(info),
+                    Err(e) => tried.push(e.to_string()),
+                }
+            }
+            if !seen {
+                tried.push(format!("{name}: not found on PATH"));
+            }
+        }
+        match Command::new("py").arg("-0p").output() {
+            Ok(out) if out.status.success() => {
+                let list = launcher_list(&String::from_utf8_lossy(&out.stdout));
+                if list.is_empty() {
+                    tried.push("py -0p: lists no installation".into());
+                }
+                for exe in list {
+                    match from_executable(&exe, &format!("py launcher ({})", exe.display())) {
+                        Ok(info) => return Some(info),
+                        Err(e) => tried.push(e.to_string()),
+                    }
+                }
+            }
+            Ok(_) => tried.push("py -0p: failed".into()),
+            Err(_) => tried.push("py launcher: not installed".into()),
+        }
+        let mut entries = Vec::new();
+        for hive in [r"HKCU\Software\Python", r"HKLM\Software\Python", r"HKLM\Software\WOW6432Node\Python"] {
+            if let Ok(out) = Command::new("reg").args(["query", hive, "/s"]).output() {
+                entries.extend(registry_entries(&String::from_utf8_lossy(&out.stdout), hive));
+            }
+        }
+        let entries = ordered(entries, cfg!(target_pointer_width = "64"));
+        if entries.is_empty() {
+            tried.push("registry (PEP 514, HKCU, HKLM, WOW6432Node): no Python installation".into());
+        }
+        for e in entries {
+            let source = format!("registry {}\\{}\\{}", e.hive, e.company, e.tag);
+            let found = match (&e.install_path, &e.executable) {
+                (Some(dir), _) if dir.is_dir() => from_path(dir, &source),
+                (_, Some(exe)) => from_executable(exe, &source),
+                _ => {
+                    tried.push(format!("{source}: no InstallPath or ExecutablePath"));
+                    continue;
+                }
+            };
+            match found {
+                Ok(info) => return Some(info),
+                Err(e) => tried.push(e.to_string()),
+            }
+        }
+        None
+    }
+
+    /// `%LOCALAPPDATA%\Microsoft\WindowsApps\python.exe`: an App Execution Alias that opens the
+    /// Microsoft Store when Python is not installed from it (and is not a CPython to load).
+    pub fn is_store_alias(exe: &Path, local_app_data: Option<&Path>) -> bool {
+        let lower = |p: &Path| p.to_string_lossy().replace('/', "\\").to_lowercase();
+        let text = lower(exe);
+        match local_app_data {
+            Some(l) => text.starts_with(&(lower(l).trim_end_matches('\\').to_string() + "\\microsoft\\windowsapps\\")),
+            None => text.contains("\\microsoft\\windowsapps\\"),
+        }
+    }
+
+    /// The executables `py -0p` lists (` -V:3.12 *   C:\…\python.exe`, older ` -3.9-64 *  C:\…`),
+    /// the default (`*`) first.
+    pub fn launcher_list(text: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let Some(at) = line.find(":\\").and_then(|i| i.checked_sub(1)).or_else(|| line.find("\\\\")) else {
+                continue;
+            };
+            let head = &line[..at];
+            if head.trim().is_empty() || !head.trim_start().starts_with('-') {
+                continue;
+            }
+            let exe = PathBuf::from(line[at..].trim());
+            if head.contains('*') {
+                out.insert(0, exe);
+            } else {
+                out.push(exe);
+            }
+        }
+        out
+    }
+
+    /// One PEP 514 installation: `<hive>\Software\Python\<company>\<tag>`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Entry {
+        pub hive: String,
+        pub company: String,
+        pub tag: String,
+        pub install_path: Option<PathBuf>,
+        pub executable: Option<PathBuf>,
+        pub architecture: Option<String>,
+    }
+
+    /// The installations in the output of `reg query <hive>\Software\Python /s`: keys
+    /// `…\Python\<company>\<tag>` (SysArchitecture) and their `InstallPath` subkey (its
+    /// default value, ExecutablePath). The launcher's own key (`PyLauncher`) is not one.
+    pub fn registry_entries(text: &str, hive: &str) -> Vec<Entry> {
+        let mut out: Vec<Entry> = Vec::new();
+        let mut key: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if line.starts_with("HKEY_") {
+                let lower = line.to_lowercase();
+                let Some(i) = lower.find("\\python\\") else {
+                    key.clear();
+                    continue;
+                };
+                key = line[i + 8..].split('\\').map(|s| s.trim().to_string()).collect();
+                if key.len() >= 2 && !key[0].eq_ignore_ascii_case("PyLauncher") {
+                    let (company, tag) = (&key[0], &key[1]);
+                    if !out.iter().any(|e| &e.company == company && &e.tag == tag) {
+                        out.push(Entry {
+                            hive: hive.split('\\').next().unwrap_or(hive).to_string(),
+                            company: company.clone(),
+                            tag: tag.clone(),
+                            install_path: None,
+                            executable: None,
+                            architecture: None,
+                        });
+                    }
+                }
+                continue;
+            }
+            let mut cols = line.trim().splitn(3, "    ").map(str::trim);
+            let (Some(name), Some(_type), Some(value)) = (cols.next(), cols.next(), cols.next()) else { continue };
+            if key.len() < 2 || key[0].eq_ignore_ascii_case("PyLauncher") {
+                continue;
+            }
+            let Some(e) = out.iter_mut().find(|e| e.company == key[0] && e.tag == key[1]) else { continue };
+            let sub = key.get(2).map(|s| s.to_lowercase());
+            // the default value is "(Default)", localized ("(Standard)", "(par défaut)")
+            let default = name.starts_with('(') && name.ends_with(')');
+            match (sub.as_deref(), default, name) {
+                (Some("installpath"), true, _) => e.install_path = Some(PathBuf::from(value.trim_end_matches('\\'))),
+                (Some("installpath"), false, n) if n.eq_ignore_ascii_case("ExecutablePath") => {
+                    e.executable = Some(PathBuf::from(value))
+                }
+                (None, false, n) if n.eq_ignore_ascii_case("SysArchitecture") => e.architecture = Some(value.into()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The order to try: CPython's own (`PythonCore`) first, then other companies; newest
+    /// version first; the current user's before the machine's. Installations for the other
+    /// pointer width (`3.12-32` or SysArchitecture `32bit` in a 64-bit process) cannot load here.
+    pub fn ordered(mut entries: Vec<Entry>, is_64: bool) -> Vec<Entry> {
+        entries.retain(|e| {
+            let bits = match e.architecture.as_deref() {
+                Some(a) => a.starts_with("64"),
+                None => !e.tag.ends_with("-32"),
+            };
+            bits == is_64 && !e.tag.ends_with("-arm64")
+        });
+        let version = |t: &str| -> (u32, u32) {
+            let mut it =
+                t.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap_or(0));
+            (it.next().unwrap_or(0), it.next().unwrap_or(0))
+        };
+        entries.sort_by_key(|e| (e.company != "PythonCore", std::cmp::Reverse(version(&e.tag)), e.hive != "HKCU"));
+        entries
+    }
 }
 
 fn from_path(p: &Path, source: &str) -> Result<RuntimeInfo> {
@@ -173,7 +411,7 @@ fn from_library(lib: &Path, source: &str) -> Result<RuntimeInfo> {
         Error::Runtime(format!("python-ts: {source}: {} is not a libpython3.X shared library", lib.display()))
     })?;
     check_version((major, minor, 0), &flags, &format!("{source}: {}", lib.display()))?;
-    let lib = std::fs::canonicalize(lib).unwrap_or_else(|_| lib.to_path_buf());
+    let lib = plain(std::fs::canonicalize(lib).unwrap_or_else(|_| lib.to_path_buf()));
     let stdlib = format!("python{major}.{minor}");
     // Where the stdlib sits relative to the library: `<home>/lib/libpython…` (pyenv, a relocated
     // embedded distribution), or `/usr/lib/<multiarch>/libpython…` (Debian).
@@ -198,10 +436,11 @@ fn from_library(lib: &Path, source: &str) -> Result<RuntimeInfo> {
                 lib.display()
             ))
         })?;
-    let exe = [format!("bin/python{major}.{minor}"), "bin/python3".into(), "bin/python".into()]
+    let exe = [format!("bin/python{major}.{minor}"), "bin/python3".into(), "bin/python".into(), "python.exe".into()]
         .iter()
         .map(|e| home.join(e))
-        .find(|e| is_executable(e));
+        // a Windows layout (read on any OS in tests): `python.exe` beside the DLL
+        .find(|e| if e.ends_with("python.exe") { is_dll && e.is_file() } else { is_executable(e) });
     Ok(RuntimeInfo {
         version: (major, minor, 0),
         library: lib,
@@ -561,6 +800,134 @@ mod tests {
         let e = failed_to_report(Path::new("/usr/bin/python3"), "python3 on PATH", stderr);
         assert!(e.contains("xcode-select --install") && e.contains("invalid active developer path"), "{e}");
         assert!(!failed_to_report(Path::new("/x"), "s", "Traceback: boom").contains("xcode-select"));
+    }
+
+    #[test]
+    fn windows_verbatim_paths_are_made_plain() {
+        assert_eq!(
+            plain(PathBuf::from(r"\\?\C:\Python312\python312.dll")),
+            PathBuf::from(r"C:\Python312\python312.dll")
+        );
+        assert_eq!(plain(PathBuf::from(r"\\?\UNC\server\share\py")), PathBuf::from(r"\\server\share\py"));
+        assert_eq!(plain(PathBuf::from("/usr/lib/libpython3.11.so")), PathBuf::from("/usr/lib/libpython3.11.so"));
+    }
+
+    #[test]
+    fn the_microsoft_store_alias_is_recognised() {
+        let local = Path::new(r"C:\Users\ada\AppData\Local");
+        assert!(windows::is_store_alias(
+            Path::new(r"C:\Users\ada\AppData\Local\Microsoft\WindowsApps\python.exe"),
+            Some(local)
+        ));
+        assert!(windows::is_store_alias(
+            Path::new(r"c:\users\ada\appdata\local\microsoft\windowsapps\python3.exe"),
+            Some(local)
+        ));
+        assert!(!windows::is_store_alias(Path::new(r"C:\Python312\python.exe"), Some(local)));
+        assert!(windows::is_store_alias(Path::new(r"D:\Profiles\x\Microsoft\WindowsApps\python.exe"), None));
+    }
+
+    #[test]
+    fn the_py_launcher_list_gives_the_default_first() {
+        // py 3.11+ (`-V:Company/Tag`), and the older launcher's `-X.Y-64` form
+        let new = " -V:3.12 *        C:\\Users\\ada\\AppData\\Local\\Programs\\Python\\Python312\\python.exe\n \
+                   -V:3.11          C:\\Program Files\\Python311\\python.exe\n \
+                   -V:ContinuumAnalytics/Anaconda39-64 C:\\ProgramData\\Anaconda3\\python.exe\n";
+        assert_eq!(
+            windows::launcher_list(new),
+            vec![
+                PathBuf::from(r"C:\Users\ada\AppData\Local\Programs\Python\Python312\python.exe"),
+                PathBuf::from(r"C:\Program Files\Python311\python.exe"),
+                PathBuf::from(r"C:\ProgramData\Anaconda3\python.exe"),
+            ]
+        );
+        let old = "Installed Pythons found by py Launcher for Windows\n -3.9-64        C:\\Python39\\python.exe\n -3.8-32 *      C:\\Python38-32\\python.exe\n";
+        assert_eq!(
+            windows::launcher_list(old),
+            vec![PathBuf::from(r"C:\Python38-32\python.exe"), PathBuf::from(r"C:\Python39\python.exe")]
+        );
+        assert!(windows::launcher_list("No installed Pythons found!\n").is_empty());
+    }
+
+    /// `reg query HKCU\Software\Python /s` as Windows prints it: python.org 3.12 and 3.13 (64-bit),
+    /// a 32-bit 3.11, Anaconda, and the launcher's own key.
+    const REG_HKCU: &str = "\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\r
+    DisplayName    REG_SZ    Python Software Foundation\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\\3.12\r
+    DisplayName    REG_SZ    Python 3.12 (64-bit)\r
+    SysArchitecture    REG_SZ    64bit\r
+    SysVersion    REG_SZ    3.12\r
+    Version    REG_SZ    3.12.7\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\\3.12\\InstallPath\r
+    (Default)    REG_SZ    C:\\Users\\ada\\AppData\\Local\\Programs\\Python\\Python312\\\r
+    ExecutablePath    REG_SZ    C:\\Users\\ada\\AppData\\Local\\Programs\\Python\\Python312\\python.exe\r
+    WindowedExecutablePath    REG_SZ    C:\\Users\\ada\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\\3.12\\PythonPath\r
+    (Default)    REG_SZ    C:\\Users\\ada\\AppData\\Local\\Programs\\Python\\Python312\\Lib\\\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\\3.11-32\r
+    SysArchitecture    REG_SZ    32bit\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\\3.11-32\\InstallPath\r
+    (Default)    REG_SZ    C:\\Python311-32\\\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PythonCore\\3.13\\InstallPath\r
+    (Standard)    REG_SZ    C:\\Python313\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\ContinuumAnalytics\\Anaconda39-64\\InstallPath\r
+    (Default)    REG_SZ    C:\\ProgramData\\Anaconda3\r
+    ExecutablePath    REG_SZ    C:\\ProgramData\\Anaconda3\\python.exe\r
+\r
+HKEY_CURRENT_USER\\Software\\Python\\PyLauncher\r
+    InstallPath    REG_SZ    C:\\Windows\\py.exe\r
+";
+
+    #[test]
+    fn pep_514_registry_entries_are_read_and_ordered() {
+        let entries = windows::registry_entries(REG_HKCU, r"HKCU\Software\Python");
+        assert_eq!(entries.len(), 4, "{entries:?}");
+        let e312 = &entries[0];
+        assert_eq!((e312.hive.as_str(), e312.company.as_str(), e312.tag.as_str()), ("HKCU", "PythonCore", "3.12"));
+        assert_eq!(e312.install_path, Some(PathBuf::from(r"C:\Users\ada\AppData\Local\Programs\Python\Python312")));
+        assert_eq!(
+            e312.executable,
+            Some(PathBuf::from(r"C:\Users\ada\AppData\Local\Programs\Python\Python312\python.exe"))
+        );
+        assert_eq!(e312.architecture.as_deref(), Some("64bit"));
+        // a localized default value name
+        assert_eq!(entries[2].install_path, Some(PathBuf::from(r"C:\Python313")));
+        let mut hklm = windows::registry_entries(
+            &REG_HKCU.replace("HKEY_CURRENT_USER", "HKEY_LOCAL_MACHINE"),
+            r"HKLM\Software\Python",
+        );
+        hklm.truncate(1);
+        let all = [entries.clone(), hklm].concat();
+        let order = |v: Vec<windows::Entry>| v.into_iter().map(|e| format!("{}:{}", e.hive, e.tag)).collect::<Vec<_>>();
+        // 64-bit: PythonCore newest first, the user's before the machine's, other companies last
+        assert_eq!(
+            order(windows::ordered(all.clone(), true)),
+            ["HKCU:3.13", "HKCU:3.12", "HKLM:3.12", "HKCU:Anaconda39-64"]
+        );
+        // a 32-bit process can only load the 32-bit one
+        assert_eq!(order(windows::ordered(all, false)), ["HKCU:3.11-32"]);
+        assert!(windows::registry_entries(
+            "ERROR: The system was unable to find the specified registry key or value.\n",
+            "HKLM"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_windows_installation_folder_from_the_registry_is_loaded_without_running_python() {
+        let root = tree("regdir", &["python312.dll", "python3.dll", "python.exe", "Lib/os.py", "vcruntime140.dll"]);
+        let info = from_path(&root, r"registry HKCU\PythonCore\3.12").unwrap();
+        assert_eq!(info.version, (3, 12, 0));
+        assert_eq!(info.library.file_name().unwrap(), "python312.dll");
+        assert_eq!(info.executable.as_deref().map(|e| e.file_name().unwrap().to_owned()), Some("python.exe".into()));
     }
 
     #[test]
