@@ -86,6 +86,12 @@ if (!only.length) {
   // (scripts/test-ia32.js; PYTHON_TS_IA32_FILES=all for the whole suite; PYTHON_TS_SKIP_PLATFORMS=1 skips).
   const ia32 = spawnSync(process.execPath, [path.join('scripts', 'test-ia32.js')], { cwd: root, stdio: 'inherit' });
   if (ia32.status !== 0) failed = true;
+  // The other platforms this machine can run (PYTHON_TS_SKIP_PLATFORMS=1 skips them): win32-x64
+  // under Wine (load and discovery; no Windows CPython here).
+  for (const stage of ['test-wine.js']) {
+    const r = spawnSync(process.execPath, [path.join('scripts', stage)], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) failed = true;
+  }
   const cargo = (args) => {
     const r = spawnSync('cargo', args, { cwd: root, stdio: 'inherit', env: { ...process.env, PYO3_NO_PYTHON: '1' } });
     if (r.status !== 0) {
