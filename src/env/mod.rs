@@ -62,6 +62,11 @@ pub struct EnvData {
     /// The package's proxy hook (`_set_js_proxy`): `(target, thisArg)` → the dispatcher function
     /// a Python `JsProxy` calls; None: class instances convert as dicts, Promises are refused.
     pub js_proxy: Cell<Option<Ref>>,
+    /// Given with the hook: `wrap(v)` for an object argument of a call through a proxy (Python
+    /// handles become wrapped objects), and `result(v, owner)` for an object read or returned
+    /// (a proxy marker, a method bound to `owner`).
+    pub js_proxy_wrap: Cell<Option<Ref>>,
+    pub js_proxy_result: Cell<Option<Ref>>,
 }
 
 /// JS functions and constructors the native side calls.
@@ -141,6 +146,8 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         kept_types: RefCell::new(Vec::new()),
         trace: Cell::new(None),
         js_proxy: Cell::new(None),
+        js_proxy_wrap: Cell::new(None),
+        js_proxy_result: Cell::new(None),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());
