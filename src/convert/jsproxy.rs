@@ -45,6 +45,8 @@ struct ProxyData {
     /// Calls go through N-API (false when `this` is a value N-API cannot reference: a primitive
     /// or null; the dispatcher binds those).
     native_call: bool,
+    /// The object is a function (fixed for its life).
+    callable: bool,
     context: u64,
     /// The dispatcher (owned reference).
     d: PyPtr,
@@ -125,6 +127,7 @@ pub fn new_proxy<'py>(cx: &mut ToPy<'py>, target: Value, this: Option<Value>, d:
             _ => (0, false),
         },
     };
+    let callable = env.type_of(target)? == ValueType::napi_function;
     let target_ref = match env.create_ref(target, 1) {
         Ok(r) => r as usize,
         Err(e) => {
@@ -151,6 +154,7 @@ pub fn new_proxy<'py>(cx: &mut ToPy<'py>, target: Value, this: Option<Value>, d:
         target: target_ref,
         this: this_ref,
         native_call,
+        callable,
         context: cx.context,
         d: d.into_raw(),
         cache: RefCell::new(Vec::new()),
@@ -282,7 +286,7 @@ fn get<'py>(gil: Gil<'py>, slf: PyPtr, data: &ProxyData, name: &[u8]) -> Result<
     let _scope = env.scope();
     let r = (|| {
         let target = env.ref_value(data.target as _)?.ok_or_else(collected)?;
-        let key = env.string_utf8_bytes(name)?;
+        let key = key_of(env, name)?;
         let v = env.get_property(target, key)?;
         let t = env.type_of(v)?;
         if t != ValueType::napi_object && t != ValueType::napi_function {
@@ -344,6 +348,35 @@ fn remember(gil: Gil<'_>, data: &ProxyData, name: &[u8], obj: &Owned<'_>) {
     }
 }
 
+/// The JS string of a property name: the env's own copy when it has one (see
+/// `EnvData::proxy_keys`), else a new one, kept for next time while there is room.
+fn key_of(env: Env, name: &[u8]) -> Result<Value> {
+    let data = instance::get(env)?;
+    let list = match data.proxy_key_list.get() {
+        Some(r) => env.ref_value(r)?,
+        None => None,
+    };
+    let known = data.proxy_keys.borrow().get(name).copied();
+    if let (Some(i), Some(list)) = (known, list) {
+        return env.get_element(list, i);
+    }
+    let s = env.string_utf8_bytes(name)?;
+    let n = data.proxy_keys.borrow().len();
+    if n < instance::MAX_PROXY_KEYS {
+        let list = match list {
+            Some(l) => l,
+            None => {
+                let l = env.array(0)?;
+                data.proxy_key_list.set(Some(env.create_ref(l, 1)?));
+                l
+            }
+        };
+        env.set_element(list, n as u32, s)?;
+        data.proxy_keys.borrow_mut().insert(name.into(), n as u32);
+    }
+    Ok(s)
+}
+
 fn collected() -> Error {
     Error::Runtime("python-ts: the JavaScript object of this proxy was collected".into())
 }
@@ -381,7 +414,7 @@ unsafe extern "C" fn call(slf: PyPtr, args: PyPtr, kwargs: PyPtr) -> PyPtr {
         // SAFETY: GIL held (CPython called us).
         return not_connected(unsafe { Gil::assume() });
     };
-    if !data.native_call || !data.shared.is_js_thread() {
+    if !data.native_call || !data.callable || !data.shared.is_js_thread() {
         // SAFETY: GIL held; `args` a tuple, `kwargs` a dict or NULL.
         return unsafe { call_through_dispatcher(data, args, kwargs) };
     }
@@ -391,21 +424,15 @@ unsafe extern "C" fn call(slf: PyPtr, args: PyPtr, kwargs: PyPtr) -> PyPtr {
             let (args, kwargs) = unsafe { (Borrowed::from_raw(gil, args), Borrowed::from_raw(gil, kwargs)) };
             call_here(gil, data, args, kwargs)
         }));
-        match r {
-            // SAFETY: GIL held; `args` a tuple, `kwargs` a dict or NULL.
-            Ok(Ok(None)) => unsafe { call_through_dispatcher(data, args, kwargs) },
-            Ok(Ok(Some(obj))) => obj.into_raw(),
-            Ok(Err(e)) => callables::finish(gil, Ok(Err(e))),
-            Err(p) => callables::finish(gil, Err(p)),
-        }
+        callables::finish(gil, r)
     };
     // SAFETY: called by CPython with the GIL of the proxy's interpreter held: the entry is
     // counted, as every other entry from Python.
     unsafe { attach::from_python(data.context, body) }
 }
 
-/// `d('call', [*args, kwargs])`: a call from another thread (or with a `this` only the
-/// dispatcher binds). A new reference, or NULL with the error set.
+/// `d('call', [*args, kwargs])`: a call from another thread, of an object that is not a function
+/// (the dispatcher raises what JS throws for it), or with a `this` only the dispatcher binds. A new reference, or NULL with the error set.
 ///
 /// # Safety
 /// GIL held; `args` a tuple, `kwargs` a dict or NULL.
@@ -440,22 +467,54 @@ unsafe fn call_through_dispatcher(data: &ProxyData, args: PyPtr, kwargs: PyPtr) 
     r
 }
 
+/// A call's arguments: on the stack up to `Argv::INLINE` of them.
+struct Argv {
+    inline: [Value; Argv::INLINE],
+    len: usize,
+    more: Vec<Value>,
+}
+
+impl Argv {
+    const INLINE: usize = 8;
+
+    fn with_capacity(n: usize) -> Self {
+        let more = if n > Self::INLINE { Vec::with_capacity(n) } else { Vec::new() };
+        Argv { inline: [std::ptr::null_mut(); Self::INLINE], len: 0, more }
+    }
+
+    fn push(&mut self, v: Value) {
+        if self.more.capacity() > 0 {
+            self.more.push(v);
+        } else if self.len < Self::INLINE {
+            self.inline[self.len] = v;
+            self.len += 1;
+        } else {
+            self.more.extend_from_slice(&self.inline[..self.len]);
+            self.more.push(v);
+        }
+    }
+
+    fn as_slice(&self) -> &[Value] {
+        if self.more.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.more
+        }
+    }
+}
+
 /// A call on the JS thread: the function called with its `this`, the arguments converted by the
-/// table (objects passed through `wrap`), keyword arguments as a final options object. None when
-/// the object is not a function (the dispatcher raises the JS error a call of it throws).
+/// table (objects passed through `wrap`), keyword arguments as a final options object.
 fn call_here<'py>(
     gil: Gil<'py>,
     data: &ProxyData,
     args: Option<Borrowed<'_, 'py>>,
     kwargs: Option<Borrowed<'_, 'py>>,
-) -> Result<Option<Owned<'py>>> {
+) -> Result<Owned<'py>> {
     let env = Env(data.shared.env as _);
     let _scope = env.scope();
     let r = (|| {
         let f = env.ref_value(data.target as _)?.ok_or_else(collected)?;
-        if env.type_of(f)? != ValueType::napi_function {
-            return Ok(None);
-        }
         let this = match data.this {
             0 => env.undefined()?,
             r => env.ref_value(r as _)?.ok_or_else(collected)?,
@@ -479,9 +538,10 @@ fn call_here<'py>(
             };
             env.call(env.undefined()?, w, &[v])
         };
-        let mut argv = Vec::new();
+        let n = args.map(|a| pc::tuple_len(gil, a)).unwrap_or(0);
+        let mut argv = Argv::with_capacity(n + 1);
         if let Some(a) = args {
-            for i in 0..pc::tuple_len(gil, a) {
+            for i in 0..n {
                 // The tuple keeps the item alive.
                 let Some(item) = pc::tuple_get(gil, a, i) else { break };
                 let v = to_js.convert(item)?;
@@ -494,15 +554,15 @@ fn call_here<'py>(
                 argv.push(wrapped(v)?);
             }
         }
-        let v = env.call(this, f, &argv)?;
+        let v = env.call(this, f, argv.as_slice())?;
         let t = env.type_of(v)?;
         if t != ValueType::napi_object && t != ValueType::napi_function {
-            return ToPy::new(env, gil, data.context)?.convert(v).map(Some);
+            return ToPy::new(env, gil, data.context)?.convert(v);
         }
         let result = hooks.js_proxy_result.get().ok_or_else(unhooked)?;
         let result = env.ref_value(result)?.ok_or_else(unhooked)?;
         let marked = env.call(env.undefined()?, result, &[v])?;
-        ToPy::new(env, gil, data.context)?.convert(marked).map(Some)
+        ToPy::new(env, gil, data.context)?.convert(marked)
     })();
     match r {
         Err(Error::JsPending) => Err(callables::js_exception(env)),
