@@ -244,11 +244,6 @@ fn not_connected(gil: Gil<'_>) -> PyPtr {
 
 unsafe extern "C" fn getattro(slf: PyPtr, name: PyPtr) -> PyPtr {
     let a = api();
-    // SAFETY: CPython calls the slot with the GIL held, for a live instance of our type.
-    let Some(data) = (unsafe { data_of(slf) }) else {
-        // SAFETY: as above; the generic lookup of Python attributes.
-        return unsafe { (a.PyObject_GenericGetAttr)(slf, name) };
-    };
     let mut len = 0isize;
     // SAFETY: GIL held; NULL with a TypeError for a name that is not a str.
     let p = unsafe { (a.PyUnicode_AsUTF8AndSize)(name, &mut len) };
@@ -261,6 +256,11 @@ unsafe extern "C" fn getattro(slf: PyPtr, name: PyPtr) -> PyPtr {
         // SAFETY: GIL held, live objects.
         return unsafe { (a.PyObject_GenericGetAttr)(slf, name) };
     }
+    // SAFETY: CPython calls the slot with the GIL held, for a live instance of our type.
+    let Some(data) = (unsafe { data_of(slf) }) else {
+        // SAFETY: GIL held (CPython called us).
+        return not_connected(unsafe { Gil::assume() });
+    };
     if bytes == b"_d" {
         // SAFETY: GIL held; a new reference to the dispatcher the data owns.
         unsafe { (a.Py_IncRef)(data.d) };
