@@ -135,6 +135,8 @@ test('attribute reads stay live while the same JS object gives the same proxy: a
   assert.deepStrictEqual(py.eval('lambda o: jp_after(o, jp_kept[0])')(jsobject(config)), [2, 7, false, 1, 'hello b']);
 });
 
+const thing2 = () => new (class Four { constructor() { this.n = 4; } })();
+
 test('a call through a proxy: keyword arguments as a final options object, Python callables and proxies as arguments, objects back as proxies', () => {
   const seen = [];
   const api = {
@@ -161,6 +163,7 @@ test('a call through a proxy: keyword arguments as a final options object, Pytho
     '        return str(e)',
   ].join('\n'));
   assert.match(main.jp_unconnected(), /not connected to a JavaScript object/);
+  assert.deepStrictEqual(py.eval('lambda o: [__import__("copy").copy(o).n, __import__("copy").deepcopy([o])[0] is o]')(thing2()), [4, true]);
 });
 
 test('errors: a JS exception through a proxy is a JSError with name, message and stack, and comes back to JS as itself; a rejection raises in async def', async () => {

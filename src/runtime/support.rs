@@ -205,6 +205,13 @@ class JsProxy(_JsProxyBase):
     def __hash__(self):
         return self._d('id')
 
+    def __copy__(self):
+        # A live object has no copy of its own: the copy is the proxy (`to_py()` copies).
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     def to_py(self):
         """A copy by the conversion table (dict, list, ...)."""
         return self._d('topy')
