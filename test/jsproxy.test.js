@@ -164,6 +164,7 @@ test('a call through a proxy: keyword arguments as a final options object, Pytho
   ].join('\n'));
   assert.match(main.jp_unconnected(), /not connected to a JavaScript object/);
   assert.deepStrictEqual(py.eval('lambda o: [__import__("copy").copy(o).n, __import__("copy").deepcopy([o])[0] is o]')(thing2()), [4, true]);
+  assert.throws(() => py.eval('lambda o: __import__("pickle").dumps(o)')(thing2()), /cannot be pickled/);
 });
 
 test('errors: a JS exception through a proxy is a JSError with name, message and stack, and comes back to JS as itself; a rejection raises in async def', async () => {

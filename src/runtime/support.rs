@@ -212,6 +212,9 @@ class JsProxy(_JsProxyBase):
     def __deepcopy__(self, memo):
         return self
 
+    def __reduce_ex__(self, protocol):
+        raise TypeError('python-ts: a live JavaScript object cannot be pickled (to_py() gives a copy that can be)')
+
     def to_py(self):
         """A copy by the conversion table (dict, list, ...)."""
         return self._d('topy')
