@@ -107,6 +107,66 @@ test('the proxy protocol: attributes, items, len, iteration, in, bool, repr, ide
   assert.strictEqual(py.eval('lambda a, b: a is b')(p, p), true, 'one object twice in a call is one proxy');
 });
 
+test('attribute reads stay live while the same JS object gives the same proxy: a chain reuses its proxies, a replaced object or changed value is seen at once', () => {
+  const config = { level: 1, child: { n: 1 }, greet(who) { return `${this.prefix} ${who}`; }, prefix: 'hi' };
+  py.exec([
+    'def jp_live(o):',
+    '    first = o.child',
+    '    out = [o.level, first.n, o.child is first, o.greet is o.greet, o.greet("a")]',
+    '    names = ["k%d" % i for i in range(20)]',
+    '    for _ in range(2):',
+    '        for n in names:',
+    '            getattr(o, n)',
+    // Each proxy remembers its last few names: past them, a new proxy of the same object (==).
+    '    out.append(o.child == first)',
+    '    return out',
+    'def jp_after(o, first):',
+    '    return [o.level, o.child.n, o.child is first, first.n, o.greet("b")]',
+  ].join('\n'));
+  for (let i = 0; i < 20; i++) config[`k${i}`] = { i };
+  const before = main.jp_live(jsobject(config));
+  assert.deepStrictEqual(before, [1, 1, true, true, 'hi a', true]);
+  // The proxies a Python-side holder keeps stand for the JS objects they were read as.
+  py.exec('jp_kept = []');
+  py.eval('lambda o: jp_kept.append(o.child)')(jsobject(config));
+  config.level = 2;
+  config.child = { n: 7 };
+  config.prefix = 'hello';
+  assert.deepStrictEqual(py.eval('lambda o: jp_after(o, jp_kept[0])')(jsobject(config)), [2, 7, false, 1, 'hello b']);
+});
+
+const thing2 = () => new (class Four { constructor() { this.n = 4; } })();
+
+test('a call through a proxy: keyword arguments as a final options object, Python callables and proxies as arguments, objects back as proxies', () => {
+  const seen = [];
+  const api = {
+    echo(...a) { seen.push(a); return a; },
+    apply(f, x) { return f(x); },
+    same(o) { return o; },
+  };
+  py.exec([
+    'def jp_call(api, thing):',
+    '    r = api.echo(1, "s", None, k=2)',
+    '    return [type(r).__name__, r.to_py(), api.apply(lambda x: x * 3, 5), api.same(thing) == thing,',
+    '            api.same({"a": [1]})["a"][0], api.same is api.same]',
+  ].join('\n'));
+  const thing = new (class Thing {})();
+  assert.deepStrictEqual(main.jp_call(jsobject(api), thing), ['JsProxy', [1, 's', null, { k: 2 }], 15, true, 1, true]);
+  assert.deepStrictEqual(seen[0], [1, 's', null, { k: 2 }]);
+  assert.throws(() => py.eval('lambda o: o()')(jsobject({})), (e) => e instanceof TypeError);
+  py.exec([
+    'def jp_unconnected():',
+    '    p = JsProxy()',
+    '    try:',
+    '        p.x',
+    '    except TypeError as e:',
+    '        return str(e)',
+  ].join('\n'));
+  assert.match(main.jp_unconnected(), /not connected to a JavaScript object/);
+  assert.deepStrictEqual(py.eval('lambda o: [__import__("copy").copy(o).n, __import__("copy").deepcopy([o])[0] is o]')(thing2()), [4, true]);
+  assert.throws(() => py.eval('lambda o: __import__("pickle").dumps(o)')(thing2()), /cannot be pickled/);
+});
+
 test('errors: a JS exception through a proxy is a JSError with name, message and stack, and comes back to JS as itself; a rejection raises in async def', async () => {
   class Api {
     fail() { throw new RangeError('out of range'); }
@@ -180,6 +240,49 @@ test('lifetimes: 10 000 proxies made and dropped leave their JS objects collecta
       console.log(JSON.stringify({ finalized }));
     })();`, { args: ['--expose-gc'] });
   assert.strictEqual(lastJson(r).finalized, 10000);
+});
+
+test('lifetimes: the proxies a proxy hands out for its attributes (and keeps for the next read) go with it', () => {
+  const r = runNode(`const { Python } = require('.');
+    const py = new Python();
+    py.exec('def touch(h):\\n    return h.child.n + h.child.n + len([h.child.n for _ in range(3)])');
+    const touch = py.import('__main__').touch;
+    let finalized = 0;
+    const registry = new FinalizationRegistry(() => { finalized++; });
+    class Item { constructor(n) { this.n = n; } }
+    class Holder { constructor(n) { this.child = new Item(n); } }
+    (async () => {
+      let sum = 0;
+      for (let i = 0; i < 10000; i++) { const h = new Holder(i); registry.register(h, i); registry.register(h.child, -i); sum += touch(h); }
+      touch(new Holder(-1));
+      for (let i = 0; i < 40 && finalized < 20000; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); py.eval('0'); }
+      console.log(JSON.stringify({ finalized, sum }));
+    })();`, { args: ['--expose-gc'] });
+  assert.deepStrictEqual(lastJson(r), { finalized: 20000, sum: 10000 * 9999 + 30000 });
+});
+
+test('in a context (sub-interpreter) and from its Python threads', async () => {
+  const ctx = new Python({ context: true });
+  try {
+    ctx.exec([
+      'import threading',
+      'from python_ts import js',
+      'def ctx_use(o):',
+      '    return [o.name, o.part.n, o.part == o.part, o.twice(21), js.Math.max(1, 4), type(o).__name__]',
+      'def ctx_thread(o):',
+      '    out = []',
+      '    t = threading.Thread(target=lambda: out.append(ctx_use(o)))',
+      '    t.start()',
+      '    t.join()',
+      '    return out[0]',
+    ].join('\n'));
+    const o = new (class Obj { constructor() { this.name = 'o'; this.part = { n: 3 }; } twice(x) { return 2 * x; } })();
+    const m = ctx.import('__main__');
+    assert.deepStrictEqual(m.ctx_use(o), ['o', 3, true, 42, 4, 'JsProxy']);
+    assert.deepStrictEqual(await m.ctx_thread_async(o), ['o', 3, true, 42, 4, 'JsProxy']);
+  } finally {
+    ctx.delete();
+  }
 });
 
 test('on the free-threaded build too', { skip: !freeThreadedPythons().length && 'no free-threaded CPython here' }, () => {

@@ -28,6 +28,11 @@ const out = (v) => {
   if (v instanceof Promise) v.catch(() => {});
   return clib.jsobject(v);
 };
+/**
+ * A value read from an object (`owner`) or returned by a call (no owner) as it goes back to
+ * Python: a function read from an object is bound to it (`app.log` calls with `this === app`).
+ */
+const resultOf = (v, owner) => (typeof v === 'function' && owner !== undefined && !handleOf(v) ? clib.jsobject(v, owner) : out(v));
 const args = (a) => (Array.isArray(a) ? a.map((x) => wrapFor(x)) : []);
 
 function sizeOf(t) {
@@ -44,10 +49,7 @@ function dispatcherOf(target, thisArg) {
   const d = function dispatch(op, a, b) {
     switch (op) {
       case 'self': return target;
-      case 'get': {
-        const v = target[a];
-        return typeof v === 'function' && !handleOf(v) ? clib.jsobject(v, target) : out(v);
-      }
+      case 'get': return resultOf(target[a], target);
       case 'set': target[a] = wrapFor(b); return null;
       case 'delete': return delete target[a];
       case 'call': return out(Reflect.apply(target, thisArg, args(a)));
@@ -103,10 +105,14 @@ function requireForPython(name) {
   return clib.jsobject(createRequire(path.join(base, 'noop.js'))(name));
 }
 
-/** Install the hook in this JS thread; `wrap` turns Python handles into wrapped objects. */
+/**
+ * Install the hook in this JS thread; `wrap` turns Python handles into wrapped objects. The
+ * native proxy reads attributes and calls functions itself on this thread: it wraps the
+ * arguments that are objects with `wrap` and hands what it gets back to `resultOf`.
+ */
 function install(wrap) {
   wrapFor = wrap;
-  clib._set_js_proxy(dispatcherOf);
+  clib._set_js_proxy(dispatcherOf, (v) => wrapFor(v), resultOf);
 }
 
 function setRequireBase(dir) {

@@ -584,11 +584,25 @@ fn jsobject(env: Env, args: &Args) -> Result<Value> {
     crate::env::get(env)?.call_helper(env, |h| h.make_js_object, &[v, this])
 }
 
-/// `_set_js_proxy(hook | null)`: the package's proxy hook in this env — `hook(target, thisArg)`
-/// gives the dispatcher function a Python `JsProxy` calls (js/internal/jsproxy.js).
+/// `_set_js_proxy(hook | null, wrap, result)`: the package's proxy hook in this env —
+/// `hook(target, thisArg)` gives the dispatcher function a Python `JsProxy` calls, `wrap` and
+/// `result` what the native proxy applies to arguments and results (js/internal/jsproxy.js).
 fn set_js_proxy(env: Env, args: &Args) -> Result<Value> {
-    let f = super::function_arg(env, args, 0, "_set_js_proxy(hook)", "hook")?;
-    super::replace_hook(env, &crate::env::get(env)?.js_proxy, f)?;
+    let f = super::function_arg(env, args, 0, "_set_js_proxy(hook, wrap, result)", "hook")?;
+    let (wrap, result) = match f {
+        Some(_) => (
+            super::function_arg(env, args, 1, "_set_js_proxy(hook, wrap, result)", "wrap")?,
+            super::function_arg(env, args, 2, "_set_js_proxy(hook, wrap, result)", "result")?,
+        ),
+        None => (None, None),
+    };
+    if f.is_some() && (wrap.is_none() || result.is_none()) {
+        return Err(Error::Type("python-ts: _set_js_proxy(hook, wrap, result): wrap and result are needed".into()));
+    }
+    let data = crate::env::get(env)?;
+    super::replace_hook(env, &data.js_proxy_wrap, wrap)?;
+    super::replace_hook(env, &data.js_proxy_result, result)?;
+    super::replace_hook(env, &data.js_proxy, f)?;
     env.boolean(f.is_some())
 }
 

@@ -73,30 +73,6 @@ pub fn to_py<'py>(cx: &mut ToPy<'py>, v: Value) -> Result<Owned<'py>> {
     pc::cfunction_new(cx.gil, method_def(), cap.borrow())
 }
 
-/// The JS object behind a `python_ts.JsProxy` made in this env (its dispatcher answers `'self'`);
-/// None for anything else (a proxy of another env's object stays a Python object).
-pub fn proxy_target(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
-    let class = support::attr(gil, "JsProxy")?;
-    if obj.type_ptr() != class.as_ptr() {
-        return Ok(None);
-    }
-    let Some(d) = objects::getattr_opt(gil, obj, c"_d") else { return Ok(None) };
-    let Some(cap) = objects::getattr_opt(gil, d.borrow(), c"__self__") else { return Ok(None) };
-    // SAFETY: GIL held; a wrong or missing capsule gives NULL (its error cleared).
-    let p = unsafe { pc::capsule_pointer(cap.as_ptr(), CAPSULE_NAME) } as *const JsFunction;
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the capsule (alive: `cap` holds it) owns the box.
-    let f = unsafe { &*p };
-    if f.shared.env != env.0 as usize || !f.shared.is_js_thread() {
-        return Ok(None);
-    }
-    let Some(dispatch) = env.ref_value(f.func as _)? else { return Ok(None) };
-    let op = env.string("self")?;
-    env.call(env.undefined()?, dispatch, &[op]).map(Some)
-}
-
 unsafe extern "C" fn capsule_destructor(cap: PyPtr) {
     // SAFETY: CPython calls this with the GIL held for a live capsule.
     let p = unsafe { pc::capsule_pointer(cap, CAPSULE_NAME) };
@@ -143,7 +119,7 @@ fn call_js(gil: Gil<'_>, p: *const JsFunction, args: PyPtr, kwargs: PyPtr) -> Py
 }
 
 /// The result of a JS function called from Python: a new reference, or NULL with the error set.
-fn finish(gil: Gil<'_>, r: std::thread::Result<Result<Owned<'_>>>) -> PyPtr {
+pub(super) fn finish(gil: Gil<'_>, r: std::thread::Result<Result<Owned<'_>>>) -> PyPtr {
     match r {
         Ok(Ok(obj)) => obj.into_raw(),
         Ok(Err(e)) => {
@@ -317,7 +293,7 @@ fn call_here<'py>(
 }
 
 /// Take the pending JS exception and describe it as a JSError (kept by id for the way back).
-fn js_exception(env: Env) -> Error {
+pub(super) fn js_exception(env: Env) -> Error {
     let Some(exc) = env.take_exception() else {
         return Error::Runtime("python-ts: a JavaScript call failed".into());
     };

@@ -15,6 +15,7 @@ pub mod containers;
 pub mod datetime;
 pub mod exceptions;
 pub mod handles;
+pub mod jsproxy;
 pub mod numbers;
 pub mod records;
 pub mod strings;
@@ -209,14 +210,13 @@ impl<'py> ToPy<'py> {
         let env = self.env;
         let Some(hook) = self.data()?.js_proxy.get() else { return Ok(None) };
         let Some(hook) = env.ref_value(hook)? else { return Ok(None) };
-        let this = match this {
+        let this_arg = match this {
             Some(t) => t,
             None => env.undefined()?,
         };
-        let dispatch = env.call(env.undefined()?, hook, &[target, this])?;
+        let dispatch = env.call(env.undefined()?, hook, &[target, this_arg])?;
         let d = callables::to_py(self, dispatch)?;
-        let class = support::attr(self.gil, "JsProxy")?;
-        objects::call_with(self.gil, class.borrow(), &[d.borrow()]).map(Some)
+        jsproxy::new_proxy(self, target, this, d).map(Some)
     }
 
     /// Give the Python object of the container being converted its memo index (the JS side
@@ -277,7 +277,7 @@ impl<'py> ToJs<'py> {
             py::Kind::Other => {}
         }
         // A live proxy of a JS object of this env is that object again.
-        if let Some(v) = callables::proxy_target(env, gil, obj)? {
+        if let Some(v) = jsproxy::target_of(env, gil, obj)? {
             return Ok(v);
         }
         // A type a registered converter names stays a handle: the converter (in the `Python`

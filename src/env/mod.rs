@@ -62,7 +62,21 @@ pub struct EnvData {
     /// The package's proxy hook (`_set_js_proxy`): `(target, thisArg)` → the dispatcher function
     /// a Python `JsProxy` calls; None: class instances convert as dicts, Promises are refused.
     pub js_proxy: Cell<Option<Ref>>,
+    /// Given with the hook: `wrap(v)` for an object argument of a call through a proxy (Python
+    /// handles become wrapped objects), and `result(v, owner)` for an object read or returned
+    /// (a proxy marker, a method bound to `owner`).
+    pub js_proxy_wrap: Cell<Option<Ref>>,
+    pub js_proxy_result: Cell<Option<Ref>>,
+    /// Property names the native proxy reads, kept as JS strings in one Array (`proxy_key_list`)
+    /// and found by their UTF-8 text: a read reuses the engine's string instead of making and
+    /// interning it again (at most `MAX_PROXY_KEYS`; later names are made each time).
+    pub proxy_keys:
+        RefCell<HashMap<Box<[u8]>, u32, std::hash::BuildHasherDefault<crate::sys::python::object::FastHash>>>,
+    pub proxy_key_list: Cell<Option<Ref>>,
 }
+
+/// How many property names an env keeps for the native proxy (`EnvData::proxy_keys`).
+pub const MAX_PROXY_KEYS: usize = 4096;
 
 /// JS functions and constructors the native side calls.
 pub struct Helpers {
@@ -141,6 +155,10 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         kept_types: RefCell::new(Vec::new()),
         trace: Cell::new(None),
         js_proxy: Cell::new(None),
+        js_proxy_wrap: Cell::new(None),
+        js_proxy_result: Cell::new(None),
+        proxy_keys: RefCell::new(HashMap::default()),
+        proxy_key_list: Cell::new(None),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());

@@ -28,6 +28,12 @@ pub struct EnvShared {
     pending: AtomicUsize,
 }
 
+thread_local! {
+    /// The calling thread's id, read without `thread::current()` (which clones an `Arc`): the
+    /// native proxy asks on every operation.
+    static THIS_THREAD: std::thread::ThreadId = std::thread::current().id();
+}
+
 /// A message to an env's JS thread.
 pub type Message = Box<dyn FnOnce(Option<napi::Env>) + Send + 'static>;
 
@@ -121,7 +127,7 @@ impl EnvShared {
     }
 
     pub fn is_js_thread(&self) -> bool {
-        std::thread::current().id() == self.js_thread
+        THIS_THREAD.with(|id| *id) == self.js_thread
     }
 
     /// Which outermost synchronous call into Python the JS thread is inside (a number that

@@ -142,33 +142,18 @@ def release_dummy_thread():
         info.__dict__.pop('_track_dummy_thread_ref', None)
 
 
-class JsProxy:
+class JsProxy(_JsProxyBase):
     """A live JavaScript object. Attribute and item access, calls (`this` bound for methods),
     `obj.new(*args)` to construct, len(), iteration over JS iterables, `in`, bool, repr (what
     util.inspect shows), == and hash by identity, `await` on a thenable; `to_py()` copies it by
     the conversion table. Values come back as Python values, objects as proxies. Usable from any
-    thread: a call from another thread runs on the object's JS thread."""
+    thread: a call from another thread runs on the object's JS thread.
 
-    __slots__ = ('_d', '__weakref__')
+    Attribute get, set and del and calls are the native base's (on the object's JS thread they
+    go straight through N-API); `self._d(op, ...)` is the object's dispatcher, which does every
+    other operation (and those from other threads)."""
 
-    def __init__(self, d):
-        object.__setattr__(self, '_d', d)
-
-    def __getattr__(self, name):
-        if name.startswith('__') and name.endswith('__'):
-            raise AttributeError(name)
-        return self._d('get', name)
-
-    def __setattr__(self, name, value):
-        self._d('set', name, value)
-
-    def __delattr__(self, name):
-        self._d('delete', name)
-
-    def __call__(self, *args, **kwargs):
-        if kwargs:
-            args = args + (dict(kwargs),)
-        return self._d('call', list(args))
+    __slots__ = ('__weakref__',)
 
     def new(self, *args, **kwargs):
         """`new F(...args)`; keyword arguments as a final options object."""
@@ -219,6 +204,16 @@ class JsProxy:
 
     def __hash__(self):
         return self._d('id')
+
+    def __copy__(self):
+        # A live object has no copy of its own: the copy is the proxy (`to_py()` copies).
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError('python-ts: a live JavaScript object cannot be pickled (to_py() gives a copy that can be)')
 
     def to_py(self):
         """A copy by the conversion table (dict, list, ...)."""
@@ -548,12 +543,28 @@ _threads_of_js_are_not_daemons()
 /// The file name of this module's code in tracebacks.
 const OWN_FILE: &str = "<python_ts>";
 
+/// What makes the native base of `JsProxy` in each interpreter (`convert::jsproxy`, registered
+/// at load: its slots use N-API, which this layer does not reach).
+pub type ProxyBaseMaker = for<'py> fn(Gil<'py>) -> Result<Owned<'py>>;
+
+static PROXY_BASE: once_cell::sync::OnceCell<ProxyBaseMaker> = once_cell::sync::OnceCell::new();
+
+/// Register the maker of `JsProxy`'s native base (once per process; later calls are ignored).
+pub fn set_proxy_base(make: ProxyBaseMaker) {
+    let _ = PROXY_BASE.set(make);
+}
+
 /// Create `python_ts` and register it in `sys.modules` (GIL of the new interpreter held).
 pub fn install(gil: Gil<'_>) -> Result<()> {
     let m = pc::module_new(gil, c"python_ts")?;
     let d = pc::module_dict(gil, m.borrow())?;
     let b = objects::builtins(gil)?;
     pc::dict_set_str(gil, d, c"__builtins__", b.borrow())?;
+    let base = match PROXY_BASE.get() {
+        Some(make) => make(gil)?,
+        None => objects::getattr(gil, b.borrow(), "object")?,
+    };
+    pc::dict_set_str(gil, d, c"_JsProxyBase", base.borrow())?;
     // Its own file name: `format_exception` leaves its frames out of tracebacks.
     objects::run_as(gil, SOURCE, OWN_FILE, PY_FILE_INPUT, d)?;
     pc::dict_set_str(gil, sys_modules(gil)?, c"python_ts", m.borrow())

@@ -483,6 +483,13 @@ impl Env {
         Ok(v)
     }
 
+    /// `a === b`.
+    pub fn strict_equals(&self, a: Value, b: Value) -> Result<bool> {
+        let mut r = false;
+        check_status!(self, napi_strict_equals(self.0, a, b, &mut r))?;
+        Ok(r)
+    }
+
     pub fn instance_of(&self, obj: Value, ctor: Value) -> Result<bool> {
         let mut r = false;
         check_status!(self, napi_instanceof(self.0, obj, ctor, &mut r))?;

@@ -6,7 +6,7 @@
 
 use std::os::raw::{c_char, c_int, c_void};
 
-pub use pyo3_ffi::{PyMethodDef, PyMethodDefPointer, PyObject};
+pub use pyo3_ffi::{PyMethodDef, PyMethodDefPointer, PyObject, PyType_Slot, PyType_Spec};
 
 /// The one raw object pointer type. Above `sys/`, it only appears inside the owned and borrowed
 /// reference types of `runtime::refs`.
@@ -124,6 +124,17 @@ pub const WORD: usize = std::mem::size_of::<usize>();
 /// Where a free-threaded object head keeps its type: after `ob_tid` (a word), the padding (2),
 /// `ob_mutex` (1), `ob_gc_bits` (1), `ob_ref_local` (4) and `ob_ref_shared` (a word).
 const FT_TYPE_AT: usize = WORD + 8 + WORD;
+
+/// The size of an object's head (`PyObject`): where the fields of a type made with
+/// `PyType_FromSpec` begin — two words on a GIL build, `FT_TYPE_AT` and the type pointer on a
+/// free-threaded one.
+pub fn object_head_size() -> usize {
+    if is_free_threaded() {
+        FT_TYPE_AT + WORD
+    } else {
+        2 * WORD
+    }
+}
 
 /// Record whether the loaded library is a free-threaded build (once, before any object is read).
 pub fn set_free_threaded(yes: bool) {

@@ -135,6 +135,10 @@ py_api! {
         fn PyObject_RichCompareBool(PyPtr, PyPtr, c_int) -> c_int;
         fn PyType_GetFlags(PyPtr) -> c_ulong;
         fn PyType_IsSubtype(PyPtr, PyPtr) -> c_int;
+        fn PyType_FromSpec(*mut PyType_Spec) -> PyPtr;
+        fn PyType_GenericAlloc(PyPtr, isize) -> PyPtr;
+        fn PyType_GetSlot(PyPtr, c_int) -> *mut c_void;
+        fn PyObject_GenericGetAttr(PyPtr, PyPtr) -> PyPtr;
         fn PyCallable_Check(PyPtr) -> c_int;
         fn PyIter_Next(PyPtr) -> PyPtr;
     }
@@ -145,6 +149,7 @@ py_api! {
         fn PyBuffer_Release(*mut PyBuffer);
         fn PyNumber_Index(PyPtr) -> PyPtr;
         fn PySequence_Check(PyPtr) -> c_int;
+        fn PySequence_List(PyPtr) -> PyPtr;
     }
     "longobject.h / floatobject.h / boolobject.h" {
         fn PyLong_FromLongLong(c_longlong) -> PyPtr;
