@@ -107,6 +107,8 @@ function macho(b) {
   const cpu = b.readUInt32LE(4);
   const ncmds = b.readUInt32LE(16);
   const out = { format: 'macho', arch: MACHO_CPUS[cpu] || `cpu ${cpu.toString(16)}`, bits: 64, needed: [], undefined: [], exports: [], minos: null, signed: false, installName: null };
+  let trie = null;
+  let signature = null;
   const version = (v) => `${v >>> 16}.${(v >> 8) & 0xff}${v & 0xff ? `.${v & 0xff}` : ''}`;
   let o = 32;
   for (let i = 0; i < ncmds; i++) {
@@ -131,9 +133,72 @@ function macho(b) {
         else if (type & 1) out.exports.push(name);
       }
     }
+    else if (cmd === 0x80000022 || cmd === 0x22) trie = [b.readUInt32LE(o + 40), b.readUInt32LE(o + 44)]; // LC_DYLD_INFO(_ONLY)
+    else if (cmd === 0x80000033) trie = [b.readUInt32LE(o + 8), b.readUInt32LE(o + 12)]; // LC_DYLD_EXPORTS_TRIE
+    if (cmd === 0x1d) signature = [b.readUInt32LE(o + 8), b.readUInt32LE(o + 12)];
     o += size;
   }
+  // What dlsym finds is the export trie, not the symbol table (which `strip` may empty).
+  if (trie && trie[1]) out.exports = trieNames(b, trie[0], trie[1]);
+  if (signature) out.signatureValid = adHocSignatureValid(b, signature[0]);
   return out;
+}
+
+/** The names in a Mach-O export trie: a prefix tree of edges, walked depth first. */
+function trieNames(b, start, size) {
+  const names = [];
+  const uleb = (p) => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const x = b[p.at++];
+      v += (x & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (!(x & 0x80)) return v;
+    }
+  };
+  const walk = (off, prefix, depth) => {
+    if (depth > 512 || off >= size) return;
+    const p = { at: start + off };
+    const terminal = uleb(p);
+    if (terminal) names.push(prefix);
+    p.at += terminal;
+    const children = b[p.at++];
+    for (let i = 0; i < children; i++) {
+      const end = b.indexOf(0, p.at);
+      const edge = b.toString('latin1', p.at, end);
+      p.at = end + 1;
+      walk(uleb(p), prefix + edge, depth + 1);
+    }
+  };
+  walk(0, '', 0);
+  return names;
+}
+
+/** Whether the code signature's page hashes match the file (what an ad-hoc signature is). */
+function adHocSignatureValid(b, off) {
+  const crypto = require('crypto');
+  if (b.readUInt32BE(off) !== 0xfade0cc0) return false; // embedded signature SuperBlob
+  const count = b.readUInt32BE(off + 8);
+  for (let i = 0; i < count; i++) {
+    const type = b.readUInt32BE(off + 12 + i * 8);
+    const cd = off + b.readUInt32BE(off + 16 + i * 8);
+    if (type !== 0 || b.readUInt32BE(cd) !== 0xfade0c02) continue; // the CodeDirectory
+    const hashOffset = b.readUInt32BE(cd + 16);
+    const nCodeSlots = b.readUInt32BE(cd + 28);
+    const codeLimit = b.readUInt32BE(cd + 32);
+    const hashSize = b[cd + 36];
+    const algo = { 1: 'sha1', 2: 'sha256' }[b[cd + 37]];
+    const page = 2 ** b[cd + 39];
+    if (!algo) return false;
+    for (let s = 0; s < nCodeSlots; s++) {
+      const from = s * page;
+      const h = crypto.createHash(algo).update(b.subarray(from, Math.min(codeLimit, from + page))).digest().subarray(0, hashSize);
+      if (!h.equals(b.subarray(cd + hashOffset + s * hashSize, cd + hashOffset + (s + 1) * hashSize))) return false;
+    }
+    return nCodeSlots === Math.ceil(codeLimit / page);
+  }
+  return false;
 }
 
 /** What the file is: format, architecture, libraries it needs, undefined and exported symbols. */
@@ -197,6 +262,7 @@ function check(file, tag) {
   if (d.format === 'macho') {
     if (d.minos !== want.minos) bad.push(`minimum macOS ${d.minos}, not ${want.minos}`);
     if (want.signed && !d.signed) bad.push('not signed (arm64 Macs refuse unsigned code)');
+    if (d.signed && !d.signatureValid) bad.push('its code signature does not match its contents (modified after signing)');
     if (d.installName && d.installName.startsWith('/')) bad.push(`install name is a build path (${d.installName})`);
   }
   return bad;

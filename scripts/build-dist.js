@@ -13,7 +13,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { zigbuild, mingwbuild } = require('./zig');
+const { zigbuild, mingwbuild, llvmStrip } = require('./zig');
 const binfmt = require('./binfmt');
 
 const root = path.resolve(__dirname, '..');
@@ -25,9 +25,10 @@ const RECIPES = {
   // without -crt-static rustc drops the cdylib for musl
   'linux-x64-musl': { target: 'x86_64-unknown-linux-musl', zig: { rustflags: '-C target-feature=-crt-static' } },
   // zig stamps the newest macOS as the minimum without MACOSX_DEPLOYMENT_TARGET; the install
-  // name would be the build path
-  'darwin-x64': { target: 'x86_64-apple-darwin', zig: { env: { MACOSX_DEPLOYMENT_TARGET: '10.13' }, rustflags: '-C link-arg=-Wl,-install_name,@rpath/python_ts.node' } },
-  'darwin-arm64': { target: 'aarch64-apple-darwin', zig: { env: { MACOSX_DEPLOYMENT_TARGET: '11.0' }, rustflags: '-C link-arg=-Wl,-install_name,@rpath/python_ts.node' } },
+  // name would be the build path; zig's Mach-O linker ignores the export list, so the symbol
+  // table (230 KB of Rust names) is stripped after linking (llvm-strip re-signs arm64)
+  'darwin-x64': { target: 'x86_64-apple-darwin', strip: true, zig: { env: { MACOSX_DEPLOYMENT_TARGET: '10.13' }, rustflags: '-C link-arg=-Wl,-install_name,@rpath/python_ts.node' } },
+  'darwin-arm64': { target: 'aarch64-apple-darwin', strip: true, zig: { env: { MACOSX_DEPLOYMENT_TARGET: '11.0' }, rustflags: '-C link-arg=-Wl,-install_name,@rpath/python_ts.node' } },
   'win32-x64': { target: 'x86_64-pc-windows-gnu', mingw: 'x86_64-w64-mingw32-gcc-posix' },
   'win32-ia32': { target: 'i686-pc-windows-gnu', mingw: 'i686-w64-mingw32-gcc-posix' },
 };
@@ -73,6 +74,7 @@ function build(tag) {
   const lib = recipe.mingw
     ? mingwbuild(recipe.target, recipe.mingw, targetDir)
     : zigbuild(recipe.target, recipe.zig.glibc || null, targetDir, recipe.zig);
+  if (recipe.strip) llvmStrip(lib);
   const bad = binfmt.check(lib, tag);
   if (bad.length) throw new Error(bad.join('; '));
   fs.mkdirSync(path.dirname(cached), { recursive: true });

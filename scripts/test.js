@@ -82,14 +82,11 @@ if (!only.length) {
   // Memory errors: the reliability, regression and soak tests against an AddressSanitizer build.
   const asan = spawnSync(process.execPath, [path.join('scripts', 'test-asan.js')], { cwd: root, stdio: 'inherit' });
   if (asan.status !== 0) failed = true;
-  // linux-ia32: the files that read CPython's objects directly, on a 32-bit build run natively
-  // (scripts/test-ia32.js; PYTHON_TS_IA32_FILES=all for the whole suite; PYTHON_TS_SKIP_PLATFORMS=1 skips).
-  const ia32 = spawnSync(process.execPath, [path.join('scripts', 'test-ia32.js')], { cwd: root, stdio: 'inherit' });
-  if (ia32.status !== 0) failed = true;
-  // The other platforms this machine can run (PYTHON_TS_SKIP_PLATFORMS=1 skips them): win32-x64
-  // under Wine (load and discovery; no Windows CPython here).
-  for (const stage of ['test-wine.js']) {
-    const r = spawnSync(process.execPath, [path.join('scripts', stage)], { cwd: root, stdio: 'inherit' });
+  // The other platforms this machine can run (PYTHON_TS_SKIP_PLATFORMS=1 skips them): linux-ia32
+  // natively, the whole suite; linux-arm64 under qemu-user, the files that read CPython's objects
+  // directly; linux-x64-musl under Bun's musl build; win32-x64 under Wine (load and discovery).
+  for (const stage of [['test-linux-arch.js', 'ia32'], ['test-linux-arch.js', 'arm64'], ['test-musl.js'], ['test-wine.js']]) {
+    const r = spawnSync(process.execPath, [path.join('scripts', stage[0]), ...stage.slice(1)], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) failed = true;
   }
   const cargo = (args) => {

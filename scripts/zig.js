@@ -99,4 +99,20 @@ function mingwbuild(target, linker, targetDir) {
   return path.join(targetDir, target, 'release', libraryName(target));
 }
 
-module.exports = { zigbuild, mingwbuild, zigBin, ensureTarget };
+/**
+ * `llvm-strip --strip-all` from rustup's llvm-tools (added when missing): for a Mach-O build,
+ * whose symbol table zig's linker fills with every Rust symbol (it ignores the export list).
+ * What dlsym reads, the export trie, stays; an ad-hoc signature is made again. In place.
+ */
+function llvmStrip(file) {
+  const sysroot = spawnSync('rustc', ['--print', 'sysroot'], { encoding: 'utf8' }).stdout.trim();
+  const host = (spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout.match(/^host: (.*)$/m) || [])[1];
+  const tool = path.join(sysroot, 'lib', 'rustlib', host || '', 'bin', 'llvm-strip');
+  if (!fs.existsSync(tool) && spawnSync('rustup', ['component', 'add', 'llvm-tools'], { stdio: 'inherit' }).status !== 0) {
+    throw new Error('rustup could not add llvm-tools (for llvm-strip)');
+  }
+  const r = spawnSync(tool, ['--strip-all', file], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`llvm-strip ${file} failed`);
+}
+
+module.exports = { zigbuild, mingwbuild, llvmStrip, zigBin, ensureTarget };

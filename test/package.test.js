@@ -54,7 +54,7 @@ test('npm pack → install into an empty project without cargo (with and without
   }
 });
 
-test('the prebuild checks refuse a wrong binary: another format or architecture, debug information, a newer glibc, libpython', () => {
+test('the prebuild checks refuse a wrong binary: another format or architecture, debug information, a newer glibc, libpython', { skip: (process.platform !== 'linux' || process.arch !== 'x64') && 'reads the linux-x64 development build' }, () => {
   // The local source build is unstripped and linked against this machine's glibc.
   const local = path.join(ROOT, 'build', 'Release', 'python_ts.node');
   const d = binfmt.describe(local);
@@ -84,4 +84,31 @@ test('every prebuild tag is the one the loader looks for on its platform', () =>
     const first = candidates({ platform, arch, c, env: {}, root: '/pkg' }).find((f) => f.includes('prebuilds'));
     assert.strictEqual(first, path.join('/pkg', 'prebuilds', tag, 'python_ts.node'));
   }
+});
+
+test('the platforms workflow: valid, the README commands on every desktop runner with CPython 3.9-3.14, and the seven prebuilds', () => {
+  const YAML = require('yaml');
+  const file = path.join(ROOT, '.github', 'workflows', 'platforms.yml');
+  const doc = YAML.parseDocument(fs.readFileSync(file, 'utf8'), { uniqueKeys: true, strict: true });
+  assert.deepStrictEqual(doc.errors.map(String), []);
+  const wf = doc.toJS();
+  assert.ok(wf.on && wf.jobs, 'triggers and jobs');
+  for (const [name, job] of Object.entries(wf.jobs)) {
+    assert.ok(job['runs-on'], `${name}: runs-on`);
+    assert.ok(Array.isArray(job.steps) && job.steps.length, `${name}: steps`);
+    for (const s of job.steps) assert.ok(s.uses || s.run, `${name}: a step that neither uses nor runs: ${JSON.stringify(s)}`);
+    // every ${{ }} expression names something the job defines or a known context
+    for (const m of JSON.stringify(job).matchAll(/\$\{\{\s*([^}]*?)\s*\}\}/g)) {
+      const ref = m[1].split('.')[0];
+      assert.ok(['matrix', 'steps', 'github', 'runner', 'env', 'secrets', 'needs', 'inputs'].includes(ref), `${name}: unknown context in ${m[0]}`);
+      if (ref === 'matrix') assert.ok(job.strategy && job.strategy.matrix && m[1].split('.')[1] in job.strategy.matrix, `${name}: ${m[0]} is not in the matrix`);
+      if (ref === 'steps') assert.ok(job.steps.some((s) => s.id === m[1].split('.')[1]), `${name}: no step with id ${m[1].split('.')[1]}`);
+    }
+  }
+  const suite = wf.jobs.suite;
+  assert.deepStrictEqual([...suite.strategy.matrix.python].sort(), ['3.10', '3.11', '3.12', '3.13', '3.14', '3.9']);
+  const oses = suite.strategy.matrix.os.join(' ');
+  for (const want of [/ubuntu-[\d.]+(?!-arm)\b/, /ubuntu-[\d.]+-arm/, /macos-1[4-9]\b/, /macos-[\d]+-intel|macos-13/, /windows-/]) assert.match(oses, want);
+  assert.ok(suite.steps.some((s) => s.run === 'npm install'), 'the README install command');
+  assert.ok(wf.jobs.prebuilds.steps.some((s) => /npm pack/.test(s.run || '')), 'npm pack makes the prebuilds');
 });

@@ -68,11 +68,13 @@ test('reload a plugin after editing its file: the new code runs', () => {
   const local = new Python({ plugins_path: dir });
   const plugin = local.import('editable_plugin');
   assert.strictEqual(plugin.version(), 1);
-  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 2\n');
+  // CPython revalidates a cached .pyc by the source's mtime in whole seconds and its size: an
+  // edit within the same second must change the size to be seen (as any edit that adds a line).
+  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 2  # edited\n');
   local.exec('import importlib; importlib.invalidate_caches()');
   assert.strictEqual(local.reload(plugin), true);
   assert.strictEqual(plugin.version(), 2);
-  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 3\n');
+  fs.writeFileSync(path.join(dir, 'editable_plugin.py'), 'def version():\n    return 3  # edited again\n');
   assert.strictEqual(local.reload('editable_plugin'), true);
   assert.strictEqual(plugin.version(), 3);
 });
