@@ -135,6 +135,45 @@ test('attribute reads stay live while the same JS object gives the same proxy: a
   assert.deepStrictEqual(py.eval('lambda o: jp_after(o, jp_kept[0])')(jsobject(config)), [2, 7, false, 1, 'hello b']);
 });
 
+test('attribute reads and calls on the JS thread: any name (non-ASCII, with a NUL inside), a remembered object replaced by a primitive, every kind of primitive argument and result', () => {
+  const o = { 'a\u0000b': 1, 'é名': 2, child: { n: 1 }, getterCalls: 0, get viaGetter() { this.getterCalls += 1; return this.getterCalls; } };
+  const seen = [];
+  const api = {
+    echo(...a) { seen.push(a); return a.length === 1 ? a[0] : a; },
+    kinds() { return [typeof 'x', true, null, undefined, 10n ** 20n, 1.5, -0, 2 ** 31, 'é']; },
+  };
+  py.exec([
+    'import enum',
+    'class JpColor(enum.IntEnum):',
+    '    RED = 3',
+    'def jp_names(o):',
+    '    first = o.child',
+    '    out = [getattr(o, "a\\x00b"), getattr(o, "é名"), first.n, o.viaGetter, o.viaGetter]',
+    '    return out',
+    'def jp_replaced(o):',
+    '    return [o.child, o.child]',
+    'def jp_prims(api):',
+    '    e = api.echo',
+    '    return [e(None), e(True), e(False), e(7), e(2 ** 70), e(-2.5), e("é名"), e(""), e(JpColor.RED), type(e(JpColor.RED)).__name__]',
+  ].join('\n'));
+  const p = jsobject(o);
+  assert.deepStrictEqual(main.jp_names(p), [1, 2, 1, 1, 2]);
+  // The proxy remembered for `child` must not stand in for what replaced it.
+  o.child = 5;
+  assert.deepStrictEqual(main.jp_replaced(p), [5, 5]);
+  o.child = null;
+  assert.deepStrictEqual(main.jp_replaced(p), [null, null]);
+  o.child = undefined;
+  assert.deepStrictEqual(main.jp_replaced(p), [null, null]);
+  o.child = 'str';
+  assert.deepStrictEqual(main.jp_replaced(p), ['str', 'str']);
+  assert.deepStrictEqual(main.jp_prims(jsobject(api)), [null, true, false, 7, 2n ** 70n, -2.5, 'é名', '', 3, 'int']);
+  assert.deepStrictEqual(seen.map((a) => a[0]), [null, true, false, 7, 2n ** 70n, -2.5, 'é名', '', 3, 3]);
+  assert.deepStrictEqual(py.eval('lambda api: [api.echo(x) for x in api.kinds().to_py()]')(jsobject(api)), ['string', true, null, null, 10n ** 20n, 1.5, -0, 2 ** 31, 'é']);
+  assert.ok(Object.is(py.eval('lambda api: api.echo(-0.0)')(jsobject(api)), -0));
+  assert.deepStrictEqual(py.eval('lambda api: [type(api.echo(-0.0)).__name__, type(api.echo(2.0)).__name__, type(api.echo(2 ** 53)).__name__]')(jsobject(api)), ['float', 'int', 'int']);
+});
+
 const thing2 = () => new (class Four { constructor() { this.n = 4; } })();
 
 test('a call through a proxy: keyword arguments as a final options object, Python callables and proxies as arguments, objects back as proxies', () => {

@@ -87,7 +87,15 @@ impl<'py> ToPy<'py> {
         if let Some(d) = env.try_double(v) {
             return numbers::number_to_py(gil, d);
         }
-        match env.type_of(v)? {
+        let t = env.type_of(v)?;
+        self.typed(v, t, depth)
+    }
+
+    /// Convert one value whose type (`napi_typeof`) the caller already has.
+    pub fn typed(&mut self, v: Value, t: i32, depth: usize) -> Result<Owned<'py>> {
+        let env = self.env;
+        let gil = self.gil;
+        match t {
             ValueType::napi_undefined | ValueType::napi_null => Ok(objects::none(gil)),
             ValueType::napi_boolean => numbers::bool_to_py(gil, env.get_bool(v)?),
             ValueType::napi_number => numbers::number_to_py(gil, env.get_double(v)?),
