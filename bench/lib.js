@@ -225,7 +225,7 @@ function echoVariants(value, ok) {
 /** The Python side of the proxy benchmarks (bench/jsproxy*.js): loops timed in Python. */
 const JSPROXY_SOURCE = `
 import time
-from python_ts import js
+from python_ts import js, pyobject
 def loop(n):
     t = time.perf_counter()
     for _ in range(n):
@@ -241,6 +241,11 @@ def list_to_js(f):
     items = list(range(10000))
     t = time.perf_counter()
     f(items)
+    return (time.perf_counter() - t) * 1e6
+def list_live_to_js(f):
+    items = list(range(10000))
+    t = time.perf_counter()
+    f(pyobject(items))
     return (time.perf_counter() - t) * 1e6
 def list_from_js(proxy):
     t = time.perf_counter()

@@ -174,6 +174,35 @@ test('attribute reads and calls on the JS thread: any name (non-ASCII, with a NU
   assert.deepStrictEqual(py.eval('lambda api: [type(api.echo(-0.0)).__name__, type(api.echo(2.0)).__name__, type(api.echo(2 ** 53)).__name__]')(jsobject(api)), ['float', 'int', 'int']);
 });
 
+test('pyobject(x): a Python list (or any object) goes to JS live, as a wrapped object with no copy: a[i], length, iteration, methods, writes seen by Python, itself again on the way back; without it a list is still a copy', () => {
+  py.exec([
+    'from python_ts import pyobject',
+    'jp_items = [1, 2, 3]',
+    'class JpLen(list):',
+    '    length = "own"',
+    'def jp_give(f, live=True):',
+    '    return f(pyobject(jp_items) if live else jp_items)',
+  ].join('\n'));
+  const give = (f, live = true) => main.jp_give(jsobject(f), live);
+  assert.deepStrictEqual(give((a) => [Array.isArray(a), a.length, a[0], a[2], Array.from(a), typeof a.append]), [false, 3, 1, 3, [1, 2, 3], 'function']);
+  assert.strictEqual(give((a) => { a[0] = 9; a.append(4); return a.length; }), 4);
+  assert.deepStrictEqual(py.eval('jp_items'), [9, 2, 3, 4]);
+  assert.strictEqual(py.eval('lambda f: f(pyobject(jp_items)) is jp_items')(jsobject((a) => a)), true);
+  // The default table is unchanged: a list is copied into an Array.
+  assert.deepStrictEqual(give((a) => { const r = [Array.isArray(a), a.length]; a.push(5); return r; }, false), [true, 4]);
+  assert.deepStrictEqual(py.eval('jp_items'), [9, 2, 3, 4]);
+  // `length` is len() of a sequence (read each time), a Python attribute of that name wins, and
+  // a mapping has none.
+  const w = py.eval('pyobject(jp_items)');
+  assert.strictEqual(w.length, 4);
+  py.exec('jp_items.append(6)');
+  assert.strictEqual(w.length, 5);
+  assert.deepStrictEqual([py.eval('pyobject((1, 2))').length, py.eval('pyobject("abc")').length, py.eval('pyobject(range(7))').length], [2, 3, 7]);
+  assert.strictEqual(py.eval('pyobject(JpLen([1]))').length, 'own');
+  assert.strictEqual(py.eval('pyobject({"a": 1})').length, undefined);
+  assert.strictEqual(py.eval('repr(pyobject([1]))'), 'pyobject([1])');
+});
+
 const thing2 = () => new (class Four { constructor() { this.n = 4; } })();
 
 test('a call through a proxy: keyword arguments as a final options object, Python callables and proxies as arguments, objects back as proxies', () => {

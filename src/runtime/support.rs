@@ -259,6 +259,29 @@ def _js_rejection(reason):
     return JSError(str(reason))
 
 
+class pyobject:
+    """`pyobject(x)`: `x` goes to JavaScript as itself, a wrapped object (a handle for raw clib
+    calls), whatever the conversion table would make of it: a list, dict or str passed live, with
+    no copy (the mirror of JS's `jsobject(x)`). JS reads and writes it in Python: `a[i]`,
+    `a.length` (a sequence's len), iteration, its methods."""
+
+    __slots__ = ('obj',)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __repr__(self):
+        return 'pyobject(%r)' % (self.obj,)
+
+
+def seq_len(o):
+    """What a wrapped object's `length` reads first: `len(o)` for a sequence that has no attribute
+    of that name; None for anything else (then `length` is an attribute read, as any name)."""
+    if hasattr(o, 'length') or not isinstance(o, _import('collections.abc').Sequence):
+        return None
+    return len(o)
+
+
 _hosts = {}
 
 
