@@ -203,6 +203,17 @@ test('pyobject(x): a Python list (or any object) goes to JS live, as a wrapped o
   assert.strictEqual(py.eval('repr(pyobject([1]))'), 'pyobject([1])');
 });
 
+test('python_ts.js is a plain module attribute while one JS thread has registered (read with no module __getattr__), the same global from a Python thread', async () => {
+  globalThis.jpWhere = 'main';
+  py.exec([
+    'import python_ts',
+    'def jp_js_attr():',
+    '    return ["js" in vars(python_ts), python_ts.js == js, python_ts.js.jpWhere]',
+  ].join('\n'));
+  assert.deepStrictEqual(main.jp_js_attr(), [true, true, 'main']);
+  assert.deepStrictEqual(await main.jp_in_thread_async(main.jp_js_attr), [true, true, 'main']);
+});
+
 const thing2 = () => new (class Four { constructor() { this.n = 4; } })();
 
 test('a call through a proxy: keyword arguments as a final options object, Python callables and proxies as arguments, objects back as proxies', () => {

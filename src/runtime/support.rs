@@ -287,8 +287,16 @@ _hosts = {}
 
 def _register_host(js_global, js_require):
     """Called by the package on each JS thread (main or Worker): its global scope and require."""
-    _hosts[threading.get_ident()] = (js_global, js_require)
+    me = threading.get_ident()
+    _hosts[me] = (js_global, js_require)
     _hosts.setdefault('first', (js_global, js_require))
+    # While one JS thread has registered, every thread's `js` is its global: a plain module
+    # attribute, read with no `__getattr__` call (`python_ts.js.Math` in a loop). A second one (a
+    # Worker) makes `js` per thread again.
+    if all(k == me or k == 'first' for k in _hosts):
+        globals()['js'] = js_global
+    else:
+        globals().pop('js', None)
 
 
 def _host():
