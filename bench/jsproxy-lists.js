@@ -14,12 +14,19 @@ bench({
       const f = (a) => a.length;
       return async () => m.list_to_js(f);
     },
-    'python-ts, Python list → JS, pyobject(list) (live, no copy)': async () => {
+    // Through a proxy call (a JS function that reached Python as a proxy): the argument is a
+    // wrapped object; the function reads its length (one call into Python).
+    'python-ts, Python list → JS, pyobject(list), the same list each time': async () => {
       const m = jsproxyModule();
       const { jsobject } = pythonTs();
-      // Through a proxy call (a JS function that reached Python as a proxy): the argument is a wrapped object.
       const f = jsobject((a) => a.length);
-      return async () => m.list_live_to_js(f);
+      return async () => m.list_live_to_js(f, false);
+    },
+    'python-ts, Python list → JS, pyobject(list), a new list each time': async () => {
+      const m = jsproxyModule();
+      const { jsobject } = pythonTs();
+      const f = jsobject((a) => a.length);
+      return async () => m.list_live_to_js(f, true);
     },
     'pythonmonkey, Python list → JS': async () => peerLoop('import pythonmonkey as pm\nf = pm.eval("(a) => a.length")\nitems = list(range(10000))\ncall = lambda: f(items)', 20),
     'pythonmonkey, JS Array → Python (list())': async () => peerLoop('import pythonmonkey as pm\na = pm.eval("Array.from({ length: 10000 }, (_, i) => i)")\ncall = lambda: list(a)', 20),

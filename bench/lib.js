@@ -225,7 +225,11 @@ function echoVariants(value, ok) {
 /** The Python side of the proxy benchmarks (bench/jsproxy*.js): loops timed in Python. */
 const JSPROXY_SOURCE = `
 import time
-from python_ts import js, pyobject
+from python_ts import js
+try:
+    from python_ts import pyobject
+except ImportError:  # an earlier build (PYTHON_TS_BENCH_ROOT)
+    pyobject = None
 def loop(n):
     t = time.perf_counter()
     for _ in range(n):
@@ -242,8 +246,11 @@ def list_to_js(f):
     t = time.perf_counter()
     f(items)
     return (time.perf_counter() - t) * 1e6
-def list_live_to_js(f):
-    items = list(range(10000))
+LIVE_ITEMS = list(range(10000))
+def list_live_to_js(f, fresh):
+    # fresh: a new list each time (a new handle and wrapped object); else the same list each
+    # time, as the PythonMonkey row passes it.
+    items = list(range(10000)) if fresh else LIVE_ITEMS
     t = time.perf_counter()
     f(pyobject(items))
     return (time.perf_counter() - t) * 1e6
