@@ -3,8 +3,8 @@
 // on the JS thread (a sync call), the same with the method read once, and from a Python thread
 // (an async call's worker: every call hops to the JS thread); a 10 000-element list each way.
 // Times are taken in Python (time.perf_counter) over the loop, per call. The in-process peer
-// (PythonMonkey: SpiderMonkey inside CPython) is a Python package: set PYTHON_TS_PEERS_PYTHON to
-// a python that has it (`python -m venv v && v/bin/pip install pythonmonkey`); its rows run the
+// (PythonMonkey: SpiderMonkey inside CPython) is a Python package: `bash bench/peers.sh` makes a
+// venv with it that bench/lib.js uses (or set PYTHON_TS_PEERS_PYTHON to a python that has it); its rows run the
 // same loop there. (pythonia/JSPyBridge, PyPI `javascript`, installed here but its first call
 // never returned in 120 s on this machine: no row.)
 const { bench, perCall, pythonTs, jsproxyModule, peerLoop } = require('./lib');

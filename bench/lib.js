@@ -80,6 +80,10 @@ async function bench(spec) {
       results[name] = { missing: 'node-calls-python is not installed (npm --prefix bench install)' };
       continue;
     }
+    if (name.startsWith('pythonmonkey') && !peersPython()) {
+      results[name] = { missing: 'skipped: no Python with pythonmonkey (run `bash bench/peers.sh`, or set PYTHON_TS_PEERS_PYTHON)' };
+      continue;
+    }
     const env = { ...process.env, ...((spec.env && spec.env(name)) || {}) };
     const r = spawnSync(process.execPath, ['--expose-gc', process.argv[1], `--variant=${name}`], { encoding: 'utf8', cwd: ROOT, env, timeout: 600000 });
     const line = (r.stdout || '').trim().split('\n').pop();
@@ -222,6 +226,10 @@ function echoVariants(value, ok) {
 const JSPROXY_SOURCE = `
 import time
 from python_ts import js
+try:
+    from python_ts import pyobject
+except ImportError:  # an earlier build (PYTHON_TS_BENCH_ROOT)
+    pyobject = None
 def loop(n):
     t = time.perf_counter()
     for _ in range(n):
@@ -238,6 +246,14 @@ def list_to_js(f):
     t = time.perf_counter()
     f(items)
     return (time.perf_counter() - t) * 1e6
+LIVE_ITEMS = list(range(10000))
+def list_live_to_js(f, fresh):
+    # fresh: a new list each time (a new handle and wrapped object); else the same list each
+    # time, as the PythonMonkey row passes it.
+    items = list(range(10000)) if fresh else LIVE_ITEMS
+    t = time.perf_counter()
+    f(pyobject(items))
+    return (time.perf_counter() - t) * 1e6
 def list_from_js(proxy):
     t = time.perf_counter()
     proxy.to_py()
@@ -251,10 +267,24 @@ function jsproxyModule() {
   return py.import('__main__');
 }
 
+/**
+ * The Python that runs the in-process peer (PythonMonkey): PYTHON_TS_PEERS_PYTHON, else the venv
+ * bench/peers.sh makes (~/.cache/python-ts/bench-peers-venv, or PYTHON_TS_PEERS_VENV) when it is
+ * there; null when neither is.
+ */
+function peersPython() {
+  if (process.env.PYTHON_TS_PEERS_PYTHON) return process.env.PYTHON_TS_PEERS_PYTHON;
+  const fs = require('fs');
+  const os = require('os');
+  const venv = process.env.PYTHON_TS_PEERS_VENV || path.join(os.homedir(), '.cache', 'python-ts', 'bench-peers-venv');
+  const exe = process.platform === 'win32' ? path.join(venv, 'Scripts', 'python.exe') : path.join(venv, 'bin', 'python');
+  return fs.existsSync(exe) ? exe : null;
+}
+
 /** A peer's loop in its own Python: `setup` defines `call()`; µs per call. */
 function peerLoop(setup, n) {
-  const python = process.env.PYTHON_TS_PEERS_PYTHON;
-  if (!python) throw new Error('set PYTHON_TS_PEERS_PYTHON to a python with pythonmonkey installed');
+  const python = peersPython();
+  if (!python) throw new Error('no Python with pythonmonkey: run `bash bench/peers.sh` (or set PYTHON_TS_PEERS_PYTHON)');
   const script = `${setup}\nimport time, sys\nfor _ in range(3): call()\nt = time.perf_counter()\nfor _ in range(${n}): call()\nprint((time.perf_counter() - t) / ${n} * 1e6)\nsys.stdout.flush()\nimport os\nos._exit(0)`;
   return async () => {
     const r = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 300000 });
@@ -264,4 +294,4 @@ function peerLoop(setup, n) {
   };
 }
 
-module.exports = { jsproxyModule, peerLoop, floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };
+module.exports = { jsproxyModule, peerLoop, peersPython, floorAddon, benchModule, echoVariants, pythonTsAsyncAdd, peerAsyncAdd, python313, bench, perCall, timeMs, withLag, peer, pythonTs, ROOT, PY_DIR, BENCH_MOD, median };

@@ -135,6 +135,85 @@ test('attribute reads stay live while the same JS object gives the same proxy: a
   assert.deepStrictEqual(py.eval('lambda o: jp_after(o, jp_kept[0])')(jsobject(config)), [2, 7, false, 1, 'hello b']);
 });
 
+test('attribute reads and calls on the JS thread: any name (non-ASCII, with a NUL inside), a remembered object replaced by a primitive, every kind of primitive argument and result', () => {
+  const o = { 'a\u0000b': 1, 'é名': 2, child: { n: 1 }, getterCalls: 0, get viaGetter() { this.getterCalls += 1; return this.getterCalls; } };
+  const seen = [];
+  const api = {
+    echo(...a) { seen.push(a); return a.length === 1 ? a[0] : a; },
+    kinds() { return [typeof 'x', true, null, undefined, 10n ** 20n, 1.5, -0, 2 ** 31, 'é']; },
+  };
+  py.exec([
+    'import enum',
+    'class JpColor(enum.IntEnum):',
+    '    RED = 3',
+    'def jp_names(o):',
+    '    first = o.child',
+    '    out = [getattr(o, "a\\x00b"), getattr(o, "é名"), first.n, o.viaGetter, o.viaGetter]',
+    '    return out',
+    'def jp_replaced(o):',
+    '    return [o.child, o.child]',
+    'def jp_prims(api):',
+    '    e = api.echo',
+    '    return [e(None), e(True), e(False), e(7), e(2 ** 70), e(-2.5), e("é名"), e(""), e(JpColor.RED), type(e(JpColor.RED)).__name__]',
+  ].join('\n'));
+  const p = jsobject(o);
+  assert.deepStrictEqual(main.jp_names(p), [1, 2, 1, 1, 2]);
+  // The proxy remembered for `child` must not stand in for what replaced it.
+  o.child = 5;
+  assert.deepStrictEqual(main.jp_replaced(p), [5, 5]);
+  o.child = null;
+  assert.deepStrictEqual(main.jp_replaced(p), [null, null]);
+  o.child = undefined;
+  assert.deepStrictEqual(main.jp_replaced(p), [null, null]);
+  o.child = 'str';
+  assert.deepStrictEqual(main.jp_replaced(p), ['str', 'str']);
+  assert.deepStrictEqual(main.jp_prims(jsobject(api)), [null, true, false, 7, 2n ** 70n, -2.5, 'é名', '', 3, 'int']);
+  assert.deepStrictEqual(seen.map((a) => a[0]), [null, true, false, 7, 2n ** 70n, -2.5, 'é名', '', 3, 3]);
+  assert.deepStrictEqual(py.eval('lambda api: [api.echo(x) for x in api.kinds().to_py()]')(jsobject(api)), ['string', true, null, null, 10n ** 20n, 1.5, -0, 2 ** 31, 'é']);
+  assert.ok(Object.is(py.eval('lambda api: api.echo(-0.0)')(jsobject(api)), -0));
+  assert.deepStrictEqual(py.eval('lambda api: [type(api.echo(-0.0)).__name__, type(api.echo(2.0)).__name__, type(api.echo(2 ** 53)).__name__]')(jsobject(api)), ['float', 'int', 'int']);
+});
+
+test('pyobject(x): a Python list (or any object) goes to JS live, as a wrapped object with no copy: a[i], length, iteration, methods, writes seen by Python, itself again on the way back; without it a list is still a copy', () => {
+  py.exec([
+    'from python_ts import pyobject',
+    'jp_items = [1, 2, 3]',
+    'class JpLen(list):',
+    '    length = "own"',
+    'def jp_give(f, live=True):',
+    '    return f(pyobject(jp_items) if live else jp_items)',
+  ].join('\n'));
+  const give = (f, live = true) => main.jp_give(jsobject(f), live);
+  assert.deepStrictEqual(give((a) => [Array.isArray(a), a.length, a[0], a[2], Array.from(a), typeof a.append]), [false, 3, 1, 3, [1, 2, 3], 'function']);
+  assert.strictEqual(give((a) => { a[0] = 9; a.append(4); return a.length; }), 4);
+  assert.deepStrictEqual(py.eval('jp_items'), [9, 2, 3, 4]);
+  assert.strictEqual(py.eval('lambda f: f(pyobject(jp_items)) is jp_items')(jsobject((a) => a)), true);
+  // The default table is unchanged: a list is copied into an Array.
+  assert.deepStrictEqual(give((a) => { const r = [Array.isArray(a), a.length]; a.push(5); return r; }, false), [true, 4]);
+  assert.deepStrictEqual(py.eval('jp_items'), [9, 2, 3, 4]);
+  // `length` is len() of a sequence (read each time), a Python attribute of that name wins, and
+  // a mapping has none.
+  const w = py.eval('pyobject(jp_items)');
+  assert.strictEqual(w.length, 4);
+  py.exec('jp_items.append(6)');
+  assert.strictEqual(w.length, 5);
+  assert.deepStrictEqual([py.eval('pyobject((1, 2))').length, py.eval('pyobject("abc")').length, py.eval('pyobject(range(7))').length], [2, 3, 7]);
+  assert.strictEqual(py.eval('pyobject(JpLen([1]))').length, 'own');
+  assert.strictEqual(py.eval('pyobject({"a": 1})').length, undefined);
+  assert.strictEqual(py.eval('repr(pyobject([1]))'), 'pyobject([1])');
+});
+
+test('python_ts.js is a plain module attribute while one JS thread has registered (read with no module __getattr__), the same global from a Python thread', async () => {
+  globalThis.jpWhere = 'main';
+  py.exec([
+    'import python_ts',
+    'def jp_js_attr():',
+    '    return ["js" in vars(python_ts), python_ts.js == js, python_ts.js.jpWhere]',
+  ].join('\n'));
+  assert.deepStrictEqual(main.jp_js_attr(), [true, true, 'main']);
+  assert.deepStrictEqual(await main.jp_in_thread_async(main.jp_js_attr), [true, true, 'main']);
+});
+
 const thing2 = () => new (class Four { constructor() { this.n = 4; } })();
 
 test('a call through a proxy: keyword arguments as a final options object, Python callables and proxies as arguments, objects back as proxies', () => {

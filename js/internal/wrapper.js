@@ -108,6 +108,11 @@ function resolver(py, getHandle, self) {
         return undefined;
       }
       if (INDEX.test(prop)) return py.getitem(self(), Number(prop));
+      // A sequence's `length` is its len(), read each time (unless Python has that name).
+      if (prop === 'length') {
+        const n = py._helper('seq_len', [getHandle()]);
+        if (n !== null) return n;
+      }
       const v = attribute(prop);
       // A wrapped object answers `.unwrap()` like a handle does (unless Python has that name).
       if (v === undefined && prop === 'unwrap') return () => self();

@@ -26,10 +26,10 @@ use crate::runtime::{attach, support};
 use crate::sys::napi::{Env, Value, ValueType};
 use crate::sys::python::concrete as pc;
 use crate::sys::python::object::{self as objects, Exc};
-use crate::sys::python::{api, object_head_size, type_of, Borrowed, Gil, Owned, PyPtr, PyType_Slot, PyType_Spec};
+use crate::sys::python::{api, object_head_size, type_of, Borrowed, Gil, Kind, Owned, PyPtr, PyType_Slot, PyType_Spec};
 use once_cell::sync::OnceCell;
 use std::cell::RefCell;
-use std::ffi::c_void;
+use std::ffi::{c_void, CStr};
 use std::sync::Arc;
 
 /// How many attribute names a proxy remembers the proxies of.
@@ -270,30 +270,39 @@ unsafe extern "C" fn getattro(slf: PyPtr, name: PyPtr) -> PyPtr {
         // SAFETY: GIL held, live objects.
         return unsafe { dispatch_op(data.d, c"get", &[name]) };
     }
+    // SAFETY: CPython's UTF-8 buffer of a str always has a NUL after its `len` bytes.
+    let with_nul = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize + 1) };
+    // None for a name with a NUL inside (read through a JS string of its own).
+    let cname = CStr::from_bytes_with_nul(with_nul).ok();
     // SAFETY: called by CPython with the GIL of the proxy's interpreter held: the entry is
     // counted, as every other entry from Python.
     unsafe {
         attach::from_python(data.context, |gil| {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get(gil, slf, data, bytes)));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get(gil, slf, data, bytes, cname)));
             callables::finish(gil, r)
         })
     }
 }
 
 /// An attribute read on the JS thread.
-fn get<'py>(gil: Gil<'py>, slf: PyPtr, data: &ProxyData, name: &[u8]) -> Result<Owned<'py>> {
+fn get<'py>(gil: Gil<'py>, slf: PyPtr, data: &ProxyData, name: &[u8], cname: Option<&CStr>) -> Result<Owned<'py>> {
     let env = Env(data.shared.env as _);
     let _scope = env.scope();
     let r = (|| {
         let target = env.ref_value(data.target as _)?.ok_or_else(collected)?;
-        let key = key_of(env, name)?;
-        let v = env.get_property(target, key)?;
-        let t = env.type_of(v)?;
-        if t != ValueType::napi_object && t != ValueType::napi_function {
-            return ToPy::new(env, gil, data.context)?.convert(v);
-        }
+        // The name as C string: the engine finds its own (internalized) copy, in one N-API call.
+        let v = match cname {
+            Some(c) => env.get_named_cstr(target, c)?,
+            None => env.get_property(target, env.string_utf8_bytes(name)?)?,
+        };
+        // The proxy handed out last under this name, when the read found its object again: one
+        // comparison, before anything else is asked of the value.
         if let Some(child) = cached(env, gil, data, name, v)? {
             return Ok(child);
+        }
+        let t = env.type_of(v)?;
+        if t != ValueType::napi_object && t != ValueType::napi_function {
+            return ToPy::new(env, gil, data.context)?.typed(v, t, 0);
         }
         let result = instance::get(env)?.js_proxy_result.get().ok_or_else(unhooked)?;
         let result = env.ref_value(result)?.ok_or_else(unhooked)?;
@@ -346,35 +355,6 @@ fn remember(gil: Gil<'_>, data: &ProxyData, name: &[u8], obj: &Owned<'_>) {
         // does not reach this cache, but nothing is borrowed anyway).
         drop(unsafe { Owned::from_raw(gil, p) });
     }
-}
-
-/// The JS string of a property name: the env's own copy when it has one (see
-/// `EnvData::proxy_keys`), else a new one, kept for next time while there is room.
-fn key_of(env: Env, name: &[u8]) -> Result<Value> {
-    let data = instance::get(env)?;
-    let list = match data.proxy_key_list.get() {
-        Some(r) => env.ref_value(r)?,
-        None => None,
-    };
-    let known = data.proxy_keys.borrow().get(name).copied();
-    if let (Some(i), Some(list)) = (known, list) {
-        return env.get_element(list, i);
-    }
-    let s = env.string_utf8_bytes(name)?;
-    let n = data.proxy_keys.borrow().len();
-    if n < instance::MAX_PROXY_KEYS {
-        let list = match list {
-            Some(l) => l,
-            None => {
-                let l = env.array(0)?;
-                data.proxy_key_list.set(Some(env.create_ref(l, 1)?));
-                l
-            }
-        };
-        env.set_element(list, n as u32, s)?;
-        data.proxy_keys.borrow_mut().insert(name.into(), n as u32);
-    }
-    Ok(s)
 }
 
 fn collected() -> Error {
@@ -545,7 +525,9 @@ fn call_here<'py>(
                 // The tuple keeps the item alive.
                 let Some(item) = pc::tuple_get(gil, a, i) else { break };
                 let v = to_js.convert(item)?;
-                argv.push(wrapped(v)?);
+                // None, bool, int, float and str (exact types) become JS primitives: nothing to wrap.
+                let primitive = matches!(item.kind(), Kind::None | Kind::Bool(_) | Kind::Int | Kind::Float | Kind::Str);
+                argv.push(if primitive { v } else { wrapped(v)? });
             }
         }
         if let Some(k) = kwargs {
@@ -555,9 +537,13 @@ fn call_here<'py>(
             }
         }
         let v = env.call(this, f, argv.as_slice())?;
+        // A number in one N-API call, other primitives with their type.
+        if let Some(d) = env.try_double(v) {
+            return super::numbers::number_to_py(gil, d);
+        }
         let t = env.type_of(v)?;
         if t != ValueType::napi_object && t != ValueType::napi_function {
-            return ToPy::new(env, gil, data.context)?.convert(v);
+            return ToPy::new(env, gil, data.context)?.typed(v, t, 0);
         }
         let result = hooks.js_proxy_result.get().ok_or_else(unhooked)?;
         let result = env.ref_value(result)?.ok_or_else(unhooked)?;

@@ -87,7 +87,15 @@ impl<'py> ToPy<'py> {
         if let Some(d) = env.try_double(v) {
             return numbers::number_to_py(gil, d);
         }
-        match env.type_of(v)? {
+        let t = env.type_of(v)?;
+        self.typed(v, t, depth)
+    }
+
+    /// Convert one value whose type (`napi_typeof`) the caller already has.
+    pub fn typed(&mut self, v: Value, t: i32, depth: usize) -> Result<Owned<'py>> {
+        let env = self.env;
+        let gil = self.gil;
+        match t {
             ValueType::napi_undefined | ValueType::napi_null => Ok(objects::none(gil)),
             ValueType::napi_boolean => numbers::bool_to_py(gil, env.get_bool(v)?),
             ValueType::napi_number => numbers::number_to_py(gil, env.get_double(v)?),
@@ -242,11 +250,13 @@ pub struct ToJs<'py> {
     kept: Vec<Owned<'py>>,
     /// Whether a type a converter names stays a handle (env `kept_types`).
     converters: bool,
+    /// `python_ts.pyobject`, fetched the first time an object of another type is met.
+    marker: Option<Owned<'py>>,
 }
 
 impl<'py> ToJs<'py> {
     pub fn new(env: Env, gil: Gil<'py>, context: u64, state: Option<Value>) -> Self {
-        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new(), converters: true }
+        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new(), converters: true, marker: None }
     }
 
     /// The built-in rules for every object, also where a converter names its type
@@ -279,6 +289,14 @@ impl<'py> ToJs<'py> {
         // A live proxy of a JS object of this env is that object again.
         if let Some(v) = jsproxy::target_of(env, gil, obj)? {
             return Ok(v);
+        }
+        // `python_ts.pyobject(x)`: `x` itself, as a handle, whatever its type.
+        if self.marker.is_none() {
+            self.marker = Some(support::attr(gil, "pyobject")?);
+        }
+        if self.marker.as_ref().is_some_and(|m| obj.type_ptr() == m.as_ptr()) {
+            let inner = objects::getattr(gil, obj, "obj")?;
+            return self.handle(inner.borrow());
         }
         // A type a registered converter names stays a handle: the converter (in the `Python`
         // class) wins over the built-in rules below. Exact built-in types never get here.

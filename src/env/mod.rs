@@ -67,16 +67,7 @@ pub struct EnvData {
     /// (a proxy marker, a method bound to `owner`).
     pub js_proxy_wrap: Cell<Option<Ref>>,
     pub js_proxy_result: Cell<Option<Ref>>,
-    /// Property names the native proxy reads, kept as JS strings in one Array (`proxy_key_list`)
-    /// and found by their UTF-8 text: a read reuses the engine's string instead of making and
-    /// interning it again (at most `MAX_PROXY_KEYS`; later names are made each time).
-    pub proxy_keys:
-        RefCell<HashMap<Box<[u8]>, u32, std::hash::BuildHasherDefault<crate::sys::python::object::FastHash>>>,
-    pub proxy_key_list: Cell<Option<Ref>>,
 }
-
-/// How many property names an env keeps for the native proxy (`EnvData::proxy_keys`).
-pub const MAX_PROXY_KEYS: usize = 4096;
 
 /// JS functions and constructors the native side calls.
 pub struct Helpers {
@@ -157,8 +148,6 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         js_proxy: Cell::new(None),
         js_proxy_wrap: Cell::new(None),
         js_proxy_result: Cell::new(None),
-        proxy_keys: RefCell::new(HashMap::default()),
-        proxy_key_list: Cell::new(None),
     });
     // Registered after the threadsafe function, so it runs before Node tears that down.
     let shared = std::sync::Arc::into_raw(data.shared.clone());

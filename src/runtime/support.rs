@@ -259,13 +259,44 @@ def _js_rejection(reason):
     return JSError(str(reason))
 
 
+class pyobject:
+    """`pyobject(x)`: `x` goes to JavaScript as itself, a wrapped object (a handle for raw clib
+    calls), whatever the conversion table would make of it: a list, dict or str passed live, with
+    no copy (the mirror of JS's `jsobject(x)`). JS reads and writes it in Python: `a[i]`,
+    `a.length` (a sequence's len), iteration, its methods."""
+
+    __slots__ = ('obj',)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __repr__(self):
+        return 'pyobject(%r)' % (self.obj,)
+
+
+def seq_len(o):
+    """What a wrapped object's `length` reads first: `len(o)` for a sequence that has no attribute
+    of that name; None for anything else (then `length` is an attribute read, as any name)."""
+    if hasattr(o, 'length') or not isinstance(o, _import('collections.abc').Sequence):
+        return None
+    return len(o)
+
+
 _hosts = {}
 
 
 def _register_host(js_global, js_require):
     """Called by the package on each JS thread (main or Worker): its global scope and require."""
-    _hosts[threading.get_ident()] = (js_global, js_require)
+    me = threading.get_ident()
+    _hosts[me] = (js_global, js_require)
     _hosts.setdefault('first', (js_global, js_require))
+    # While one JS thread has registered, every thread's `js` is its global: a plain module
+    # attribute, read with no `__getattr__` call (`python_ts.js.Math` in a loop). A second one (a
+    # Worker) makes `js` per thread again.
+    if all(k == me or k == 'first' for k in _hosts):
+        globals()['js'] = js_global
+    else:
+        globals().pop('js', None)
 
 
 def _host():

@@ -439,6 +439,13 @@ impl Env {
         Ok(v)
     }
 
+    /// `obj[name]` for a name already NUL-terminated (no copy).
+    pub fn get_named_cstr(&self, obj: Value, name: &std::ffi::CStr) -> Result<Value> {
+        let mut v = ptr::null_mut();
+        check_status!(self, napi_get_named_property(self.0, obj, name.as_ptr(), &mut v))?;
+        Ok(v)
+    }
+
     pub fn has_named(&self, obj: Value, name: &str) -> Result<bool> {
         let name = cstring(name)?;
         let mut b = false;
