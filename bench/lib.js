@@ -80,7 +80,7 @@ async function bench(spec) {
       results[name] = { missing: 'node-calls-python is not installed (npm --prefix bench install)' };
       continue;
     }
-    if (name.startsWith('pythonmonkey') && !peersPython()) {
+    if ((name.startsWith('pythonmonkey') || name.startsWith('pythonia')) && !peersPython()) {
       results[name] = { missing: 'skipped: no Python with pythonmonkey (run `bash bench/peers.sh`, or set PYTHON_TS_PEERS_PYTHON)' };
       continue;
     }
@@ -287,9 +287,22 @@ function peerLoop(setup, n) {
   if (!python) throw new Error('no Python with pythonmonkey: run `bash bench/peers.sh` (or set PYTHON_TS_PEERS_PYTHON)');
   const script = `${setup}\nimport time, sys\nfor _ in range(3): call()\nt = time.perf_counter()\nfor _ in range(${n}): call()\nprint((time.perf_counter() - t) / ${n} * 1e6)\nsys.stdout.flush()\nimport os\nos._exit(0)`;
   return async () => {
-    const r = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 300000 });
-    const v = Number((r.stdout || '').trim().split('\n').pop());
-    if (r.status !== 0 || !Number.isFinite(v)) throw new Error(`the peer failed: ${(r.stderr || '').trim().split('\n').slice(-2).join(' ')}`);
+    // Output to a file, not a pipe, and the peer in a process group of its own, killed after:
+    // pythonia's node child inherits the peer's stdio and outlives it (a pipe would never close).
+    const fs = require('fs');
+    const out = path.join(require('os').tmpdir(), `python-ts-peer-${process.pid}.txt`);
+    const fd = fs.openSync(out, 'w');
+    const r = spawnSync(python, ['-c', script], { stdio: ['ignore', fd, fd], timeout: 300000, detached: true });
+    fs.closeSync(fd);
+    try {
+      process.kill(-r.pid, 'SIGKILL');
+    } catch (e) {
+      // the group has ended
+    }
+    const text = fs.readFileSync(out, 'utf8');
+    fs.rmSync(out, { force: true });
+    const v = Number(text.trim().split('\n').pop());
+    if (r.status !== 0 || !Number.isFinite(v)) throw new Error(`the peer failed: ${text.trim().split('\n').slice(-2).join(' ')}`);
     return v;
   };
 }
