@@ -931,6 +931,37 @@ HKEY_CURRENT_USER\\Software\\Python\\PyLauncher\r
     }
 
     #[test]
+    fn conda_pyenv_and_uv_on_macos_load_their_dylib_by_absolute_path() {
+        // not a framework: LDLIBRARY in LIBDIR (conda, pyenv --enable-shared, uv's builds)
+        let root = tree("conda-mac", &["lib/libpython3.12.dylib", "lib/python3.12/os.py", "bin/python3.12"]);
+        let text = format!(
+            "version=3.12.4\nshared=1\ninstsoname=libpython3.12.dylib\nldlibrary=libpython3.12.dylib\n\
+             libdir={0}/lib\nframework=\nframeworkprefix=\nplatform=darwin\nbase_prefix={0}\nexecutable={0}/bin/python3.12\n",
+            root.display()
+        );
+        let info = parse_query(&text, &root.join("bin/python3.12"), "test").unwrap();
+        assert_eq!(info.library, root.join("lib/libpython3.12.dylib"));
+        assert!(info.library.is_absolute());
+    }
+
+    #[test]
+    fn a_windows_venv_or_conda_env_resolves_to_its_base_dll() {
+        // a venv's python.exe reports the base installation as base_prefix; a conda env is its own base
+        let base = tree("win-base", &["python311.dll", "python3.dll", "Lib/os.py", "python.exe"]);
+        let venv = tree("win-venv", &["pyvenv.cfg", "Scripts/python.exe"]);
+        let text = format!(
+            "version=3.11.9\nshared=0\ninstsoname=\nldlibrary=\nlibdir=\nframework=\nframeworkprefix=\nplatform=win32\n\
+             base_prefix={}\nexecutable={}\n",
+            base.display(),
+            venv.join("Scripts/python.exe").display()
+        );
+        let info = parse_query(&text, &venv.join("Scripts/python.exe"), "test").unwrap();
+        assert_eq!(info.library, base.join("python311.dll"));
+        assert_eq!(info.executable, Some(venv.join("Scripts/python.exe")));
+        assert_eq!(venv_of(&venv.join("Scripts/python.exe")), Some(plain(venv.canonicalize().unwrap())));
+    }
+
+    #[test]
     fn a_missing_path_names_itself() {
         let e = resolve(Some(Path::new("/no/such/python"))).unwrap_err().to_string();
         assert!(e.contains("/no/such/python"), "{e}");
