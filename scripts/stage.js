@@ -1,6 +1,8 @@
 'use strict';
-// What the platform stages (scripts/test-linux-arch.js, test-musl.js) share: a copy of the
-// package with another build of the addon at build/Release/, where the tests find it.
+// What the platform stages (scripts/test-linux-arch.js, test-musl.js, test-wine.js) and the
+// cross builds (scripts/zig.js) share: the host checks every stage starts with, Debian packages
+// installed with apt-get when missing, and a copy of the package with another build of the addon
+// at build/Release/, where the tests find it.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -24,7 +26,57 @@ function copyPackage(dest, addon) {
   return true;
 }
 
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/**
+ * Install Debian packages with apt-get (root only), reading the package lists again when the
+ * first try fails. `arch` (e.g. 'i386') enables that dpkg architecture first. True when done.
+ */
+function aptInstall(pkgs, why, arch = null) {
+  if (!isRoot || !has('apt-get')) return false;
+  console.log(`python-ts: installing ${pkgs.join(' ')} with apt-get (${why})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = () => spawnSync('apt-get', ['update', '-q'], { env, stdio: 'inherit' });
+  if (arch) {
+    const foreign = spawnSync('dpkg', ['--print-foreign-architectures'], { encoding: 'utf8' }).stdout || '';
+    if (!foreign.split('\n').includes(arch)) {
+      if (spawnSync('dpkg', ['--add-architecture', arch], { stdio: 'inherit' }).status !== 0) return false;
+      update();
+    }
+  }
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], { env, stdio: 'inherit' }).status === 0;
+  if (install()) return true;
+  update();
+  return install();
+}
+
+/**
+ * A platform stage's start: its messages (`say`, `skip` exits 0, `fail` exits 1) and the checks
+ * every stage makes — PYTHON_TS_SKIP_PLATFORMS, a linux-x64 host, root when `root` (a mount
+ * namespace), the commands in `cmds`.
+ */
+function stage(tag, { root = false, cmds = [] } = {}) {
+  const s = {
+    say: (m) => console.log(`# ${tag}: ${m}`),
+    skip: (why) => {
+      console.log(`# skipped: the ${tag} stage (${why})`);
+      process.exit(0);
+    },
+    fail: (why) => {
+      console.error(`# failed: ${tag}: ${why}`);
+      process.exit(1);
+    },
+    started: Date.now(),
+  };
+  if (process.env.PYTHON_TS_SKIP_PLATFORMS === '1') s.skip('PYTHON_TS_SKIP_PLATFORMS=1');
+  if (process.platform !== 'linux' || process.arch !== 'x64') s.skip(`needs a linux-x64 host, this is ${process.platform}-${process.arch}`);
+  if (root && !isRoot) s.skip('needs root for its mount namespace');
+  for (const cmd of cmds) if (!has(cmd)) s.skip(`needs ${cmd}`);
+  return s;
+}
+
 /** A shell word. */
 const q = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
-module.exports = { copyPackage, q };
+module.exports = { copyPackage, q, has, isRoot, aptInstall, stage };

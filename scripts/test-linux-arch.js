@@ -17,7 +17,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const { copyPackage, q } = require('./stage');
+const { copyPackage, q, has, aptInstall, stage } = require('./stage');
 
 const root = path.resolve(__dirname, '..');
 const ARCHES = {
@@ -44,19 +44,7 @@ const PACKAGES = ['nodejs', 'libnode108', 'libc6', 'libuv1', 'libbrotli1', 'libc
   'libgssapi-krb5-2', 'libkrb5-3', 'libk5crypto3', 'libkrb5support0', 'libcom-err2', 'libkeyutils1']
   .map((p) => `${p}:${A.deb}`).concat(['libtirpc-common', 'media-types', 'node-acorn', 'node-cjs-module-lexer', 'node-undici']);
 
-const say = (m) => console.log(`# ${TAG}: ${m}`);
-const skip = (why) => {
-  console.log(`# skipped: the ${TAG} stage (${why})`);
-  process.exit(0);
-};
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-
-if (process.env.PYTHON_TS_SKIP_PLATFORMS === '1') skip('PYTHON_TS_SKIP_PLATFORMS=1');
-if (process.platform !== 'linux' || process.arch !== 'x64') skip(`needs a linux-x64 host, this is ${process.platform}-${process.arch}`);
-if (typeof process.getuid !== 'function' || process.getuid() !== 0) skip('needs root for its mount namespace');
-for (const cmd of ['unshare', 'mount', 'apt-get', 'dpkg', 'rustup']) if (!has(cmd)) skip(`needs ${cmd}`);
-
-const started = Date.now();
+const { say, skip, started } = stage(TAG, { root: true, cmds: ['unshare', 'mount', 'apt-get', 'dpkg', 'rustup'] });
 // What the stage needs from the network (rustup's standard library for i686, the zig toolchain
 // from PyPI): when it cannot be had, the stage is skipped, as venv tests are without a registry.
 try {
@@ -69,12 +57,7 @@ try {
 if (A.qemu) {
   const registered = () => fs.existsSync(`/proc/sys/fs/binfmt_misc/${A.qemu}`);
   if (!registered()) {
-    if (!has(`${A.qemu}-static`)) {
-      say('installing qemu-user-static with apt-get');
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'qemu-user-static', 'binfmt-support'], { env, stdio: 'inherit' });
-      if (r.status !== 0) skip('apt-get could not install qemu-user-static');
-    }
+    if (!has(`${A.qemu}-static`) && !aptInstall(['qemu-user-static', 'binfmt-support'], 'the arm64 emulator')) skip('apt-get could not install qemu-user-static');
     if (!fs.existsSync('/proc/sys/fs/binfmt_misc/register')) spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', '/proc/sys/fs/binfmt_misc']);
     spawnSync('update-binfmts', ['--enable', A.qemu]);
     if (!registered()) skip(`${A.qemu} could not be registered with binfmt_misc`);

@@ -14,29 +14,15 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { copyPackage, q } = require('./stage');
+const { copyPackage, q, has, aptInstall, stage } = require('./stage');
 
 const root = path.resolve(__dirname, '..');
 const W = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'python-ts-platforms', 'musl');
 // the files that read CPython's objects directly (as on the other architectures)
 const FILES = ['strings', 'convert', 'records', 'buffers', 'clib', 'handles', 'callables', 'datetime', 'protocol', 'lifetimes', 'boundary', 'wrapper'];
-const say = (m) => console.log(`# linux-x64-musl: ${m}`);
-const skip = (why) => {
-  console.log(`# skipped: the linux-x64-musl stage (${why})`);
-  process.exit(0);
-};
-const fail = (why) => {
-  console.error(`# failed: linux-x64-musl: ${why}`);
-  process.exit(1);
-};
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const sh = (script, opts = {}) => spawnSync('bash', ['-c', script], { stdio: 'inherit', ...opts });
 
-if (process.env.PYTHON_TS_SKIP_PLATFORMS === '1') skip('PYTHON_TS_SKIP_PLATFORMS=1');
-if (process.platform !== 'linux' || process.arch !== 'x64') skip(`needs a linux-x64 host, this is ${process.platform}-${process.arch}`);
-if (typeof process.getuid !== 'function' || process.getuid() !== 0) skip('needs root for its mount namespace');
-for (const cmd of ['unshare', 'mount', 'apt-get', 'dpkg', 'rustup', 'make']) if (!has(cmd)) skip(`needs ${cmd}`);
-const started = Date.now();
+const { say, skip, fail, started } = stage('linux-x64-musl', { root: true, cmds: ['unshare', 'mount', 'apt-get', 'dpkg', 'rustup', 'make'] });
 
 // 1. The addon for musl.
 let lib;
@@ -47,11 +33,7 @@ try {
 }
 
 // 2. The musl toolchain, the sources and musl 1.2.5, once.
-if (!has('musl-gcc')) {
-  say('installing musl-tools with apt-get');
-  const r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'musl', 'musl-tools', 'musl-dev'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: 'inherit' });
-  if (r.status !== 0) skip('apt-get could not install musl-tools');
-}
+if (!has('musl-gcc') && !aptInstall(['musl', 'musl-tools', 'musl-dev'], 'the musl toolchain')) skip('apt-get could not install musl-tools');
 for (const d of ['bin', 'over', 'binwo', 'kinc', 'src', 'home', 'apt/parts', 'apt/lists/partial', 'apt/cache/archives/partial']) fs.mkdirSync(path.join(W, d), { recursive: true });
 fs.writeFileSync(path.join(W, 'bin', 'musl-cc'), '#!/bin/sh\ncase "$1" in --print-multiarch|-print-multiarch) echo x86_64-linux-musl; exit 0;; esac\nexec musl-gcc "$@"\n', { mode: 0o755 });
 for (const [name, target] of [['linux', '/usr/include/linux'], ['asm-generic', '/usr/include/asm-generic'], ['asm', '/usr/include/x86_64-linux-gnu/asm']]) {

@@ -84,7 +84,8 @@ if (!only.length) {
   if (asan.status !== 0) failed = true;
   // The other platforms this machine can run (PYTHON_TS_SKIP_PLATFORMS=1 skips them): linux-ia32
   // natively, the whole suite; linux-arm64 under qemu-user, the files that read CPython's objects
-  // directly; linux-x64-musl under Bun's musl build; win32-x64 under Wine (load and discovery).
+  // directly; linux-x64-musl under Bun's musl build; win32-x64 and win32-ia32 under Wine (load and
+  // discovery).
   for (const stage of [['test-linux-arch.js', 'ia32'], ['test-linux-arch.js', 'arm64'], ['test-musl.js'], ['test-wine.js']]) {
     const r = spawnSync(process.execPath, [path.join('scripts', stage[0]), ...stage.slice(1)], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) failed = true;

@@ -6,6 +6,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { aptInstall } = require('./stage');
 
 const root = path.resolve(__dirname, '..');
 const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'python-ts', 'zig-venv');
@@ -37,8 +38,11 @@ function libraryName(target) {
   return 'libpython_ts.so';
 }
 
-/** Environment for a release build of `target` into `targetDir`, stripped, with `rustflags` for that target only. */
-function buildEnv(target, targetDir, rustflags, extra = {}) {
+/**
+ * Environment for a release build of `target` into `targetDir`, stripped; `perTarget` are
+ * cargo's settings for that target only (`{ RUSTFLAGS, LINKER }` → CARGO_TARGET_<TRIPLE>_…).
+ */
+function buildEnv(target, targetDir, perTarget = {}, extra = {}) {
   const env = {
     ...process.env,
     PYO3_NO_PYTHON: '1',
@@ -51,7 +55,7 @@ function buildEnv(target, targetDir, rustflags, extra = {}) {
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '1',
     ...extra,
   };
-  if (rustflags) env[`CARGO_TARGET_${target.toUpperCase().replace(/-/g, '_')}_RUSTFLAGS`] = rustflags;
+  for (const [k, v] of Object.entries(perTarget)) if (v) env[`CARGO_TARGET_${target.toUpperCase().replace(/-/g, '_')}_${k}`] = v;
   return env;
 }
 
@@ -64,7 +68,7 @@ function buildEnv(target, targetDir, rustflags, extra = {}) {
 function zigbuild(target, glibc, targetDir, { rustflags, env: extra } = {}) {
   const zig = zigBin();
   ensureTarget(target);
-  const env = buildEnv(target, targetDir, rustflags, extra);
+  const env = buildEnv(target, targetDir, { RUSTFLAGS: rustflags }, extra);
   env.PATH = `${zig}${path.delimiter}${process.env.PATH}`;
   const spec = glibc ? `${target}.${glibc}` : target;
   const build = spawnSync('cargo', ['zigbuild', '--release', '--lib', '--locked', '--target', spec], { cwd: root, env, stdio: 'inherit' });
@@ -82,18 +86,9 @@ function mingwbuild(target, linker, targetDir) {
   ensureTarget(target);
   if (spawnSync('sh', ['-c', `command -v ${linker}`]).status !== 0) {
     const pkg = linker.replace(/^(x86_64|i686)-w64-mingw32-gcc-posix$/, (m, a) => `gcc-mingw-w64-${a.replace('_', '-')}-posix`);
-    const canApt = process.getuid && process.getuid() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
-    if (!canApt) throw new Error(`needs ${linker} (Debian/Ubuntu: apt-get install ${pkg})`);
-    console.log(`python-ts: installing ${pkg} with apt-get (the Windows linker)`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', pkg], { env, stdio: 'inherit' });
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update', '-q'], { env, stdio: 'inherit' });
-      r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', pkg], { env, stdio: 'inherit' });
-    }
-    if (r.status !== 0) throw new Error(`apt-get could not install ${pkg}`);
+    if (!aptInstall([pkg], 'the Windows linker')) throw new Error(`needs ${linker} (Debian/Ubuntu: apt-get install ${pkg})`);
   }
-  const env = buildEnv(target, targetDir, null, { [`CARGO_TARGET_${target.toUpperCase().replace(/-/g, '_')}_LINKER`]: linker });
+  const env = buildEnv(target, targetDir, { LINKER: linker });
   const build = spawnSync('cargo', ['build', '--release', '--lib', '--locked', '--target', target], { cwd: root, env, stdio: 'inherit' });
   if (build.status !== 0) throw new Error(`cargo build --target ${target} failed`);
   return path.join(targetDir, target, 'release', libraryName(target));
