@@ -89,3 +89,51 @@ test('a Python thread that calls JS while JS is idle is served, and threads keep
     setTimeout(() => console.log(JSON.stringify({ seen, count: clib._eval('count') })), 600);`);
   assert.deepStrictEqual(lastJson(r), { seen: [0, 1, 2, 3, 4], count: 5 });
 });
+
+// After a call from a Python thread the JS thread watches for the next one for a moment
+// (src/env/outbox.rs) instead of going back to its event loop: a thread calling without pause
+// must still leave the loop its turns, and every call is served once, in order.
+const HOPS = `
+def hop_until(f, ticks, limit):
+    n = 0
+    while ticks() < 20 and n < limit:
+        if f(n) != n + 1:
+            return ['wrong answer', n]
+        n += 1
+    return [n, ticks()]
+`;
+const hopScript = `
+  const ticks = { n: 0, stop: false };
+  const turn = () => { if (!ticks.stop) { ticks.n++; setImmediate(turn); } };
+  setImmediate(turn);
+  const got = [];
+  const m = clib._import_module('__main__');
+  clib._call_python(m, 'hop_until', [(i) => { got.push(i); return i + 1; }, () => ticks.n, 200000], null, null, (err, r) => {
+    ticks.stop = true;
+    const inOrder = got.every((v, i) => v === i);
+    done({ err: err ? err.message : null, n: r && r[0], ticks: r && r[1], calls: got.length, inOrder });
+  });`;
+
+test('calls one after another from a Python thread are served once each, in order, and the event loop keeps its turns', async () => {
+  clib._exec(HOPS);
+  const r = await new Promise((resolve) => new Function('clib', 'done', hopScript)(clib, resolve));
+  assert.strictEqual(r.err, null);
+  // The loop ran 20 turns while the thread called (a JS thread kept watching would have run
+  // none, and the thread would have reached the limit).
+  assert.ok(r.ticks >= 20 && r.n < 200000, JSON.stringify(r));
+  assert.strictEqual(r.calls, r.n);
+  assert.ok(r.inOrder);
+});
+
+// In a child: the same with no watching, and with the longest window (10 ms: gaps between the
+// thread's calls never end a watch then, only its bounded turn does).
+for (const us of ['0', '10000']) {
+  test(`PYTHON_TS_SPIN_US=${us}: calls from a Python thread, the same results and turns of the loop`, () => {
+    const r = runNode(`const { clib } = require('.');
+      clib._exec(${JSON.stringify(HOPS)});
+      const done = (x) => console.log(JSON.stringify(x));
+      ${hopScript}`, { env: { PYTHON_TS_SPIN_US: us } });
+    const j = lastJson(r);
+    assert.ok(j && j.err === null && j.ticks >= 20 && j.n < 200000 && j.calls === j.n && j.inOrder, r.stdout + r.stderr);
+  });
+}

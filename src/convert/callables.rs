@@ -13,7 +13,7 @@
 
 use super::{ToJs, ToPy};
 use crate::env as instance;
-use crate::env::outbox::EnvShared;
+use crate::env::outbox::{relax, spin_window, EnvShared};
 use crate::error::{Error, PyErrInfo, Result};
 use crate::runtime::refs::{Keep, Kept};
 use crate::runtime::{context, errors, lifecycle, support};
@@ -25,7 +25,7 @@ use crate::sys::python::{Borrowed, Owned};
 use crate::sys::python::{PyMethodDef, PyMethodDefPointer, PyPtr, METH_KEYWORDS, METH_VARARGS};
 use once_cell::sync::OnceCell;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::mpsc::{channel, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,7 +160,7 @@ fn call<'py>(
     let state = Arc::new(AtomicU8::new(QUEUED));
     let (tx, rx) = channel::<Result<Kept>>();
     let st = state.clone();
-    let posted = f.shared.post(Box::new(move |env| {
+    let posted = f.shared.post_awaited(Box::new(move |env| {
         let Some(env) = env else {
             let _ =
                 tx.send(Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())));
@@ -189,30 +189,46 @@ fn call<'py>(
     let shared = f.shared.clone();
     // The sync call of the JS thread seen while waiting, and since when.
     let mut seen: Option<(u64, std::time::Instant)> = None;
-    let r = crate::runtime::attach::without_gil(gil, || loop {
-        match rx.recv_timeout(Duration::from_millis(2)) {
-            Ok(r) => break r,
-            Err(RecvTimeoutError::Disconnected) => {
-                break Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into()))
+    let r = crate::runtime::attach::without_gil(gil, || {
+        // The answer often comes within microseconds while the JS thread watches its outbox
+        // (env::outbox): look for it before sleeping, whose wake-up costs far more.
+        if let Some(window) = spin_window() {
+            let start = std::time::Instant::now();
+            loop {
+                match rx.try_recv() {
+                    Ok(r) => return r,
+                    Err(TryRecvError::Empty) if start.elapsed() < window => relax(),
+                    Err(_) => break,
+                }
             }
-            Err(RecvTimeoutError::Timeout) => {
-                // The JS thread serves the call when its current sync call returns. One that
-                // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
-                // give up rather than deadlock. A short one (a wrapper's attribute read) made
-                // such callbacks fail at random when this was checked at once.
-                let stuck = match (shared.sync_call(), seen) {
-                    (Some(call), Some((was, since))) if call == was => since.elapsed() >= SYNC_GRACE,
-                    (Some(call), _) => {
-                        seen = Some((call, std::time::Instant::now()));
-                        false
+        }
+        loop {
+            match rx.recv_timeout(Duration::from_millis(2)) {
+                Ok(r) => break r,
+                Err(RecvTimeoutError::Disconnected) => {
+                    break Err(Error::Runtime(
+                        "python-ts: the JavaScript environment of this function has ended".into(),
+                    ))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // The JS thread serves the call when its current sync call returns. One that
+                    // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
+                    // give up rather than deadlock. A short one (a wrapper's attribute read) made
+                    // such callbacks fail at random when this was checked at once.
+                    let stuck = match (shared.sync_call(), seen) {
+                        (Some(call), Some((was, since))) if call == was => since.elapsed() >= SYNC_GRACE,
+                        (Some(call), _) => {
+                            seen = Some((call, std::time::Instant::now()));
+                            false
+                        }
+                        (None, _) => {
+                            seen = None;
+                            false
+                        }
+                    };
+                    if stuck && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                        break Err(in_sync_error());
                     }
-                    (None, _) => {
-                        seen = None;
-                        false
-                    }
-                };
-                if stuck && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                    break Err(in_sync_error());
                 }
             }
         }

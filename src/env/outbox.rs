@@ -6,10 +6,18 @@
 //! it never keeps the event loop alive by itself, and ref'd while jobs are in flight, so a
 //! pending callback does. We never release our hold on it, and stop posting once the env's
 //! cleanup hook ran or a post was refused: the function may be freed after that.
+//!
+//! A call from a Python thread waits for its answer, and a thread that makes one such call
+//! usually makes another at once (`js.Math.max(1, 2)` is three). Waking an idle JS thread costs
+//! 100–300 µs on a VM, so after running an awaited message the JS thread watches its outbox for
+//! a short window ([`spin_window`]) and serves what arrives meanwhile without a wake-up; the
+//! waiter watches for its answer the same way before it sleeps. Only with more than one CPU, and
+//! `PYTHON_TS_SPIN_US=0` turns it off.
 
 use crate::sys::napi::{self, Tsfn};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// What every thread may know of one env: its threadsafe function, its JS thread, and whether
 /// that thread is inside a synchronous call into Python right now.
@@ -26,6 +34,8 @@ pub struct EnvShared {
     /// can host several on one thread, and a sync call from one blocks the others' loops too).
     in_sync: Arc<SyncState>,
     pending: AtomicUsize,
+    /// Counts messages posted: the JS thread watching its outbox reads this, not the lock.
+    posted: AtomicU64,
 }
 
 thread_local! {
@@ -44,6 +54,10 @@ struct Outbox {
     closed: bool,
     /// A drain is on its way to the JS thread.
     scheduled: bool,
+    /// The JS thread is watching the outbox (after an awaited message): a post needs no drain.
+    watching: bool,
+    /// An awaited message is in the queue.
+    awaited: bool,
     queue: std::collections::VecDeque<Message>,
 }
 
@@ -60,12 +74,23 @@ impl EnvShared {
             env: env.0 as usize,
             in_sync: thread_sync_counter(),
             pending: AtomicUsize::new(0),
+            posted: AtomicU64::new(0),
         }))
     }
 
     /// Post a message to the JS thread. If the env has ended, the message runs at once with
     /// `None` (so it can release what it holds without touching JS) and false is returned.
     pub fn post(self: &Arc<Self>, msg: Message) -> bool {
+        self.post_as(msg, false)
+    }
+
+    /// Post a message whose sender waits for its answer (a call from a Python thread): the JS
+    /// thread then watches for the sender's next one for a while (the module's notes).
+    pub fn post_awaited(self: &Arc<Self>, msg: Message) -> bool {
+        self.post_as(msg, true)
+    }
+
+    fn post_as(self: &Arc<Self>, msg: Message, awaited: bool) -> bool {
         let mut out = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
         if out.closed {
             drop(out);
@@ -73,7 +98,9 @@ impl EnvShared {
             return false;
         }
         out.queue.push_back(msg);
-        if out.scheduled {
+        out.awaited |= awaited;
+        self.posted.fetch_add(1, Ordering::Release);
+        if out.scheduled || out.watching {
             return true;
         }
         if self.schedule_locked(&mut out) {
@@ -106,11 +133,19 @@ impl EnvShared {
     /// callback (left pending here, Node 20 would only print a deprecation warning) — and the
     /// rest of the batch still runs.
     fn drain(self: &Arc<Self>, env: Option<napi::Env>) {
-        let batch = {
+        let (batch, awaited) = {
             let mut out = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
             out.scheduled = false;
-            std::mem::take(&mut out.queue)
+            (std::mem::take(&mut out.queue), std::mem::take(&mut out.awaited))
         };
+        self.run(batch, env);
+        match (env, spin_window()) {
+            (Some(_), Some(window)) if awaited => self.watch(env, window),
+            _ => {}
+        }
+    }
+
+    fn run(&self, batch: std::collections::VecDeque<Message>, env: Option<napi::Env>) {
         for msg in batch {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || msg(env)));
             if let Some(e) = env {
@@ -118,6 +153,42 @@ impl EnvShared {
                     let _ = e.fatal_exception(exc);
                 }
             }
+        }
+    }
+
+    /// After an awaited message (JS thread): serve what is posted within `window` of the last
+    /// message served, then go back to the event loop. Posts meanwhile only queue (`watching`).
+    fn watch(self: &Arc<Self>, env: Option<napi::Env>, window: Duration) {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).watching = true;
+        let mut seen = self.posted.load(Ordering::Acquire);
+        let start = Instant::now();
+        let mut since = start;
+        loop {
+            let now = self.posted.load(Ordering::Acquire);
+            // A thread that calls without pause would keep the JS thread here for good: after
+            // `WATCH_TURN` the event loop gets its turn (what is queued then waits for a drain).
+            let ended = (now == seen && since.elapsed() >= window) || start.elapsed() >= WATCH_TURN;
+            if now == seen && !ended {
+                relax();
+                continue;
+            }
+            let batch = {
+                let mut out = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+                if ended {
+                    out.watching = false;
+                    if !out.queue.is_empty() && !out.scheduled && !self.schedule_locked(&mut out) {
+                        let queued = std::mem::take(&mut out.queue);
+                        drop(out);
+                        self.run(queued, None);
+                    }
+                    return;
+                }
+                seen = self.posted.load(Ordering::Acquire);
+                out.awaited = false;
+                std::mem::take(&mut out.queue)
+            };
+            self.run(batch, env);
+            since = Instant::now();
         }
     }
 
@@ -171,6 +242,27 @@ impl EnvShared {
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
+}
+
+/// How long a JS thread watches its outbox after an awaited message, and a waiter watches for
+/// its answer before it sleeps: 50 µs (`PYTHON_TS_SPIN_US`), None with one CPU or when set to 0.
+pub fn spin_window() -> Option<Duration> {
+    static WINDOW: once_cell::sync::OnceCell<Option<Duration>> = once_cell::sync::OnceCell::new();
+    *WINDOW.get_or_init(|| {
+        let us = std::env::var("PYTHON_TS_SPIN_US").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(50);
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        (us > 0 && cpus > 1).then(|| Duration::from_micros(us.min(10_000)))
+    })
+}
+
+/// The longest a JS thread watches its outbox in one go before its event loop gets a turn.
+const WATCH_TURN: Duration = Duration::from_millis(1);
+
+/// Between two looks while watching: give the CPU to whatever else is runnable — under load the
+/// thread being waited for may be waiting for this very CPU (a busy spin there made a hop 3–5×
+/// slower) — and return at once when nothing is, which keeps an idle CPU awake.
+pub fn relax() {
+    std::thread::yield_now();
 }
 
 /// Whether a JS thread is inside a synchronous call into Python, and since when.
