@@ -124,18 +124,35 @@ class Python {
     return this._wrap(this._raw(h, name, args));
   }
 
-  /** @private a call of a support function on a handle of this context. */
+  /**
+   * @private a call of a support function on a handle of this context, through a bound native
+   * method made once per function (`clib._method`: no handle check, name or arguments Array per
+   * call — a wrapped list's `length` is one of these).
+   */
   _helper(name, args) {
     try {
-      return this._raw(this._support(), name, args);
+      return this._helperFn(name)(...args);
     } catch (e) {
       // The cached support module went with a destroyed runtime (or a raw clib release): import
       // it again, once. (An argument released by the user fails the same way on the retry.)
       if (!STALE.test(e && e.message)) throw e;
       if (this.ownContext) this._supportHandle = null;
       else mainSupport = null;
-      return this._raw(this._support(), name, args);
+      return this._helperFn(name)(...args);
     }
+  }
+
+  /** @private the bound support function `name`, for the current support module. */
+  _helperFn(name) {
+    const support = this._support();
+    let fns = this._helperFns;
+    if (!fns || fns.support !== support) fns = this._helperFns = { support, byName: new Map() };
+    let f = fns.byName.get(name);
+    if (!f) {
+      f = this._ctx === null ? clib._method(support, name) : clib._method(support, name, this._ctx);
+      fns.byName.set(name, f);
+    }
+    return f;
   }
 
   /**
@@ -192,10 +209,10 @@ class Python {
 
   /** @private a handle as handed out: converted by a registered converter, else wrapped. */
   _fromHandle(h) {
-    this._track(h);
     if (keptTypes.size) {
       const name = this.typeOf(h);
       const conv = this._converters.get(name);
+      this._track(h);
       if (conv) return conv(h);
       // Kept wrapped for another instance's converter: this one converts it the built-in way.
       if (keptTypes.has(name)) {
@@ -204,7 +221,7 @@ class Python {
         if (v !== h) return this._wrap(v);
       }
     }
-    return this.unwrap(h);
+    return this._wrapperOf(h);
   }
 
   /** @private the handle of a handle or wrapped object, checked. */
@@ -233,7 +250,11 @@ class Python {
    */
   unwrap(handle) {
     if (handle !== null && (typeof handle === 'function' || typeof handle === 'object') && handle[WRAPPED]) return handle;
-    const h = this._handle(handle, 'handle');
+    return this._wrapperOf(this._handle(handle, 'handle'));
+  }
+
+  /** @private the wrapped object of a handle known to be one (made once per handle). */
+  _wrapperOf(h) {
     let w = this._wrappers.get(h);
     if (!w) {
       w = wrapHandle(this, h);
@@ -576,7 +597,9 @@ let internalMain = null;
 // Python callables JS functions.
 jsproxy.install((v) => {
   if (v === null || typeof v !== 'object') return v;
-  return pythonFor(isHandle(v) ? v : {})._wrap(v);
+  // A handle (most often: `pyobject(x)` as an argument) is checked once, then wrapped.
+  if (looksLikeHandle(v)) return pythonFor(v)._fromHandle(v);
+  return pythonFor({})._wrap(v);
 });
 function pythonFor(h) {
   if (h.state === undefined) {

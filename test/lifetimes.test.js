@@ -15,7 +15,7 @@ const UNDER_SANITIZER = /asan/.test(process.env.LD_PRELOAD || '');
 const RSS_LIMIT_MB = 30;
 
 const PRELUDE = `
-  const { Python, PythonPool, clib } = require(${JSON.stringify(ROOT)});
+  const { Python, PythonPool, clib, jsobject } = require(${JSON.stringify(ROOT)});
   const py = new Python();
   const N = ${N};
   py.exec([
@@ -122,6 +122,18 @@ test(`JS holding Python: wrapped results, bound methods, attributes, items, raw 
     rows.push(await matrix('raw clib handle', async () => { for (let i = 0; i < N; i++) clib._eval('C()'); }));
     rows.push(await matrix('call() and method results', async () => { for (let i = 0; i < N; i++) { py.call(main, 'C'); main.C(); } }));
     rows.push(await matrix('py.gc() released early', async () => { for (let i = 0; i < N; i++) py.gc(py.eval('C()')); }));
+    // Python handing its objects over live: pyobject(x) given to a JS function (a callable) and
+    // to a proxied one (jsobject: wrapped objects, a method called), kept by JS, then dropped.
+    py.exec('from python_ts import pyobject\\ndef give(f, n):\\n    for _ in range(n):\\n        f(pyobject(C()))');
+    let held = [];
+    const take = (w) => { held.push(w); };
+    const takeLive = jsobject((w) => { if (w.m(3) !== 3) throw new Error('not live'); held.push(w); });
+    rows.push(await matrix('pyobject(x) given to JS functions (kept, then dropped)', async () => {
+      main.give(take, N / 2);
+      main.give(takeLive, N / 2);
+      if (held.length !== N) throw new Error('not all held');
+      held = [];
+    }));
     console.log(JSON.stringify(rows));`));
 });
 

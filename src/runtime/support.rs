@@ -277,6 +277,9 @@ class pyobject:
 def seq_len(o):
     """What a wrapped object's `length` reads first: `len(o)` for a sequence that has no attribute
     of that name; None for anything else (then `length` is an attribute read, as any name)."""
+    t = type(o)
+    if t is list or t is tuple or t is str or t is range or t is bytes:
+        return len(o)  # no `length` attribute: the common case without raising AttributeError
     if hasattr(o, 'length') or not isinstance(o, _import('collections.abc').Sequence):
         return None
     return len(o)
