@@ -78,6 +78,22 @@ test('_getattr reads live values, callables as handles, and missing names as kin
   assert.strictEqual(clib._getattr(main, 'missing_name')[0], 0);
 });
 
+test('_getattr: an AttributeError (a subclass too) from __getattr__ is a missing name, any other error throws; none stays pending', () => {
+  clib._exec([
+    'class _MyMissing(AttributeError): pass',
+    'class _Odd:',
+    '    def __getattr__(self, name):',
+    "        if name == 'sub': raise _MyMissing(name)",
+    "        if name == 'bad': raise ValueError('bad attribute ' + name)",
+    "        raise AttributeError(name)",
+    '_odd = _Odd()',
+  ].join('\n'));
+  const h = clib._eval('__import__("python_ts").pyobject(_odd)');
+  for (const name of ['nope', 'sub']) assert.strictEqual(clib._getattr(h, name)[0], 0, name);
+  assert.throws(() => clib._getattr(h, 'bad'), (e) => e instanceof PythonError && /ValueError: bad attribute bad/.test(e.message));
+  assert.strictEqual(clib._eval('1 + 1'), 2); // nothing left pending
+});
+
 test('_eval and _exec convert results fully; _exec returns null', () => {
   assert.strictEqual(clib._exec('x = {"a": [1, 2.5, None]}'), null);
   assert.deepStrictEqual(clib._eval('x'), { a: [1, 2.5, null] });

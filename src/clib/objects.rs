@@ -454,8 +454,8 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
     super::sync(env, ctx.id, |gil| {
         let target = handles::resolve(env, gil, obj, ctx.id)?;
         let out = env.array(2)?;
-        match objects::getattr(gil, target.borrow(), &name) {
-            Ok(attr) => {
+        match objects::getattr_or_missing(gil, target.borrow(), &name) {
+            Ok(Some(attr)) => {
                 let mut cx = ToJs::new(env, gil, ctx.id, ctx.state);
                 let callable = pc::is_callable(attr.borrow());
                 // A class is callable but also a value users read (`mod.SomeClass`): both give a handle.
@@ -470,9 +470,7 @@ fn getattr(env: Env, args: &Args) -> Result<Value> {
                 env.set_element(out, 0, env.double(kind as f64)?)?;
                 env.set_element(out, 1, value)?;
             }
-            Err(Error::Python(info)) if info.name == "AttributeError" => {
-                env.set_element(out, 0, env.double(attribute::MISSING as f64)?)?;
-            }
+            Ok(None) => env.set_element(out, 0, env.double(attribute::MISSING as f64)?)?,
             Err(e) => return Err(e),
         }
         Ok(out)

@@ -275,7 +275,7 @@ py_api! {
     exceptions {
         PyExc_BaseException, PyExc_Exception, PyExc_TypeError, PyExc_ValueError,
         PyExc_RuntimeError, PyExc_OverflowError, PyExc_RecursionError, PyExc_UnicodeEncodeError,
-        PyExc_SystemExit, PyExc_KeyboardInterrupt, PyExc_StopIteration,
+        PyExc_SystemExit, PyExc_KeyboardInterrupt, PyExc_StopIteration, PyExc_AttributeError,
     }
 }
 

@@ -342,6 +342,24 @@ pub fn getattr<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &str) -> Result
     unsafe { Owned::from_result(gil, (api().PyObject_GetAttrString)(obj.as_ptr(), c.as_ptr())) }
 }
 
+/// `getattr(obj, name)`, None when it raises `AttributeError` (cleared, never described: making
+/// the error's description cost 25 µs of a 26 µs probe for a missing name).
+pub fn getattr_or_missing<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &str) -> Result<Option<Owned<'py>>> {
+    let c = cstr(name)?;
+    let a = api();
+    // SAFETY: GIL held, obj alive; new reference or NULL with an exception.
+    let r = unsafe { Owned::from_raw(gil, (a.PyObject_GetAttrString)(obj.as_ptr(), c.as_ptr())) };
+    if r.is_some() {
+        return Ok(r);
+    }
+    // SAFETY: GIL held; an exception is pending (NULL result) and the class is a live global.
+    if unsafe { (a.PyErr_ExceptionMatches)(a.PyExc_AttributeError) } != 0 {
+        clear(gil);
+        return Ok(None);
+    }
+    Err(error(gil))
+}
+
 /// `getattr(obj, name)` or None, with any error cleared and not described (for error paths:
 /// describing an error must never raise another that gets described in turn).
 pub fn getattr_opt<'py>(gil: Gil<'py>, obj: Borrowed<'_, 'py>, name: &std::ffi::CStr) -> Option<Owned<'py>> {
