@@ -159,6 +159,19 @@ pub fn data_of_object(env: Env, v: Value) -> Result<&'static HandleData> {
     Ok(hd)
 }
 
+/// The handle data of `v` when it is one of our handles (one type-tag check), else None; an
+/// object that is a handle but can no longer be used is an error, as in `data_of_object`.
+pub fn data_if_handle(env: Env, v: Value) -> Result<Option<&'static HandleData>> {
+    if !env.has_type_tag(v, &HANDLE_TAG)? {
+        return Ok(None);
+    }
+    let p = env.unwrap(v)? as *const HandleData;
+    // SAFETY: as in `data_of_object`.
+    let hd = unsafe { &*p };
+    usable(hd)?;
+    Ok(Some(hd))
+}
+
 /// Whether a handle's data can still be used: its context alive, not released, of the running
 /// runtime (the checks of `data_of_object` after the handle was found to be ours).
 pub fn usable(hd: &HandleData) -> Result<()> {

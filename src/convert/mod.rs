@@ -123,8 +123,10 @@ impl<'py> ToPy<'py> {
         // A handle before any container (an argument, most often): its object, without making
         // the conversion's memo or pausing the GC (a JS call and two Python calls: 1.6 µs of a
         // 2.3 µs call). Within containers the memo's `inspect` tells handles apart.
-        if self.memo.is_none() && env.has_type_tag(v, &handles::HANDLE_TAG)? {
-            return handles::resolve(env, self.gil, v, self.context);
+        if self.memo.is_none() {
+            if let Some(hd) = handles::data_if_handle(env, v)? {
+                return handles::resolve_data(self.gil, hd, self.context);
+            }
         }
         let data = self.data()?;
         let memo = match self.memo {
