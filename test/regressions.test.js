@@ -152,6 +152,41 @@ test('exit while a Python thread calls a JS function every 1 ms: exit 0 in 8 of 
   }
 });
 
+// A daemon thread that calls JS while the exit is ending Python raised RuntimeError there and
+// printed its traceback as Python was finalized; CPython then aborted (SIGABRT, "could not acquire
+// lock for <stderr> at interpreter shutdown"; 1 exit in 8 on i386). It now waits for the end,
+// as a thread already waiting for JS does: the exception never reaches it.
+test('a daemon thread calling JS during the exit waits for the end instead of raising (no abort)', () => {
+  const marker = require('path').join(tmpdir(), 'raised.txt');
+  const r = runNode(`
+    const { Python } = ${ADDON};
+    const py = new Python();
+    py.exec([
+      'import threading, time',
+      'go, calling = threading.Event(), threading.Event()',
+      'def spin(f, marker):',
+      '    def run():',
+      '        go.wait()',
+      '        calling.set()',
+      '        try:',
+      '            f(1)',
+      '        except BaseException as e:',
+      '            open(marker, "w").write(repr(e))',
+      '    threading.Thread(target=run, daemon=True).start()',
+      'def at_exit():',
+      '    go.set()',
+      '    calling.wait(10)',
+      '    for _ in range(200):',  // what the thread would do before Python ends: write the marker
+      '        time.sleep(0.005)',
+      'threading._register_atexit(at_exit)',
+    ].join('\\n'));
+    py.import('__main__').spin(() => 1, ${JSON.stringify(marker)});
+    console.log(JSON.stringify({ ok: true }));`);
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /Fatal Python error|Exception in thread/);
+  assert.ok(!require('fs').existsSync(marker), `the daemon thread got: ${require('fs').existsSync(marker) && require('fs').readFileSync(marker, 'utf8')}`);
+});
+
 test('atexit handlers, weakref.finalize and __del__ that call JS do not deadlock the exit', async () => {
   const r = await runNodeAsync(`
     const { Python } = ${ADDON};

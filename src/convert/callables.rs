@@ -148,7 +148,18 @@ fn call<'py>(
     }
     if lifecycle::is_finalizing() {
         // atexit handlers, weakref.finalize and __del__ during shutdown: the JS thread waits
-        // for finalization to end, so a call queued to it would deadlock the exit.
+        // for finalization to end, so a call queued to it would deadlock the exit. A daemon
+        // thread that raised here would print its traceback while Python is being finalized,
+        // and CPython aborts when finalization finds stderr's lock held ("could not acquire
+        // lock for <stderr> at interpreter shutdown, possibly due to daemon threads"; seen on
+        // i386 in 1 exit of 8 once calls from threads became fast, so that such a thread is
+        // mostly asleep between calls rather than waiting for one): it waits for the end
+        // instead, where it is parked as any thread waiting for JS (`attach::without_gil`).
+        // The interpreter's main thread (atexit handlers) and non-daemon threads (the exit
+        // waits for them) get the error.
+        if current_is_daemon(gil) {
+            crate::runtime::attach::without_gil(gil, || {});
+        }
         return Err(finalizing_error());
     }
     // Queue the call to the JS thread and wait for it with the GIL released.
@@ -236,6 +247,15 @@ fn call<'py>(
     // The JS thread kept a new reference for us; its runtime can't have ended while we waited
     // (finalization parks waiting threads before they get here).
     r.and_then(|k| k.into_owned(gil).ok_or_else(|| Error::Runtime("python-ts: the Python runtime ended".into())))
+}
+
+/// Whether the calling Python thread is a daemon thread (`python_ts.current_is_daemon`).
+fn current_is_daemon(gil: Gil<'_>) -> bool {
+    let Ok(f) = support::attr(gil, "current_is_daemon") else { return false };
+    match objects::call_with(gil, f.borrow(), &[]) {
+        Ok(v) => v.as_ptr() == objects::boolean(gil, true).as_ptr(),
+        Err(_) => false,
+    }
 }
 
 /// How long a JS callback from another thread waits for a sync call on the JS thread to end

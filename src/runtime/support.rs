@@ -274,6 +274,12 @@ class pyobject:
         return 'pyobject(%r)' % (self.obj,)
 
 
+def current_is_daemon():
+    """Whether the calling thread is a daemon thread (threads not made by `threading` count as
+    daemons, as they do at interpreter shutdown)."""
+    return bool(_import('threading').current_thread().daemon)
+
+
 def seq_len(o):
     """What a wrapped object's `length` reads first: `len(o)` for a sequence that has no attribute
     of that name; None for anything else (then `length` is an attribute read, as any name)."""
