@@ -145,18 +145,13 @@ pub fn data_of(env: Env, v: Value) -> Result<&'static HandleData> {
 /// `data_of` for a value the caller already knows is an object (one N-API call fewer on the
 /// hot path).
 pub fn data_of_object(env: Env, v: Value) -> Result<&'static HandleData> {
-    if !env.has_type_tag(v, &HANDLE_TAG)? {
-        return Err(Error::Generic(format!(
+    match data_if_handle(env, v)? {
+        Some(hd) => Ok(hd),
+        None => Err(Error::Generic(format!(
             "python-ts: not a Python object handle made by python-ts (got {}); handles cannot be forged or copied",
             describe(env, v)?
-        )));
+        ))),
     }
-    let p = env.unwrap(v)? as *const HandleData;
-    // SAFETY: only our tagged objects are wrapped with a HandleData, which lives until the JS
-    // object is collected (it is alive: `v` is on the stack).
-    let hd = unsafe { &*p };
-    usable(hd)?;
-    Ok(hd)
 }
 
 /// The handle data of `v` when it is one of our handles (one type-tag check), else None; an
@@ -166,7 +161,8 @@ pub fn data_if_handle(env: Env, v: Value) -> Result<Option<&'static HandleData>>
         return Ok(None);
     }
     let p = env.unwrap(v)? as *const HandleData;
-    // SAFETY: as in `data_of_object`.
+    // SAFETY: only our tagged objects are wrapped with a HandleData, which lives until the JS
+    // object is collected (it is alive: `v` is on the stack).
     let hd = unsafe { &*p };
     usable(hd)?;
     Ok(Some(hd))
