@@ -173,8 +173,7 @@ fn call<'py>(
     let st = state.clone();
     let posted = f.shared.post_awaited(Box::new(move |env| {
         let Some(env) = env else {
-            let _ =
-                tx.send(Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())));
+            let _ = tx.send(Err(env_ended()));
             return;
         };
         if st.compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_err() {
@@ -195,7 +194,7 @@ fn call<'py>(
         let _ = tx.send(r);
     }));
     if !posted {
-        return Err(Error::Runtime("python-ts: the JavaScript environment of this function has ended".into()));
+        return Err(env_ended());
     }
     let shared = f.shared.clone();
     // The sync call of the JS thread seen while waiting, and since when.
@@ -216,11 +215,7 @@ fn call<'py>(
         loop {
             match rx.recv_timeout(Duration::from_millis(2)) {
                 Ok(r) => break r,
-                Err(RecvTimeoutError::Disconnected) => {
-                    break Err(Error::Runtime(
-                        "python-ts: the JavaScript environment of this function has ended".into(),
-                    ))
-                }
+                Err(RecvTimeoutError::Disconnected) => break Err(env_ended()),
                 Err(RecvTimeoutError::Timeout) => {
                     // The JS thread serves the call when its current sync call returns. One that
                     // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
@@ -247,6 +242,10 @@ fn call<'py>(
     // The JS thread kept a new reference for us; its runtime can't have ended while we waited
     // (finalization parks waiting threads before they get here).
     r.and_then(|k| k.into_owned(gil).ok_or_else(|| Error::Runtime("python-ts: the Python runtime ended".into())))
+}
+
+fn env_ended() -> Error {
+    Error::Runtime("python-ts: the JavaScript environment of this function has ended".into())
 }
 
 /// Whether the calling Python thread is a daemon thread (`python_ts.current_is_daemon`).
