@@ -212,15 +212,21 @@ class Python {
     if (keptTypes.size) {
       const name = this.typeOf(h);
       const conv = this._converters.get(name);
-      this._track(h);
-      if (conv) return conv(h);
+      if (conv) {
+        this._track(h);
+        return conv(h);
+      }
       // Kept wrapped for another instance's converter: this one converts it the built-in way.
       if (keptTypes.has(name)) {
         // (A type with no built-in conversion comes back as this same handle.)
         const v = clib._to_js(h, this._ctx);
-        if (v !== h) return this._wrap(v);
+        if (v !== h) {
+          this._track(h);
+          return this._wrap(v);
+        }
       }
     }
+    // Tracked when its wrapper is made.
     return this._wrapperOf(h);
   }
 
