@@ -79,4 +79,4 @@ function stage(tag, { root = false, cmds = [] } = {}) {
 /** A shell word. */
 const q = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
-module.exports = { copyPackage, q, has, isRoot, aptInstall, stage };
+module.exports = { copyPackage, q, has, aptInstall, stage };

