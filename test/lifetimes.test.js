@@ -134,6 +134,14 @@ test(`JS holding Python: wrapped results, bound methods, attributes, items, raw 
       if (held.length !== N) throw new Error('not all held');
       held = [];
     }));
+    // Each Python instance keeps its support functions as bound native functions (made on first
+    // use: registering the host, a wrapped list's length); they go with the instance.
+    rows.push(await matrix('Python instances made and dropped (their bound support functions)', async () => {
+      for (let i = 0; i < N; i++) {
+        const p = new Python();
+        if (p.eval('__import__("python_ts").pyobject([1, 2, 3])').length !== 3) throw new Error('wrong length');
+      }
+    }));
     console.log(JSON.stringify(rows));`));
 });
 
