@@ -203,6 +203,56 @@ test('pyobject(x): a Python list (or any object) goes to JS live, as a wrapped o
   assert.strictEqual(py.eval('repr(pyobject([1]))'), 'pyobject([1])');
 });
 
+test('pyobject is a native type: .obj (read-only), one positional argument, copy and pickle, no subclasses, and a cycle through it is collected', () => {
+  py.exec([
+    'import copy, gc, pickle, weakref',
+    'from python_ts import pyobject',
+    'def jp_marker():',
+    '    out = []',
+    '    p = pyobject([1, 2])',
+    '    out.append(p.obj == [1, 2])',
+    '    for f in (lambda: setattr(p, "obj", 1), lambda: pyobject(), lambda: pyobject(1, 2), lambda: pyobject(obj=1),',
+    '              lambda: type("Sub", (pyobject,), {})):',
+    '        try:',
+    '            f()',
+    '            out.append(None)',
+    '        except (AttributeError, TypeError) as e:',
+    '            out.append(type(e).__name__)',
+    '    c = copy.copy(p)',
+    '    out.append([type(c) is pyobject, c.obj is p.obj, pickle.loads(pickle.dumps(p)).obj])',
+    '    out.append(repr(pyobject("é\\U0001F600")))',
+    '    class Holder: pass',
+    '    h = Holder()',
+    '    h.me = pyobject(h)',
+    '    r = weakref.ref(h)',
+    '    del h',
+    '    gc.collect()',
+    '    out.append(r() is None)',
+    '    return out',
+  ].join('\n'));
+  assert.deepStrictEqual(main.jp_marker(), [true, 'AttributeError', 'TypeError', 'TypeError', 'TypeError', 'TypeError', [true, true, [1, 2]], "pyobject('é😀')", true]);
+});
+
+test('a wrapped object\'s length: built-in sequences measured natively (str in code points), others by the sequence rule, a Python attribute of that name wins', () => {
+  py.exec([
+    'import collections.abc',
+    'class JpSeq(collections.abc.Sequence):',
+    '    def __len__(self): return 5',
+    '    def __getitem__(self, i): raise IndexError(i)',
+    'class JpOwnLength:',
+    '    length = 12',
+    'class JpBadLen(list):',
+    '    def __len__(self): raise ValueError("no len")',
+  ].join('\n'));
+  const len = (code) => py.eval(`pyobject(${code})`).length;
+  assert.deepStrictEqual(
+    ['[]', '[None] * 1000', '(1,)', '"a\\U0001F600é"', '"x" * 300', 'b"\\x00\\xff"', 'bytearray(3)', 'range(2, 9)', 'JpSeq()', 'JpOwnLength()', '{1: 2}', '{1, 2}', '3'].map(len),
+    [0, 1000, 1, 3, 300, 2, 3, 7, 5, 12, undefined, undefined, undefined],
+  );
+  // A list subclass goes by the rule (its own __len__ runs) and its error reaches JS.
+  assert.throws(() => len('JpBadLen()'), (e) => e instanceof PythonError && e.name === 'ValueError' && /no len/.test(e.message));
+});
+
 test('python_ts.js is a plain module attribute while one JS thread has registered (read with no module __getattr__), the same global from a Python thread', async () => {
   globalThis.jpWhere = 'main';
   py.exec([

@@ -107,12 +107,13 @@ function resolver(py, getHandle, self) {
         if (prop === 'then') return thenOf();
         return undefined;
       }
-      if (INDEX.test(prop)) return py.getitem(self(), Number(prop));
-      // A sequence's `length` is its len(), read each time (unless Python has that name).
+      // A sequence's `length` is its len(), read each time (unless Python has that name): one
+      // native call, which measures the built-in sequences without calling Python.
       if (prop === 'length') {
-        const n = py._helper('seq_len', [getHandle()]);
+        const n = clib._seq_len(getHandle(), ctx());
         if (n !== null) return n;
       }
+      if (INDEX.test(prop)) return py.getitem(self(), Number(prop));
       const v = attribute(prop);
       // A wrapped object answers `.unwrap()` like a handle does (unless Python has that name).
       if (v === undefined && prop === 'unwrap') return () => self();

@@ -19,6 +19,7 @@ pub static EXPORTS: &[Export] = &[
     Export { name: "_call_python", f: call_python },
     Export { name: "_dir", f: dir },
     Export { name: "_getattr", f: getattr },
+    Export { name: "_seq_len", f: seq_len },
     Export { name: "_setattr", f: setattr },
     Export { name: "_attr_names", f: attr_names },
     Export { name: "_buffer_view", f: buffer_view },
@@ -443,6 +444,32 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
 /// `_getattr(obj, name, ctx?, withHandle?)` → `[kind, value]`, a kind of `protocol::attribute`:
 /// MISSING when Python has no such attribute, CALLABLE (value is its handle, or null unless
 /// `withHandle`), VALUE for anything else (value converted).
+/// `_seq_len(obj, ctx?)`: what a wrapped object's `length` reads first — `len(obj)` for a
+/// sequence that has no attribute of that name, null for anything else (then `length` is read as
+/// any attribute). The built-in sequences are measured here, without a Python call; other objects
+/// go to `python_ts.seq_len`, which holds the rule.
+fn seq_len(env: Env, args: &Args) -> Result<Value> {
+    let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _seq_len(obj): obj is required".into()))?;
+    let ctx = context_arg(env, args, 1, "_seq_len")?;
+    super::sync(env, ctx.id, |gil| {
+        let target = handles::resolve(env, gil, obj, ctx.id)?;
+        let o = target.borrow();
+        let n = match o.kind() {
+            pc::Kind::List => pc::list_len(gil, o),
+            pc::Kind::Tuple => pc::tuple_len(gil, o),
+            pc::Kind::Str => pc::str_len(o),
+            pc::Kind::Bytes => pc::bytes_data(gil, o)?.len(),
+            pc::Kind::ByteArray => pc::bytearray_data(o).len(),
+            _ => {
+                let f = support::attr(gil, "seq_len")?;
+                let n = objects::call_with(gil, f.borrow(), &[o])?;
+                return ToJs::new(env, gil, ctx.id, ctx.state).convert(n.borrow());
+            }
+        };
+        env.double(n as f64)
+    })
+}
+
 fn getattr(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _getattr(obj, name): obj is required".into()))?;
     let name = string_arg(env, args, 1, "_getattr(obj, name)", "name")?;

@@ -166,9 +166,8 @@ pub fn new_proxy<'py>(cx: &mut ToPy<'py>, target: Value, this: Option<Value>, d:
 
 /// The JS object behind a proxy made in this env, on its JS thread; None for anything else (a
 /// proxy of another env's object stays a Python object).
-pub fn target_of(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
-    let class = support::attr(gil, "JsProxy")?;
-    if obj.type_ptr() != class.as_ptr() {
+pub fn target_of(env: Env, _gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
+    if !is_proxy(obj) {
         return Ok(None);
     }
     // SAFETY: a live JsProxy (the caller's borrow keeps it).
@@ -177,6 +176,19 @@ pub fn target_of(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option
         return Ok(None);
     }
     env.ref_value(data.target as _)
+}
+
+/// Whether `obj` is an instance of `JsProxy` (or a subclass that keeps its calls): its type's
+/// call slot is the native base's, which a Python subclass inherits. One flag read and one slot
+/// read — no lookup of the class by name (this runs for each object the serializer meets).
+fn is_proxy(obj: Borrowed<'_, '_>) -> bool {
+    // Heap types only: `PyType_GetSlot` refuses static types before 3.10.
+    #[allow(clippy::unnecessary_cast)]
+    if obj.type_flags() & pyo3_ffi::Py_TPFLAGS_HEAPTYPE as u64 == 0 {
+        return false;
+    }
+    // SAFETY: GIL held (the borrow's token); a live heap type.
+    unsafe { (api().PyType_GetSlot)(obj.type_ptr(), pyo3_ffi::Py_tp_call) == call as *mut c_void }
 }
 
 /// The Python names of the class that an attribute read finds on it rather than on the JS

@@ -258,13 +258,11 @@ pub struct ToJs<'py> {
     kept: Vec<Owned<'py>>,
     /// Whether a type a converter names stays a handle (env `kept_types`).
     converters: bool,
-    /// `python_ts.pyobject`, fetched the first time an object of another type is met.
-    marker: Option<Owned<'py>>,
 }
 
 impl<'py> ToJs<'py> {
     pub fn new(env: Env, gil: Gil<'py>, context: u64, state: Option<Value>) -> Self {
-        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new(), converters: true, marker: None }
+        ToJs { env, gil, context, state, memo: PtrMap::default(), kept: Vec::new(), converters: true }
     }
 
     /// The built-in rules for every object, also where a converter names its type
@@ -299,12 +297,8 @@ impl<'py> ToJs<'py> {
             return Ok(v);
         }
         // `python_ts.pyobject(x)`: `x` itself, as a handle, whatever its type.
-        if self.marker.is_none() {
-            self.marker = Some(support::attr(gil, "pyobject")?);
-        }
-        if self.marker.as_ref().is_some_and(|m| obj.type_ptr() == m.as_ptr()) {
-            let inner = objects::getattr(gil, obj, "obj")?;
-            return self.handle(inner.borrow());
+        if let Some(inner) = crate::runtime::pyobject::inner_of(obj) {
+            return self.handle(inner);
         }
         // A type a registered converter names stays a handle: the converter (in the `Python`
         // class) wins over the built-in rules below. Exact built-in types never get here.

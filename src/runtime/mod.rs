@@ -8,5 +8,6 @@ pub mod discover;
 pub mod errors;
 pub mod executor;
 pub mod lifecycle;
+pub mod pyobject;
 pub mod refs;
 pub mod support;

@@ -259,21 +259,6 @@ def _js_rejection(reason):
     return JSError(str(reason))
 
 
-class pyobject:
-    """`pyobject(x)`: `x` goes to JavaScript as itself, a wrapped object (a handle for raw clib
-    calls), whatever the conversion table would make of it: a list, dict or str passed live, with
-    no copy (the mirror of JS's `jsobject(x)`). JS reads and writes it in Python: `a[i]`,
-    `a.length` (a sequence's len), iteration, its methods."""
-
-    __slots__ = ('obj',)
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __repr__(self):
-        return 'pyobject(%r)' % (self.obj,)
-
-
 def current_is_daemon():
     """Whether the calling thread is a daemon thread (threads not made by `threading` count as
     daemons, as they do at interpreter shutdown)."""
@@ -605,6 +590,7 @@ pub fn install(gil: Gil<'_>) -> Result<()> {
         None => objects::getattr(gil, b.borrow(), "object")?,
     };
     pc::dict_set_str(gil, d, c"_JsProxyBase", base.borrow())?;
+    pc::dict_set_str(gil, d, c"pyobject", super::pyobject::make_type(gil)?.borrow())?;
     // Its own file name: `format_exception` leaves its frames out of tracebacks.
     objects::run_as(gil, SOURCE, OWN_FILE, PY_FILE_INPUT, d)?;
     pc::dict_set_str(gil, sys_modules(gil)?, c"python_ts", m.borrow())

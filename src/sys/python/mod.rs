@@ -138,6 +138,7 @@ py_api! {
         fn PyType_FromSpec(*mut PyType_Spec) -> PyPtr;
         fn PyType_GenericAlloc(PyPtr, isize) -> PyPtr;
         fn PyType_GetSlot(PyPtr, c_int) -> *mut c_void;
+        fn PyObject_GC_UnTrack(*mut c_void);
         fn PyObject_GenericGetAttr(PyPtr, PyPtr) -> PyPtr;
         fn PyCallable_Check(PyPtr) -> c_int;
         fn PyIter_Next(PyPtr) -> PyPtr;
