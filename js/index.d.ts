@@ -312,6 +312,8 @@ export interface Clib {
   _method<T = any>(obj: PyHandle, method: string | null | undefined, ctx?: ContextArg, wrap?: ((value: any) => any) | null): (...args: any[]) => T;
   _getattr(obj: PyHandle, name: string, ctx?: ContextArg, withHandle?: boolean): [0 | 1 | 2, any];
   _setattr(obj: PyHandle, name: string, value: any, ctx?: ContextArg): boolean;
+  /** What a wrapped object's `length` reads: `len(obj)` of a sequence that has no `length` attribute, else null. */
+  _seq_len(obj: PyHandle, ctx?: ContextArg): number | null;
   _attr_names(obj: PyHandle, ctx?: ContextArg): string[];
   /** Count a converter registration for a type in this thread (`on` false takes one back): its objects then reach JS as handles. Returns how many types are counted. */
   _keep_wrapped(typeName: string, on: boolean): number;

@@ -233,6 +233,34 @@ test('pyobject is a native type: .obj (read-only), one positional argument, copy
   assert.deepStrictEqual(main.jp_marker(), [true, 'AttributeError', 'TypeError', 'TypeError', 'TypeError', 'TypeError', [true, true, [1, 2]], "pyobject('é😀')", true]);
 });
 
+test('a handle passed to a proxied JS function again is the same wrapped object, until a converter names a type (then the hook converts it again each time)', () => {
+  py.exec([
+    'from python_ts import pyobject',
+    'class JpD(dict): pass',
+    'JP_D = JpD(a=1)',
+    'def jp_pass(f):',
+    '    return f(pyobject(JP_D), pyobject(JP_D))',
+  ].join('\n'));
+  const seen = [];
+  const f = jsobject((a, b) => { seen.push(a, b); return typeof a; });
+  assert.strictEqual(main.jp_pass(f), 'function');
+  assert.strictEqual(main.jp_pass(f), 'function');
+  assert.ok(seen.every((w) => w === seen[0]), 'one wrapped object for the handle, in one call and across calls');
+  assert.strictEqual(seen[0].get('a'), 1);
+  // A converter for the type (on another instance): the proxy's hook gives the built-in
+  // conversion of the handle — never the wrapped object remembered before.
+  const other = new Python();
+  other.registerConverter('__main__.JpD', (w) => w);
+  try {
+    assert.strictEqual(main.jp_pass(f), 'object');
+    assert.deepStrictEqual(seen.slice(-2), [{ a: 1 }, { a: 1 }]);
+  } finally {
+    other.registerConverter('__main__.JpD', null);
+  }
+  assert.strictEqual(main.jp_pass(f), 'function');
+  assert.strictEqual(seen[seen.length - 1], seen[0]);
+});
+
 test('a wrapped object\'s length: built-in sequences measured natively (str in code points), others by the sequence rule, a Python attribute of that name wins', () => {
   py.exec([
     'import collections.abc',

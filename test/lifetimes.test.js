@@ -134,8 +134,16 @@ test(`JS holding Python: wrapped results, bound methods, attributes, items, raw 
       if (held.length !== N) throw new Error('not all held');
       held = [];
     }));
+    // A handle passed to proxied functions keeps (weakly) the wrapped object made for it: new
+    // objects each time, and the same object again and again (its wrapped object given again).
+    py.exec('from python_ts import pyobject\\nKEEP = C()\\ndef give_same(f, n):\\n    for _ in range(n):\\n        f(pyobject(KEEP))\\ndef give_new(f, n):\\n    for _ in range(n):\\n        f(pyobject([1, 2, 3]))');
+    const count = jsobject((w) => { if (w.length !== 3 && w.m(1) !== 1) throw new Error('not live'); });
+    rows.push(await matrix('pyobject(x) to a proxied JS function: new objects, and the same one again', async () => {
+      main.give_new(count, N / 2);
+      main.give_same(count, N / 2);
+    }));
     // Each Python instance keeps its support functions as bound native functions (made on first
-    // use: registering the host, a wrapped list's length); they go with the instance.
+    // use: registering the host); they go with the instance.
     rows.push(await matrix('Python instances made and dropped (their bound support functions)', async () => {
       for (let i = 0; i < N; i++) {
         const p = new Python();

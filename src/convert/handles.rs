@@ -116,9 +116,9 @@ pub fn to_handle(env: Env, gil: Gil<'_>, obj: Borrowed<'_, '_>, context: u64, st
     }
     env.type_tag(js, &HANDLE_TAG)?;
     let weak = env.create_ref(js, 0)?;
-    let old = data.handles.borrow_mut().insert(key, HandleEntry { weak, data: hd.cast() });
+    let old = data.handles.borrow_mut().insert(key, HandleEntry { weak, wrapper: None, data: hd.cast() });
     if let Some(old) = old {
-        let _ = env.delete_ref(old.weak);
+        forget(env, old);
     }
     Ok(js)
 }
@@ -297,9 +297,55 @@ fn unregister(env: Env, data: &EnvData, hd: *const HandleData, addr: usize) {
     let mut handles = data.handles.borrow_mut();
     if handles.get(&key).map(|e| std::ptr::eq(e.data.cast::<HandleData>(), hd)).unwrap_or(false) {
         if let Some(e) = handles.remove(&key) {
-            let _ = env.delete_ref(e.weak);
+            forget(env, e);
         }
     }
+}
+
+/// A registry entry removed: its references deleted.
+fn forget(env: Env, e: HandleEntry) {
+    let _ = env.delete_ref(e.weak);
+    if let Some(w) = e.wrapper {
+        let _ = env.delete_ref(w);
+    }
+}
+
+/// What `wrap` (the proxy's hook, run by `make`) makes of `v`, made once per handle: for a handle
+/// of this env, the wrapped object made the first time is kept (weakly, in the handle's registry
+/// entry) and given again without a JS call while it lives — the `Python` class keeps one wrapped
+/// object per handle for as long as the handle lives, so it is the one the hook would give. Not
+/// while a converter names a type (`kept_types`): the hook may then give a new conversion each
+/// time. Anything else is `make()`.
+pub fn wrapped_once(env: Env, v: Value, make: impl FnOnce() -> Result<Value>) -> Result<Value> {
+    let data = instance::get(env)?;
+    if !data.kept_types.borrow().is_empty() {
+        return make();
+    }
+    let Some(hd) = data_if_handle(env, v)? else { return make() };
+    let key = (hd.context, hd.addr());
+    let entry_of = |e: &HandleEntry| std::ptr::eq(e.data.cast::<HandleData>(), hd);
+    let known = data.handles.borrow().get(&key).filter(|e| entry_of(e)).and_then(|e| e.wrapper);
+    if let Some(w) = known {
+        if let Some(w) = env.ref_value(w)? {
+            return Ok(w);
+        }
+    }
+    // The hook runs JS (which may collect handles): no registry borrow across it.
+    let w = make()?;
+    if matches!(env.type_of(w)?, ValueType::napi_object | ValueType::napi_function) {
+        let r = env.create_ref(w, 0)?;
+        match data.handles.borrow_mut().get_mut(&key).filter(|e| entry_of(e)) {
+            Some(e) => {
+                if let Some(old) = e.wrapper.replace(r) {
+                    let _ = env.delete_ref(old);
+                }
+            }
+            None => {
+                let _ = env.delete_ref(r);
+            }
+        }
+    }
+    Ok(w)
 }
 
 /// Release every live handle of `context` in this env (`Python.clear()`); returns how many.
@@ -353,7 +399,7 @@ pub fn kill_context(env: Env, context: u64) -> Result<()> {
             // SAFETY: registry entries point at live HandleData. Dropping its reference touches
             // nothing: the context is gone, so the release is not even queued.
             drop(unsafe { (*e.data.cast::<HandleData>()).take() });
-            let _ = env.delete_ref(e.weak);
+            forget(env, e);
         }
     }
     Ok(())
@@ -389,7 +435,7 @@ unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *m
             let mut handles = envdata.handles.borrow_mut();
             if handles.get(&key).map(|e| std::ptr::eq(e.data.cast::<HandleData>(), &*hd)).unwrap_or(false) {
                 if let Some(e) = handles.remove(&key) {
-                    let _ = env.delete_ref(e.weak);
+                    forget(env, e);
                 }
             }
         }

@@ -519,16 +519,18 @@ fn call_here<'py>(
             if env.type_of(v)? != ValueType::napi_object {
                 return Ok(v);
             }
-            let w = match wrap {
-                Some(w) => w,
-                None => {
-                    let w = hooks.js_proxy_wrap.get().ok_or_else(unhooked)?;
-                    let w = env.ref_value(w)?.ok_or_else(unhooked)?;
-                    wrap = Some(w);
-                    w
-                }
-            };
-            env.call(env.undefined()?, w, &[v])
+            super::handles::wrapped_once(env, v, || {
+                let w = match wrap {
+                    Some(w) => w,
+                    None => {
+                        let w = hooks.js_proxy_wrap.get().ok_or_else(unhooked)?;
+                        let w = env.ref_value(w)?.ok_or_else(unhooked)?;
+                        wrap = Some(w);
+                        w
+                    }
+                };
+                env.call(env.undefined()?, w, &[v])
+            })
         };
         let n = args.map(|a| pc::tuple_len(gil, a)).unwrap_or(0);
         let mut argv = Argv::with_capacity(n + 1);

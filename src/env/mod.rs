@@ -15,10 +15,19 @@ use crate::sys::napi::{Env, Ref, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+/// The registry of live handles, by (context, object address): looked up for every object a
+/// conversion hands out as a handle.
+pub type HandleMap =
+    HashMap<(u64, usize), HandleEntry, std::hash::BuildHasherDefault<crate::sys::python::object::FastHash>>;
+
 /// What the registry knows of one live handle: a weak reference to the JS object and the
 /// native data it wraps.
 pub struct HandleEntry {
     pub weak: Ref,
+    /// A weak reference to what the proxy's `wrap` hook made of the handle (its wrapped object),
+    /// kept so a proxy call that passes the object again makes no JS call for it
+    /// (`convert::handles::wrapped_once`).
+    pub wrapper: Option<Ref>,
     /// The handle's native data (`convert::handles::HandleData`, which owns the registry's use
     /// of it).
     pub data: *const std::ffi::c_void,
@@ -44,7 +53,7 @@ pub struct EnvData {
     pub shared: std::sync::Arc<outbox::EnvShared>,
     helpers: Helpers,
     /// One live handle per (context, object address): identity is kept.
-    pub handles: RefCell<HashMap<(u64, usize), HandleEntry>>,
+    pub handles: RefCell<HandleMap>,
     pub next_index: Cell<u64>,
     /// JS errors that crossed into Python, by id, until Python lets go of them.
     pub js_errors: RefCell<HashMap<u64, Ref>>,
@@ -137,7 +146,7 @@ pub fn init(env: Env, exports: Value, hooks: Hooks) -> Result<()> {
         hooks,
         shared: outbox::EnvShared::new(env)?,
         helpers,
-        handles: RefCell::new(HashMap::new()),
+        handles: RefCell::new(HandleMap::default()),
         next_index: Cell::new(0),
         js_errors: RefCell::new(HashMap::new()),
         next_js_error: Cell::new(1),

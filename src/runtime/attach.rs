@@ -721,10 +721,12 @@ fn drain(gil: Gil<'_>, generation: u64, ctx: u64) {
 /// # Safety
 /// Called by CPython's call of one of our functions, with the GIL of `ctx`'s interpreter held.
 pub unsafe fn from_python<R>(ctx: u64, f: impl for<'py> FnOnce(Gil<'py>) -> R) -> R {
-    let (d, prev) = TLS.with(|t| (t.depth.get(), t.current.get()));
-    TLS.with(|t| {
-        t.depth.set(d + 1);
+    // One thread-local access (each costs a `__tls_get_addr` call in a shared library).
+    let (d, prev) = TLS.with(|t| {
+        let was = (t.depth.get(), t.current.get());
+        t.depth.set(was.0 + 1);
         t.current.set(ctx);
+        was
     });
     let _restore = Restore { depth: d, ctx: prev, saved: None, leave: false };
     // SAFETY: forwarded from the caller.

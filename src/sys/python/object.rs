@@ -602,8 +602,12 @@ impl std::hash::Hasher for FastHash {
         self.0 = h;
     }
     fn write_usize(&mut self, n: usize) {
-        // Objects are 16-byte aligned: drop the always-zero bits, then spread.
-        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Objects are 16-byte aligned: drop the always-zero bits, then spread (mixed with what
+        // came before: the context of a (context, address) key).
+        self.0 = (self.0.rotate_left(23) ^ ((n as u64) >> 4)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
