@@ -25,8 +25,9 @@ use crate::error::{Error, Result};
 use crate::runtime::{attach, support};
 use crate::sys::napi::{Env, Value, ValueType};
 use crate::sys::python::concrete as pc;
+use crate::sys::python::native::{self, Spec};
 use crate::sys::python::object::{self as objects, Exc};
-use crate::sys::python::{api, object_head_size, type_of, Borrowed, Gil, Kind, Owned, PyPtr, PyType_Slot, PyType_Spec};
+use crate::sys::python::{api, type_of, Borrowed, Gil, Kind, Owned, PyPtr, PyType_Slot};
 use once_cell::sync::OnceCell;
 use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
@@ -61,8 +62,8 @@ struct ProxyData {
 /// # Safety
 /// `obj` is a live instance of a type made from `spec()` (or a subclass).
 unsafe fn slot(obj: PyPtr) -> *mut *mut ProxyData {
-    // SAFETY: the caller's contract: the instance has a word after its head (`basicsize`).
-    unsafe { (obj as *mut u8).add(object_head_size()) as *mut *mut ProxyData }
+    // SAFETY: forwarded from the caller.
+    unsafe { native::word(obj) }
 }
 
 /// The data of a proxy, or None for an instance made from Python (`JsProxy()`: not connected).
@@ -74,15 +75,9 @@ unsafe fn data_of<'a>(obj: PyPtr) -> Option<&'a ProxyData> {
     unsafe { slot(obj).read().as_ref() }
 }
 
-struct Spec(PyType_Spec);
-// SAFETY: the spec and its slots are leaked, immutable data (C strings and function pointers).
-unsafe impl Send for Spec {}
-// SAFETY: as above.
-unsafe impl Sync for Spec {}
-
-fn spec() -> *mut PyType_Spec {
+fn spec() -> &'static Spec {
     static SPEC: OnceCell<Spec> = OnceCell::new();
-    let s = SPEC.get_or_init(|| {
+    SPEC.get_or_init(|| {
         let slots: Vec<PyType_Slot> = vec![
             PyType_Slot { slot: pyo3_ffi::Py_tp_dealloc, pfunc: dealloc as *mut c_void },
             PyType_Slot { slot: pyo3_ffi::Py_tp_getattro, pfunc: getattro as *mut c_void },
@@ -92,26 +87,15 @@ fn spec() -> *mut PyType_Spec {
                 slot: pyo3_ffi::Py_tp_doc,
                 pfunc: c"The native part of a live JavaScript object (python_ts.JsProxy).".as_ptr() as *mut c_void,
             },
-            PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
         ];
-        Spec(PyType_Spec {
-            name: c"python_ts._JsProxyBase".as_ptr(),
-            basicsize: (object_head_size() + std::mem::size_of::<usize>()) as i32,
-            itemsize: 0,
-            #[allow(clippy::unnecessary_cast)]
-            flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_BASETYPE) as u32,
-            slots: Box::leak(slots.into_boxed_slice()).as_mut_ptr(),
-        })
-    });
-    &s.0 as *const PyType_Spec as *mut PyType_Spec
+        Spec::one_word(c"python_ts._JsProxyBase", pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_BASETYPE, slots)
+    })
 }
 
 /// `python_ts._JsProxyBase` for the current interpreter (`runtime::support::install` calls this
 /// through `set_proxy_base`).
 pub fn make_base(gil: Gil<'_>) -> Result<Owned<'_>> {
-    // SAFETY: GIL held; the spec is static and CPython only reads it. A new type or NULL with
-    // an exception.
-    unsafe { Owned::from_result(gil, (api().PyType_FromSpec)(spec())) }
+    spec().make_type(gil)
 }
 
 /// A new proxy of `target` (a method read from `this`), with its dispatcher `d`.
@@ -182,13 +166,7 @@ pub fn target_of(env: Env, _gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Optio
 /// call slot is the native base's, which a Python subclass inherits. One flag read and one slot
 /// read — no lookup of the class by name (this runs for each object the serializer meets).
 fn is_proxy(obj: Borrowed<'_, '_>) -> bool {
-    // Heap types only: `PyType_GetSlot` refuses static types before 3.10.
-    #[allow(clippy::unnecessary_cast)]
-    if obj.type_flags() & pyo3_ffi::Py_TPFLAGS_HEAPTYPE as u64 == 0 {
-        return false;
-    }
-    // SAFETY: GIL held (the borrow's token); a live heap type.
-    unsafe { (api().PyType_GetSlot)(obj.type_ptr(), pyo3_ffi::Py_tp_call) == call as *mut c_void }
+    native::has_slot(obj, pyo3_ffi::Py_tp_call, call as *mut c_void)
 }
 
 /// The Python names of the class that an attribute read finds on it rather than on the JS
@@ -572,9 +550,8 @@ fn call_here<'py>(
 
 unsafe extern "C" fn dealloc(slf: PyPtr) {
     let a = api();
-    // SAFETY: CPython calls this with the GIL held (attached) for an object no one references.
-    let tp = unsafe { type_of(slf) };
-    // SAFETY: as above: the data word is ours, taken once.
+    // SAFETY: CPython calls this with the GIL held (attached) for an object no one references;
+    // the data word is ours, taken once.
     let p = unsafe { slot(slf).replace(std::ptr::null_mut()) };
     if !p.is_null() {
         // SAFETY: the box made in `new_proxy`, freed only here.
@@ -603,14 +580,6 @@ unsafe extern "C" fn dealloc(slf: PyPtr) {
             }));
         }
     }
-    // SAFETY: GIL held; `tp` is a heap type (ours or a subclass), whose `tp_free` frees this
-    // instance; the instance held a reference to its heap type, given back after.
-    unsafe {
-        let free = (a.PyType_GetSlot)(tp, pyo3_ffi::Py_tp_free);
-        if !free.is_null() {
-            let free: unsafe extern "C" fn(*mut c_void) = std::mem::transmute(free);
-            free(slf as *mut c_void);
-        }
-        (a.Py_DecRef)(tp);
-    }
+    // SAFETY: GIL held; an instance of a heap type (ours or a subclass), its data released.
+    unsafe { native::free_instance(slf) };
 }

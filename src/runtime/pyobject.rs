@@ -8,9 +8,10 @@
 //! subclassed), in every interpreter.
 
 use crate::error::Result;
+use crate::sys::python::native::{self, Spec};
 use crate::sys::python::object::{self as objects, Exc};
-use crate::sys::python::{api, object_head_size, type_of, Borrowed, Gil, Owned, PyPtr};
-use crate::sys::python::{PyMethodDef, PyMethodDefPointer, PyType_Slot, PyType_Spec};
+use crate::sys::python::{api, object_head_size, Borrowed, Gil, Owned, PyPtr};
+use crate::sys::python::{PyMethodDef, PyMethodDefPointer, PyType_Slot};
 use once_cell::sync::OnceCell;
 use std::ffi::c_void;
 use std::os::raw::c_int;
@@ -26,19 +27,13 @@ whatever the conversion table would make of it: a list, dict or str passed live,
 /// # Safety
 /// `obj` is a live instance of the type `spec()` makes.
 unsafe fn slot(obj: PyPtr) -> *mut PyPtr {
-    // SAFETY: the caller's contract: the instance has a word after its head (`basicsize`).
-    unsafe { (obj as *mut u8).add(object_head_size()) as *mut PyPtr }
+    // SAFETY: forwarded from the caller.
+    unsafe { native::word(obj) }
 }
 
-struct Spec(PyType_Spec);
-// SAFETY: the spec, its slots and member and method tables are leaked, immutable data.
-unsafe impl Send for Spec {}
-// SAFETY: as above.
-unsafe impl Sync for Spec {}
-
-fn spec() -> *mut PyType_Spec {
+fn spec() -> &'static Spec {
     static SPEC: OnceCell<Spec> = OnceCell::new();
-    let s = SPEC.get_or_init(|| {
+    SPEC.get_or_init(|| {
         let members: &'static mut [pyo3_ffi::PyMemberDef] = Box::leak(Box::new([
             pyo3_ffi::PyMemberDef {
                 name: c"obj".as_ptr(),
@@ -67,39 +62,21 @@ fn spec() -> *mut PyType_Spec {
             PyType_Slot { slot: pyo3_ffi::Py_tp_members, pfunc: members.as_mut_ptr() as *mut c_void },
             PyType_Slot { slot: pyo3_ffi::Py_tp_methods, pfunc: methods.as_mut_ptr() as *mut c_void },
             PyType_Slot { slot: pyo3_ffi::Py_tp_doc, pfunc: DOC.as_ptr() as *mut c_void },
-            PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
         ];
-        Spec(PyType_Spec {
-            // The module's name for it (`python_ts.pyobject`), as the Python class had.
-            name: c"python_ts.pyobject".as_ptr(),
-            basicsize: (object_head_size() + std::mem::size_of::<usize>()) as i32,
-            itemsize: 0,
-            #[allow(clippy::unnecessary_cast)]
-            flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_HAVE_GC) as u32,
-            slots: Box::leak(slots.into_boxed_slice()).as_mut_ptr(),
-        })
-    });
-    &s.0 as *const PyType_Spec as *mut PyType_Spec
+        // Not a base type: only this type has its deallocator (`inner_of`).
+        Spec::one_word(c"python_ts.pyobject", pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_HAVE_GC, slots)
+    })
 }
 
 /// The type `python_ts.pyobject` for the current interpreter (`support::install` puts it in the
 /// module).
 pub fn make_type(gil: Gil<'_>) -> Result<Owned<'_>> {
-    // SAFETY: GIL held; the spec is static and CPython only reads it. A new type or NULL with
-    // an exception.
-    unsafe { Owned::from_result(gil, (api().PyType_FromSpec)(spec())) }
+    spec().make_type(gil)
 }
 
 /// The object a `pyobject(x)` carries (`x`), or None when `obj` is no `pyobject`.
 pub fn inner_of<'a, 'py>(obj: Borrowed<'a, 'py>) -> Option<Borrowed<'a, 'py>> {
-    // Heap types only: `PyType_GetSlot` refuses static types before 3.10.
-    #[allow(clippy::unnecessary_cast)]
-    if obj.type_flags() & pyo3_ffi::Py_TPFLAGS_HEAPTYPE as u64 == 0 {
-        return None;
-    }
-    // SAFETY: GIL held (the borrow's token); a live heap type.
-    let d = unsafe { (api().PyType_GetSlot)(obj.type_ptr(), pyo3_ffi::Py_tp_dealloc) };
-    if d != dealloc as *mut c_void {
+    if !native::has_slot(obj, pyo3_ffi::Py_tp_dealloc, dealloc as *mut c_void) {
         return None;
     }
     // SAFETY: an instance of our type, alive for 'a; its word is set by `new` (cleared only by
@@ -158,19 +135,11 @@ unsafe extern "C" fn clear(slf: PyPtr) -> c_int {
 }
 
 unsafe extern "C" fn dealloc(slf: PyPtr) {
-    let a = api();
     // SAFETY: CPython calls this with the GIL held for an object no one references.
     unsafe {
-        let tp = type_of(slf);
-        (a.PyObject_GC_UnTrack)(slf as *mut c_void);
+        (api().PyObject_GC_UnTrack)(slf as *mut c_void);
         clear(slf);
-        let free = (a.PyType_GetSlot)(tp, pyo3_ffi::Py_tp_free);
-        if !free.is_null() {
-            let free: unsafe extern "C" fn(*mut c_void) = std::mem::transmute(free);
-            free(slf as *mut c_void);
-        }
-        // An instance of a heap type holds a reference to it.
-        (a.Py_DecRef)(tp);
+        native::free_instance(slf);
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod concrete;
 pub mod ffi;
+pub mod native;
 pub mod object;
 
 pub use concrete::Kind;
