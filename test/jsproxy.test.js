@@ -259,6 +259,14 @@ test('a handle passed to a proxied JS function again is the same wrapped object,
   }
   assert.strictEqual(main.jp_pass(f), 'function');
   assert.strictEqual(seen[seen.length - 1], seen[0]);
+  // Its handle released: the next pass makes a new handle and a new wrapped object, which works.
+  const { clib } = require('..');
+  assert.strictEqual(clib._delete_pyobject(seen[0].__wrapper__), true);
+  assert.throws(() => seen[0].get('a'), /released/);
+  assert.strictEqual(main.jp_pass(f), 'function');
+  const fresh = seen[seen.length - 1];
+  assert.notStrictEqual(fresh, seen[0]);
+  assert.strictEqual(fresh.get('a'), 1);
 });
 
 test('a wrapped object\'s length: built-in sequences measured natively (str in code points), others by the sequence rule, a Python attribute of that name wins', () => {

@@ -359,6 +359,7 @@ test('15. forged, stale and foreign handles, and wrong argument types to every c
   const calls = {
     _call_python: (x) => clib._call_python(x, '__repr__', []),
     _getattr: (x) => clib._getattr(x, '__class__'),
+    _seq_len: (x) => clib._seq_len(x),
     _setattr: (x) => clib._setattr(x, 'a', 1),
     _dir: (x) => clib._dir(x),
     _attr_names: (x) => clib._attr_names(x),
