@@ -441,9 +441,6 @@ fn dir(env: Env, args: &Args) -> Result<Value> {
     })
 }
 
-/// `_getattr(obj, name, ctx?, withHandle?)` → `[kind, value]`, a kind of `protocol::attribute`:
-/// MISSING when Python has no such attribute, CALLABLE (value is its handle, or null unless
-/// `withHandle`), VALUE for anything else (value converted).
 /// `_seq_len(obj, ctx?)`: what a wrapped object's `length` reads first — `len(obj)` for a
 /// sequence that has no attribute of that name, null for anything else (then `length` is read as
 /// any attribute). The built-in sequences are measured here, without a Python call; other objects
@@ -470,6 +467,9 @@ fn seq_len(env: Env, args: &Args) -> Result<Value> {
     })
 }
 
+/// `_getattr(obj, name, ctx?, withHandle?)` → `[kind, value]`, a kind of `protocol::attribute`:
+/// MISSING when Python has no such attribute, CALLABLE (value is its handle, or null unless
+/// `withHandle`), VALUE for anything else (value converted).
 fn getattr(env: Env, args: &Args) -> Result<Value> {
     let obj = args.get(0).ok_or_else(|| Error::Type("python-ts: _getattr(obj, name): obj is required".into()))?;
     let name = string_arg(env, args, 1, "_getattr(obj, name)", "name")?;
