@@ -456,6 +456,23 @@ test('in a context (sub-interpreter) and from its Python threads', async () => {
   }
 });
 
+test('each interpreter makes proxies of its own JsProxy class: main, a context, one made after it was deleted', () => {
+  const o = new (class Obj {})();
+  const probe = ['import python_ts', 'def jp_kind(o):', '    return [type(o) is python_ts.JsProxy, isinstance(o, python_ts.JsProxy)]'].join('\n');
+  py.exec(probe);
+  assert.deepStrictEqual(main.jp_kind(o), [true, true]);
+  for (let round = 0; round < 3; round++) {
+    const ctx = new Python({ context: true });
+    try {
+      ctx.exec(probe);
+      assert.deepStrictEqual(ctx.import('__main__').jp_kind(o), [true, true], `context of round ${round}`);
+    } finally {
+      ctx.delete();
+    }
+  }
+  assert.deepStrictEqual(main.jp_kind(o), [true, true]);
+});
+
 test('on the free-threaded build too', { skip: !freeThreadedPythons().length && 'no free-threaded CPython here' }, () => {
   const ft = freeThreadedPythons()[0];
   const r = runNode(`const { Python } = require('.');

@@ -101,7 +101,7 @@ pub fn make_base(gil: Gil<'_>) -> Result<Owned<'_>> {
 /// A new proxy of `target` (a method read from `this`), with its dispatcher `d`.
 pub fn new_proxy<'py>(cx: &mut ToPy<'py>, target: Value, this: Option<Value>, d: Owned<'py>) -> Result<Owned<'py>> {
     let (env, gil) = (cx.env, cx.gil);
-    let class = support::attr(gil, "JsProxy")?;
+    let class = support::jsproxy_class(gil, cx.context)?;
     let shared = cx.data()?.shared.clone();
     let (this_ref, native_call) = match this {
         None => (0, true),

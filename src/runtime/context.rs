@@ -232,6 +232,8 @@ fn delete_with(id: u64, force: bool) -> Result<bool> {
         objects::call_with(gil, stop.borrow(), &[])?;
         let release = support::attr(gil, "release_dummy_thread")?;
         objects::call_with(gil, release.borrow(), &[])?;
+        // (Kept again on the next use if the context then stays: threads still running.)
+        support::forget_interpreter(gil, id);
         support::live_threads(gil, true)
     })??;
     if !alive.is_empty() {

@@ -636,6 +636,8 @@ fn do_finalize(main_tstate: &mut usize) -> Result<()> {
     // SAFETY: the state saved after init on this same thread; no other thread is inside Python
     // (ACTIVE == 0 was checked by the caller).
     unsafe { (api.PyEval_RestoreThread)(*main_tstate as *mut python::PyThreadState) };
+    // SAFETY: restored just above.
+    crate::runtime::support::forget_interpreter(unsafe { Gil::assume() }, 0);
     // SAFETY: GIL held by the thread that initialised.
     let rc = unsafe { (api.Py_FinalizeEx)() };
     *main_tstate = 0;
