@@ -316,8 +316,7 @@ fn forget(env: Env, e: HandleEntry) {
 /// object per handle for as long as the handle lives, so it is the one the hook would give. Not
 /// while a converter names a type (`kept_types`): the hook may then give a new conversion each
 /// time. Anything else is `make()`.
-pub fn wrapped_once(env: Env, v: Value, make: impl FnOnce() -> Result<Value>) -> Result<Value> {
-    let data = instance::get(env)?;
+pub fn wrapped_once(env: Env, data: &EnvData, v: Value, make: impl FnOnce() -> Result<Value>) -> Result<Value> {
     if !data.kept_types.borrow().is_empty() {
         return make();
     }

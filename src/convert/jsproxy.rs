@@ -150,7 +150,7 @@ pub fn new_proxy<'py>(cx: &mut ToPy<'py>, target: Value, this: Option<Value>, d:
 
 /// The JS object behind a proxy made in this env, on its JS thread; None for anything else (a
 /// proxy of another env's object stays a Python object).
-pub fn target_of(env: Env, _gil: Gil<'_>, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
+pub fn target_of(env: Env, obj: Borrowed<'_, '_>) -> Result<Option<Value>> {
     if !is_proxy(obj) {
         return Ok(None);
     }
@@ -497,7 +497,7 @@ fn call_here<'py>(
             if env.type_of(v)? != ValueType::napi_object {
                 return Ok(v);
             }
-            super::handles::wrapped_once(env, v, || {
+            super::handles::wrapped_once(env, hooks, v, || {
                 let w = match wrap {
                     Some(w) => w,
                     None => {

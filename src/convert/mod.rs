@@ -293,7 +293,7 @@ impl<'py> ToJs<'py> {
             py::Kind::Other => {}
         }
         // A live proxy of a JS object of this env is that object again.
-        if let Some(v) = jsproxy::target_of(env, gil, obj)? {
+        if let Some(v) = jsproxy::target_of(env, obj)? {
             return Ok(v);
         }
         // `python_ts.pyobject(x)`: `x` itself, as a handle, whatever its type.

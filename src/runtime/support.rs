@@ -269,10 +269,10 @@ def current_is_daemon():
 
 def seq_len(o):
     """What a wrapped object's `length` reads first: `len(o)` for a sequence that has no attribute
-    of that name; None for anything else (then `length` is an attribute read, as any name)."""
-    t = type(o)
-    if t is list or t is tuple or t is str or t is range or t is bytes:
-        return len(o)  # no `length` attribute: the common case without raising AttributeError
+    of that name; None for anything else (then `length` is an attribute read, as any name).
+    `clib._seq_len` measures the exact built-in sequences itself and calls this for the rest."""
+    if type(o) is range:
+        return len(o)  # no `length` attribute: without raising AttributeError
     if hasattr(o, 'length') or not isinstance(o, _import('collections.abc').Sequence):
         return None
     return len(o)
