@@ -42,8 +42,13 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(0);
 }
 
-/** The hash of everything a build reads: sources, manifests, the compiler, the recipe. */
-function sourceHash(tag) {
+/**
+ * The hash of everything the builds read: sources, manifests, the compiler (one per source state,
+ * shared by every tag: the cache keeps whole source states).
+ */
+let sourceHashMemo = null;
+function sourceHash() {
+  if (sourceHashMemo) return sourceHashMemo;
   const h = crypto.createHash('sha256');
   const files = [];
   const walk = (d) => {
@@ -60,15 +65,20 @@ function sourceHash(tag) {
     h.update(fs.readFileSync(f));
   }
   h.update(spawnSync('rustc', ['-V'], { encoding: 'utf8' }).stdout || '');
-  h.update(JSON.stringify(RECIPES[tag]));
-  return h.digest('hex').slice(0, 20);
+  sourceHashMemo = h.digest('hex').slice(0, 20);
+  return sourceHashMemo;
+}
+
+/** A tag's folder in a source state's cache entry: the tag and the hash of its recipe. */
+function recipeKey(tag) {
+  return `${tag}-${crypto.createHash('sha256').update(JSON.stringify(RECIPES[tag])).digest('hex').slice(0, 12)}`;
 }
 
 const cacheRoot = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'python-ts', 'prebuilds');
 
 function build(tag) {
   const recipe = RECIPES[tag];
-  const cached = path.join(cacheRoot, sourceHash(tag), tag, 'python_ts.node');
+  const cached = path.join(cacheRoot, sourceHash(), recipeKey(tag), 'python_ts.node');
   if (fs.existsSync(cached)) return { file: cached, fromCache: true };
   const targetDir = path.join(root, 'target', 'dist');
   const lib = recipe.mingw
@@ -82,7 +92,7 @@ function build(tag) {
   return { file: cached, fromCache: false };
 }
 
-/** Keep the newest few cache entries. */
+/** Keep the newest few source states (each with every tag built from it). */
 function prune(keep = 4) {
   if (!fs.existsSync(cacheRoot)) return;
   const entries = fs.readdirSync(cacheRoot).map((n) => ({ n, t: fs.statSync(path.join(cacheRoot, n)).mtimeMs })).sort((a, b) => b.t - a.t);

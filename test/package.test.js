@@ -19,6 +19,13 @@ test('npm pack → install into an empty project without cargo (with and without
   assert.strictEqual(pack.status, 0, pack.stderr);
   const tgz = path.join(dir, pack.stdout.trim().split('\n').pop());
   assert.ok(fs.existsSync(tgz), tgz);
+  // Packing again builds nothing: the cache keeps whole source states, every tag of each (it
+  // kept four entries of one tag each, so three of the seven were built again on every pack).
+  const again = spawnSync(process.execPath, [path.join('scripts', 'build-dist.js')], { cwd: ROOT, encoding: 'utf8' });
+  assert.strictEqual(again.status, 0, again.stderr);
+  const rows = again.stdout.split('\n').filter((l) => /^\s+\S+\s+[\d.]+ MB/.test(l));
+  assert.strictEqual(rows.length, Object.keys(binfmt.PREBUILDS).length, again.stdout);
+  assert.ok(rows.every((l) => /cached$/.test(l)), again.stdout);
   const list = spawnSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).stdout;
   // Every desktop platform's prebuild, each checked by its headers (binary format, architecture,
   // libc and glibc ≤ 2.28, minimum macOS and signature, the N-API entry point exported, no
