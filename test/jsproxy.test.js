@@ -387,6 +387,68 @@ test('a Worker\'s proxies: js is the Worker\'s global; after the Worker ends its
   assert.match(o.after, /RuntimeError: .*JavaScript environment .* has ended/);
 });
 
+test('a Worker that ends while Python threads call its objects: every call in flight raises, none waits for good', () => {
+  // A call accepted by the Worker's threadsafe function just before its end may never be
+  // delivered (Deno drops it): the waiting thread must learn of the end from the env's cleanup.
+  const r = runNode(`const { Worker } = require('worker_threads');
+    const { Python } = require('.');
+    const py = new Python();
+    py.exec([
+      'import threading',
+      'kept = []',
+      'def hammer(out):',
+      '    n = 0',
+      '    while True:',
+      '        try:',
+      '            kept[-1].name',
+      '            n += 1',
+      '        except Exception as e:',
+      '            out.append([n, type(e).__name__, str(e)])',
+      '            return',
+      'def start(k):',
+      '    out = []',
+      '    ts = [threading.Thread(target=hammer, args=(out,)) for _ in range(k)]',
+      '    for t in ts:',
+      '        t.start()',
+      '    return lambda: [t.join() for t in ts] and out',
+    ].join('\\n'));
+    const rounds = [];
+    const round = (i) => new Promise((resolve) => {
+      const w = new Worker(\`
+        const { parentPort } = require('worker_threads');
+        const { Python } = require(\${JSON.stringify(process.cwd())});
+        const py = new Python();
+        class Thing { constructor() { this.name = 'thing'; } }
+        py.eval('lambda t: kept.append(t)')(new Thing());
+        setInterval(() => {}, 1000);
+        parentPort.postMessage('ready');
+      \`, { eval: true });
+      w.once('message', () => {
+        const join = py.import('__main__').start(4);
+        setTimeout(async () => {
+          await w.terminate();
+          rounds.push(join());
+          resolve();
+        }, 20 + 10 * i);
+      });
+    });
+    (async () => {
+      for (let i = 0; i < 6; i++) await round(i);
+      console.log(JSON.stringify(rounds));
+    })();`, { timeout: 120000 });
+  assert.strictEqual(r.status, 0, `status ${r.status} signal ${r.signal}: a thread waited for good\n${r.stderr}`);
+  const rounds = lastJson(r);
+  assert.strictEqual(rounds.length, 6);
+  for (const out of rounds) {
+    assert.strictEqual(out.length, 4);
+    for (const [, name, message] of out) {
+      assert.strictEqual(name, 'RuntimeError');
+      assert.match(message, /JavaScript environment .* has ended/);
+    }
+  }
+  assert.ok(rounds.flat().some(([n]) => n > 0), 'the Worker served calls before it ended');
+});
+
 test('lifetimes: 10 000 proxies made and dropped leave their JS objects collectable', () => {
   const r = runNode(`const { Python } = require('.');
     const py = new Python();

@@ -217,6 +217,13 @@ fn call<'py>(
                 Ok(r) => break r,
                 Err(RecvTimeoutError::Disconnected) => break Err(env_ended()),
                 Err(RecvTimeoutError::Timeout) => {
+                    // An env that ended runs what was queued with `None`; one still queued now
+                    // was lost on the way (the host dropped it): it will not be served.
+                    if shared.is_closed()
+                        && state.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                    {
+                        break Err(env_ended());
+                    }
                     // The JS thread serves the call when its current sync call returns. One that
                     // lasts longer than `SYNC_GRACE` may be waiting for this very thread (`t.join()`):
                     // give up rather than deadlock. A short one (a wrapper's attribute read) made
@@ -330,7 +337,12 @@ fn call_here<'py>(
 /// Take the pending JS exception and describe it as a JSError (kept by id for the way back).
 pub(super) fn js_exception(env: Env) -> Error {
     let Some(exc) = env.take_exception() else {
-        return Error::Runtime("python-ts: a JavaScript call failed".into());
+        // A call that failed with nothing to take: the env stopped running JS (a Worker being
+        // terminated, the process exiting).
+        return Error::Runtime(
+            "python-ts: the JavaScript environment of this function has ended (it stopped running JavaScript during the call)"
+                .into(),
+        );
     };
     let text = |v: Value| -> String {
         let s =

@@ -192,9 +192,23 @@ impl EnvShared {
         }
     }
 
-    /// The env is ending (its cleanup hook): no more posts.
+    /// The env is ending (its cleanup hook): no more posts, and what is queued runs now with
+    /// `None` (releasing what it holds; a waiting caller gets its error). A host need not deliver
+    /// what its threadsafe function accepted before the end: Deno, terminating a Worker, dropped
+    /// such a call, and the Python thread waiting for it waited for good.
     pub fn close(&self) {
-        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        let queued = {
+            let mut out = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+            out.closed = true;
+            out.awaited = false;
+            std::mem::take(&mut out.queue)
+        };
+        self.run(queued, None);
+    }
+
+    /// Whether the env has ended (or refused a post): nothing posted from now on is served.
+    pub fn is_closed(&self) -> bool {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).closed
     }
 
     pub fn is_js_thread(&self) -> bool {
