@@ -442,7 +442,7 @@ test('a Worker that ends while Python threads call its objects: every call in fl
   for (const out of rounds) {
     assert.strictEqual(out.length, 4);
     for (const [, name, message] of out) {
-      assert.strictEqual(name, 'RuntimeError');
+      assert.strictEqual(name, 'RuntimeError', JSON.stringify(out));
       assert.match(message, /JavaScript environment .* has ended/);
     }
   }

@@ -336,22 +336,30 @@ fn call_here<'py>(
 
 /// Take the pending JS exception and describe it as a JSError (kept by id for the way back).
 pub(super) fn js_exception(env: Env) -> Error {
-    let Some(exc) = env.take_exception() else {
-        // A call that failed with nothing to take: the env stopped running JS (a Worker being
-        // terminated, the process exiting).
-        return Error::Runtime(
+    // The env stopped running JS during the call (a Worker being terminated, the process
+    // exiting): there is nothing to take, or (Node 18) a value that stands for the termination
+    // — and then no JS runs at all, which a call of our own shows.
+    let stopped = || {
+        Error::Runtime(
             "python-ts: the JavaScript environment of this function has ended (it stopped running JavaScript during the call)"
                 .into(),
-        );
+        )
     };
-    let text = |v: Value| -> String {
+    let Some(exc) = env.take_exception() else {
+        return stopped();
+    };
+    let describe = |v: Value| {
         let s =
             instance::get(env).and_then(|d| d.call_helper(env, |h| h.describe, &[v])).and_then(|s| env.get_string(s));
         if s.is_err() {
             let _ = env.take_exception();
         }
-        s.unwrap_or_else(|_| "<unprintable JavaScript value>".into())
+        s
     };
+    let text = |v: Value| -> String { describe(v).unwrap_or_else(|_| "<unprintable JavaScript value>".into()) };
+    if env.undefined().map(describe).map_or(true, |r| r.is_err()) {
+        return stopped();
+    }
     let is_error = env.is_error(exc).unwrap_or(false);
     let (message, stack) = if is_error {
         let m = env.get_named(exc, "message").map(text).unwrap_or_default();
