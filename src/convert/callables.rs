@@ -338,7 +338,8 @@ fn call_here<'py>(
 pub(super) fn js_exception(env: Env) -> Error {
     // The env stopped running JS during the call (a Worker being terminated, the process
     // exiting): there is nothing to take, or (Node 18) a value that stands for the termination
-    // — and then no JS runs at all, which a call of our own shows.
+    // — not an Error, not describable, and then no JS runs at all, which a call of our own
+    // shows. (At the JS stack limit the value is a RangeError, and our call fails too.)
     let stopped = || {
         Error::Runtime(
             "python-ts: the JavaScript environment of this function has ended (it stopped running JavaScript during the call)"
@@ -357,10 +358,12 @@ pub(super) fn js_exception(env: Env) -> Error {
         s
     };
     let text = |v: Value| -> String { describe(v).unwrap_or_else(|_| "<unprintable JavaScript value>".into()) };
-    if env.undefined().map(describe).map_or(true, |r| r.is_err()) {
+    let is_error = env.is_error(exc).unwrap_or(false);
+    // A value that is not an Error is described once (a custom inspection runs once).
+    let plain = (!is_error).then(|| describe(exc));
+    if matches!(plain, Some(Err(_))) && env.undefined().map(describe).map_or(true, |r| r.is_err()) {
         return stopped();
     }
-    let is_error = env.is_error(exc).unwrap_or(false);
     let (message, stack) = if is_error {
         let m = env.get_named(exc, "message").map(text).unwrap_or_default();
         let s = env
@@ -371,7 +374,7 @@ pub(super) fn js_exception(env: Env) -> Error {
             .unwrap_or_default();
         (m, s)
     } else {
-        (text(exc), String::new())
+        (plain.and_then(|d| d.ok()).unwrap_or_else(|| "<unprintable JavaScript value>".into()), String::new())
     };
     let id = instance::get(env).ok().and_then(|data| {
         // Kept inside a holder object: N-API references to primitives (a thrown 42, null or a
