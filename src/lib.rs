@@ -23,6 +23,7 @@ use sys::napi::{napi_env, Env, Value};
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: Value) -> Value {
     sys::napi::setup();
+    sys::os::pin_this_library();
     runtime::support::set_proxy_base(convert::jsproxy::make_base);
     let env = Env(env);
     env::boundary::trampoline(env, "register", || {
